@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['{server,ingest,analytics,simulator,console,test}/**/*.test.ts'],
+    exclude: ['**/node_modules/**', 'console/dist/**', 'data/**'],
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    globalSetup: ['test/global-setup.ts'],
+    reporters: ['default'],
+  },
+});
