@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { Detector } from './detector.js';
+import { loadManifestDir, type ModelManifest } from './manifest.js';
+import { chooseProviders, type DevicePreference, type ProviderChoice } from './providers.js';
+
+/** available: weights found (and verified when the manifest has a sha256), session not created yet. */
+export type ModelStatus = 'missing' | 'bad-checksum' | 'available' | 'loading' | 'ready' | 'error';
+
+export interface ModelState {
+  id: string;
+  status: ModelStatus;
+  /** Where the weights were found (absent when missing). */
+  path?: string;
+  /** Human-readable detail: where we looked, which checksum we got, the load error. */
+  message?: string;
+  warmup?: { done: number; total: number };
+  device?: DevicePreference;
+}
+
+export interface WarmupProgress {
+  model: string;
+  done: number;
+  total: number;
+}
+
+export interface ModelStoreOptions {
+  /** Directory of *.json manifests (the project's models/). */
+  manifestsDir: string;
+  /** Where weights are searched, in order (e.g. MODELS_DIR, then models/). */
+  weightDirs: string[];
+  device?: DevicePreference;
+  intraOpThreads?: number;
+  warmupRuns?: number;
+  logger: Logger;
+}
+
+/**
+ * Finds each manifest's weights, verifies the sha256, creates sessions and warms them up. A model whose
+ * weights are missing or corrupt gets a clear state and does not stop the rest of the product.
+ */
+export class ModelStore {
+  private readonly log: Logger;
+  private readonly manifests = new Map<string, ModelManifest>();
+  private readonly states = new Map<string, ModelState>();
+  private readonly detectors = new Map<string, Promise<Detector | null>>();
+  readonly providers: ProviderChoice;
+
+  constructor(private readonly opts: ModelStoreOptions) {
+    this.log = opts.logger.child({ module: 'analytics.models' });
+    this.providers = chooseProviders(opts.device ?? 'cpu');
+  }
+
+  /** Reads the manifests and locates/verifies weights; does not create sessions. */
+  async init(): Promise<ModelState[]> {
+    const { manifests, errors } = await loadManifestDir(this.opts.manifestsDir);
+    for (const e of errors) this.log.error({ err: e.message }, 'invalid model manifest ignored');
+    this.log.info({ providers: this.providers.providers, reason: this.providers.reason }, 'execution providers');
+    for (const m of manifests.values()) {
+      this.manifests.set(m.id, m);
+      this.states.set(m.id, await this.locate(m));
+    }
+    return this.list();
+  }
+
+  manifest(id: string): ModelManifest | undefined {
+    return this.manifests.get(id);
+  }
+
+  list(): ModelState[] {
+    return [...this.states.values()].map((s) => ({ ...s }));
+  }
+
+  state(id: string): ModelState | undefined {
+    const s = this.states.get(id);
+    return s ? { ...s } : undefined;
+  }
+
+  /** Creates and warms the session once; null (with the state saying why) when it cannot be used. */
+  load(id: string, onProgress?: (p: WarmupProgress) => void): Promise<Detector | null> {
+    let pending = this.detectors.get(id);
+    if (!pending) {
+      pending = this.create(id, onProgress);
+      this.detectors.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async create(id: string, onProgress?: (p: WarmupProgress) => void): Promise<Detector | null> {
+    const manifest = this.manifests.get(id);
+    const state = this.states.get(id);
+    if (!manifest || !state) throw new Error(`unknown model ${id}`);
+    if (state.status !== 'missing' && state.status !== 'bad-checksum' && state.path) {
+      const total = this.opts.warmupRuns ?? 3;
+      this.setState(id, { status: 'loading', warmup: { done: 0, total } });
+      try {
+        const detector = await Detector.create(manifest, state.path, {
+          providers: this.providers.providers,
+          intraOpThreads: this.opts.intraOpThreads,
+          logger: this.log,
+        });
+        // The first runs allocate arenas and pick kernels; doing them here keeps the first real frame fast.
+        const blank = new Float32Array(3 * detector.inputWidth * detector.inputHeight);
+        for (let done = 1; done <= total; done++) {
+          await detector.detect([blank]);
+          this.setState(id, { warmup: { done, total } });
+          onProgress?.({ model: id, done, total });
+        }
+        this.setState(id, { status: 'ready', device: this.providers.device, message: `${detector.inputWidth}x${detector.inputHeight}` });
+        this.log.info({ model: id, path: state.path }, 'model ready');
+        return detector;
+      } catch (err) {
+        this.setState(id, { status: 'error', message: (err as Error).message });
+        this.log.error({ model: id, err }, 'model failed to load');
+        return null;
+      }
+    }
+    this.log.warn({ model: id, status: state.status, message: state.message }, 'model unavailable');
+    return null;
+  }
+
+  private setState(id: string, patch: Partial<ModelState>): void {
+    const s = this.states.get(id);
+    if (s) this.states.set(id, { ...s, ...patch });
+  }
+
+  private async locate(m: ModelManifest): Promise<ModelState> {
+    const candidates = this.opts.weightDirs.map((d) => join(d, m.file));
+    const path = candidates.find((p) => existsSync(p));
+    if (!path) return { id: m.id, status: 'missing', message: `weights ${m.file} not found in ${this.opts.weightDirs.join(', ')}` };
+    if (m.sha256 === null) return { id: m.id, status: 'available', path, message: 'no sha256 in manifest: weights not verified' };
+    const actual = await sha256File(path);
+    if (actual !== m.sha256) {
+      return { id: m.id, status: 'bad-checksum', path, message: `sha256 of ${path} is ${actual}, manifest says ${m.sha256}` };
+    }
+    return { id: m.id, status: 'available', path, message: 'verified' };
+  }
+}
+
+export function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+}
+
+/** MODELS_DIR (if set) first, then the project's models/ directory. */
+export function defaultWeightDirs(projectRoot: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const dirs: string[] = [];
+  if (env.MODELS_DIR) dirs.push(env.MODELS_DIR);
+  dirs.push(join(projectRoot, 'models'));
+  return dirs;
+}
