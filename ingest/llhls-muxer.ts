@@ -1,0 +1,397 @@
+/**
+ * In-memory LL-HLS window for one camera stream: fMP4 fragments become parts, parts are grouped into
+ * segments that start at keyframes. Memory is bounded (segment count and bytes). Blocking playlist
+ * reload and blocking part requests wait on this object.
+ */
+import { EventEmitter } from 'node:events';
+import type { Fragment, InitSegment, TrackInfo } from './fmp4.js';
+import { renderPlaylist, type PlaylistPart, type PlaylistSegment } from './llhls-playlist.js';
+
+export interface Part {
+  msn: number;
+  index: number;
+  data: Buffer;
+  /** seconds */
+  duration: number;
+  independent: boolean;
+  /** decode time in seconds (track timescale) */
+  decodeTime: number;
+  /** when the part became available, ms since the epoch */
+  availableAt: number;
+}
+
+export interface Segment {
+  msn: number;
+  parts: Part[];
+  duration: number;
+  complete: boolean;
+  initId: number;
+  discontinuity: boolean;
+  programDateTime: number;
+  bytes: number;
+}
+
+export interface LlhlsMuxerOptions {
+  /** declared PART-TARGET floor, seconds (raised when a longer part is seen) */
+  partTargetS?: number;
+  /** a keyframe closes the open segment once it is at least this long, seconds */
+  minSegmentS?: number;
+  /** complete segments listed in the playlist */
+  windowSegments?: number;
+  /** cap on the bytes held (complete + open segments); the oldest go first */
+  maxBytes?: number;
+  /** advertise and serve delta updates */
+  deltaUpdates?: boolean;
+}
+
+export type WaitResult = 'ok' | 'timeout' | 'closed';
+
+export class LlhlsMuxer extends EventEmitter {
+  readonly opts: Required<LlhlsMuxerOptions>;
+  private inits = new Map<number, Buffer>();
+  private initId = -1;
+  private track?: TrackInfo;
+  private segments: Segment[] = [];
+  private nextMsn = 0;
+  private discontinuitySequence = 0;
+  private pendingDiscontinuity = false;
+  private anchor?: { wall: number; dts: number };
+  private lastEnd?: number; // decode end time of the last part, seconds
+  private maxTargetDuration: number;
+  private partTarget: number;
+  private bytes = 0;
+  private closed = false;
+  private waiters = new Set<() => void>();
+
+  constructor(opts: LlhlsMuxerOptions = {}) {
+    super();
+    this.opts = {
+      partTargetS: opts.partTargetS ?? 0.3,
+      minSegmentS: opts.minSegmentS ?? 1,
+      windowSegments: opts.windowSegments ?? 12,
+      maxBytes: opts.maxBytes ?? 24 * 1024 * 1024,
+      deltaUpdates: opts.deltaUpdates ?? true,
+    };
+    this.partTarget = this.opts.partTargetS;
+    this.maxTargetDuration = Math.max(1, Math.ceil(this.opts.minSegmentS));
+  }
+
+  get trackInfo(): TrackInfo | undefined {
+    return this.track;
+  }
+  get heldBytes(): number {
+    return this.bytes;
+  }
+  get currentInitId(): number {
+    return this.initId;
+  }
+  /** true once at least one part can be served */
+  get hasMedia(): boolean {
+    return this.segments.some((s) => s.parts.length > 0);
+  }
+  get lastPart(): Part | undefined {
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const s = this.segments[i];
+      if (s.parts.length) return s.parts[s.parts.length - 1];
+    }
+    return undefined;
+  }
+  get lastCompleteMsn(): number {
+    for (let i = this.segments.length - 1; i >= 0; i--) if (this.segments[i].complete) return this.segments[i].msn;
+    return -1;
+  }
+
+  setInit(init: InitSegment): void {
+    this.closeOpen();
+    this.initId++;
+    this.inits.set(this.initId, init.data);
+    this.track = init.track;
+    this.anchor = undefined;
+    this.lastEnd = undefined;
+    if (this.segments.length) this.pendingDiscontinuity = true;
+    this.pruneInits();
+    this.notify();
+  }
+
+  getInit(id: number): Buffer | undefined {
+    return this.inits.get(id);
+  }
+
+  /** The source ended (ffmpeg exited): close the open segment so nobody waits on it. */
+  endOfStream(): void {
+    this.closeOpen();
+    this.anchor = undefined;
+    this.lastEnd = undefined;
+    if (this.segments.length) this.pendingDiscontinuity = true;
+    this.notify();
+  }
+
+  pushFragment(f: Fragment, now = Date.now()): void {
+    if (this.initId < 0 || this.closed) return;
+    const ts = f.timescale || 1;
+    const start = f.baseDecodeTime / ts;
+    let duration = f.duration / ts;
+    const open = this.open();
+    if (!open && !f.independent) return; // wait for a keyframe before the first part after (re)start
+    if (duration <= 0) {
+      const prev = this.lastPart;
+      duration = prev ? prev.duration : this.opts.partTargetS;
+    }
+    // timestamps that jump back or far forward without a new init break MSE playback: mark a discontinuity
+    if (this.lastEnd !== undefined && (start < this.lastEnd - 0.5 || start > this.lastEnd + 5)) {
+      this.closeOpen();
+      this.pendingDiscontinuity = true;
+      this.anchor = undefined;
+      if (!f.independent) {
+        this.lastEnd = undefined;
+        this.notify();
+        return;
+      }
+    }
+    if (!this.anchor) this.anchor = { wall: now, dts: start };
+    let seg = this.open();
+    if (seg && f.independent && seg.duration >= this.opts.minSegmentS - 0.05) {
+      this.complete(seg);
+      seg = undefined;
+    }
+    if (!seg) {
+      if (!f.independent) return;
+      seg = {
+        msn: this.nextMsn++,
+        parts: [],
+        duration: 0,
+        complete: false,
+        initId: this.initId,
+        discontinuity: this.pendingDiscontinuity,
+        programDateTime: Math.round(this.anchor.wall + (start - this.anchor.dts) * 1000),
+        bytes: 0,
+      };
+      this.pendingDiscontinuity = false;
+      this.segments.push(seg);
+    }
+    const part: Part = {
+      msn: seg.msn,
+      index: seg.parts.length,
+      data: f.data,
+      duration,
+      independent: f.independent,
+      decodeTime: start,
+      availableAt: now,
+    };
+    seg.parts.push(part);
+    seg.duration += duration;
+    seg.bytes += f.data.length;
+    this.bytes += f.data.length;
+    this.lastEnd = start + duration;
+    if (duration > this.partTarget) this.partTarget = Math.ceil(duration * 1000) / 1000;
+    const td = Math.round(seg.duration);
+    if (td > this.maxTargetDuration) this.maxTargetDuration = td;
+    this.prune();
+    this.emit('part', part);
+    this.notify();
+  }
+
+  private open(): Segment | undefined {
+    const last = this.segments[this.segments.length - 1];
+    return last && !last.complete ? last : undefined;
+  }
+
+  private closeOpen(): void {
+    const seg = this.open();
+    if (!seg) return;
+    if (seg.parts.length === 0) this.segments.pop();
+    else this.complete(seg);
+  }
+
+  private complete(seg: Segment): void {
+    seg.complete = true;
+    const td = Math.round(seg.duration);
+    if (td > this.maxTargetDuration) this.maxTargetDuration = td;
+    this.emit('segment', seg);
+  }
+
+  private prune(): void {
+    const keep = this.opts.windowSegments + 2; // a client may still fetch a segment that just left the playlist
+    const complete = () => this.segments.filter((s) => s.complete).length;
+    while (this.segments.length > 1 && this.segments[0].complete && (complete() > keep || (this.bytes > this.opts.maxBytes && complete() > 2))) {
+      const gone = this.segments.shift()!;
+      this.bytes -= gone.bytes;
+      if (gone.discontinuity) this.discontinuitySequence++;
+    }
+    this.pruneInits();
+  }
+
+  private pruneInits(): void {
+    const used = new Set(this.segments.map((s) => s.initId));
+    used.add(this.initId);
+    for (const id of this.inits.keys()) if (!used.has(id)) this.inits.delete(id);
+  }
+
+  /** Listed window: the last windowSegments complete segments and the open one. */
+  private listed(): Segment[] {
+    const complete = this.segments.filter((s) => s.complete);
+    const first = complete.length > this.opts.windowSegments ? complete[complete.length - this.opts.windowSegments].msn : -1;
+    return this.segments.filter((s) => s.msn >= first);
+  }
+
+  get targetDuration(): number {
+    const open = this.open();
+    return Math.max(this.maxTargetDuration, open ? Math.round(open.duration) : 0);
+  }
+
+  /** Media sequence range of the listed window (first listed, last with a part). */
+  get range(): { first: number; last: number; lastPart: number } | undefined {
+    const list = this.listed();
+    if (!list.length) return undefined;
+    const last = list[list.length - 1];
+    return { first: list[0].msn, last: last.msn, lastPart: last.parts.length - 1 };
+  }
+
+  /** Is partial segment `part` of segment `msn` (or anything later) available? (msn alone: segment complete) */
+  has(msn: number, part?: number): boolean {
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const s = this.segments[i];
+      if (part === undefined) {
+        if (s.complete && s.msn >= msn) return true;
+      } else {
+        if (s.msn > msn && s.parts.length > 0) return true;
+        if (s.msn === msn && s.parts.length > part) return true;
+      }
+      if (s.msn < msn) break;
+    }
+    return false;
+  }
+
+  /** Wait until has(msn, part) or the timeout. */
+  waitFor(msn: number, part: number | undefined, timeoutMs: number, signal?: AbortSignal): Promise<WaitResult> {
+    return this.waitUntil(() => this.has(msn, part), timeoutMs, signal);
+  }
+
+  waitUntil(cond: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<WaitResult> {
+    if (cond()) return Promise.resolve('ok');
+    if (this.closed) return Promise.resolve('closed');
+    return new Promise<WaitResult>((resolve) => {
+      const done = (r: WaitResult): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(r);
+      };
+      const check = (): void => {
+        if (cond()) done('ok');
+        else if (this.closed) done('closed');
+      };
+      const onAbort = (): void => done('closed');
+      const timer = setTimeout(() => done('timeout'), timeoutMs);
+      this.waiters.add(check);
+      signal?.addEventListener('abort', onAbort);
+    });
+  }
+
+  private notify(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  getPart(msn: number, index: number): Part | undefined {
+    const s = this.segments.find((x) => x.msn === msn);
+    return s?.parts[index];
+  }
+
+  /** A part that may not exist yet (preload hint): wait for it; undefined when it will never exist. */
+  async waitForPart(msn: number, index: number, timeoutMs: number, signal?: AbortSignal): Promise<Part | undefined> {
+    const range = this.range;
+    if (range && msn > range.last + 1) return undefined;
+    const decided = (): boolean => {
+      if (this.getPart(msn, index)) return true;
+      const s = this.segments.find((x) => x.msn === msn);
+      if (s?.complete) return true; // closed with fewer parts
+      if (this.segments.some((x) => x.msn > msn)) return true;
+      return false;
+    };
+    await this.waitUntil(decided, timeoutMs, signal);
+    return this.getPart(msn, index);
+  }
+
+  getSegment(msn: number): Segment | undefined {
+    const s = this.segments.find((x) => x.msn === msn);
+    return s?.complete ? s : undefined;
+  }
+
+  /** Latest segment start: the init and the independent first part of the newest segment (snapshots). */
+  latestKeyframe(): { init: Buffer; part: Part } | undefined {
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const s = this.segments[i];
+      const init = this.inits.get(s.initId);
+      if (s.parts.length && s.parts[0].independent && init) return { init, part: s.parts[0] };
+    }
+    return undefined;
+  }
+
+  playlist(opts: { skip?: boolean } = {}): string {
+    const list = this.listed();
+    const td = this.targetDuration;
+    const complete = list.filter((s) => s.complete);
+    const open = list.find((s) => !s.complete);
+    // parts are listed for segments within the last three target durations
+    const partsFrom = (() => {
+      let acc = open ? open.duration : 0;
+      for (let i = complete.length - 1; i >= 0; i--) {
+        acc += complete[i].duration;
+        if (acc > 3 * td) return complete[i].msn;
+      }
+      return -1;
+    })();
+    const partList = (s: Segment): PlaylistPart[] =>
+      s.parts.map((p) => ({ uri: `part${s.msn}.${p.index}.m4s`, duration: p.duration, independent: p.independent }));
+    const segs: PlaylistSegment[] = complete.map((s) => ({
+      msn: s.msn,
+      uri: `seg${s.msn}.m4s`,
+      duration: s.duration,
+      initUri: `init${s.initId}.mp4`,
+      discontinuity: s.discontinuity,
+      programDateTime: s.programDateTime,
+      parts: s.msn >= partsFrom ? partList(s) : [],
+    }));
+    const canSkipUntil = this.opts.deltaUpdates ? 6 * td : undefined;
+    let skipSegments = 0;
+    if (opts.skip && canSkipUntil) {
+      // skip the segments that end more than canSkipUntil before the end, but never across a discontinuity
+      const total = segs.reduce((a, s) => a + s.duration, 0) + (open ? open.duration : 0);
+      let acc = 0;
+      for (const s of segs) {
+        if (total - acc - s.duration < canSkipUntil) break;
+        acc += s.duration;
+        skipSegments++;
+      }
+      const firstKept = segs[skipSegments];
+      const crosses = segs.slice(1, skipSegments + 1).some((s) => s.discontinuity) || (firstKept && firstKept.initUri !== segs[0]?.initUri);
+      if (crosses || !firstKept) skipSegments = 0;
+    }
+    let hint: string | undefined;
+    if (open) hint = `part${open.msn}.${open.parts.length}.m4s`;
+    else if (this.initId >= 0 && !this.closed) hint = `part${this.nextMsn}.0.m4s`;
+    return renderPlaylist({
+      targetDuration: td,
+      partTarget: this.partTarget,
+      mediaSequence: list[0]?.msn ?? this.nextMsn,
+      discontinuitySequence: this.discontinuitySequence + this.segments.filter((s) => s.msn < (list[0]?.msn ?? 0) && s.discontinuity).length,
+      segments: segs,
+      open: open
+        ? { msn: open.msn, initUri: `init${open.initId}.mp4`, discontinuity: open.discontinuity, programDateTime: open.programDateTime, parts: partList(open) }
+        : undefined,
+      preloadHintUri: hint,
+      canSkipUntil,
+      skipSegments,
+    });
+  }
+
+  /** Drop everything and wake all waiters (session stopped). */
+  close(): void {
+    this.closed = true;
+    this.segments = [];
+    this.inits.clear();
+    this.bytes = 0;
+    this.notify();
+    this.waiters.clear();
+  }
+}
