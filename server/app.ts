@@ -1,0 +1,61 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import websocket from '@fastify/websocket';
+import swagger from '@fastify/swagger';
+import { Registry } from 'prom-client';
+import type { AppContext } from './context.js';
+import { installValidators } from './http/validation.js';
+import { installErrorHandler } from './http/errors.js';
+import { installMetrics } from './http/metrics.js';
+import { installGuard } from './auth/guard.js';
+import { healthRoutes } from './http/health.js';
+import { livePushRoutes } from './http/live-push.js';
+import { consoleStatic } from './http/console-static.js';
+import { authRoutes } from './auth/routes.js';
+import { userRoutes } from './users/routes.js';
+import { cameraRoutes } from './inventory/routes.js';
+import { CameraRepo } from './inventory/camera-repo.js';
+import { deriveKey } from './secrets.js';
+
+export interface BuiltApp {
+  app: FastifyInstance;
+  metrics: Registry;
+  cameras: CameraRepo;
+}
+
+/** Fields that must never reach a log line, wherever they appear in a logged object. */
+export const LOG_REDACT = ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]', '*.password', '*.username', '*.credentials'];
+
+/**
+ * Composes the HTTP app from the subsystems present on this node. `serverOptions` lets main.ts
+ * choose HTTP/1.1 or HTTP/2+TLS; tests use the defaults.
+ */
+export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOptions = {}): Promise<BuiltApp> {
+  const app = Fastify({
+    loggerInstance: ctx.logger,
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+    ...serverOptions,
+  } as FastifyServerOptions) as unknown as FastifyInstance;
+  const metrics = new Registry();
+  const cameras = new CameraRepo(deriveKey(ctx.secretKey, 'camera-credentials'));
+
+  installValidators(app);
+  installErrorHandler(app);
+  await app.register(cookie);
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(swagger, {
+    openapi: { info: { title: 'StreetEye API', version: '0.1.0', description: 'Video integration and camera analytics for city command centers' } },
+  });
+  installGuard(app, ctx.db);
+  installMetrics(app, metrics);
+
+  app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  await app.register(healthRoutes, ctx);
+  await app.register(authRoutes, ctx);
+  await app.register(userRoutes, ctx);
+  await app.register(cameraRoutes, { ...ctx, cameras });
+  await app.register(livePushRoutes, ctx);
+  await app.register(consoleStatic);
+  return { app, metrics, cameras };
+}

@@ -1,0 +1,45 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Queryable } from '../db/db.js';
+import type { SessionUser } from './roles.js';
+
+export const SESSION_COOKIE = 'streeteye_session';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export async function createSession(
+  q: Queryable,
+  userId: string,
+  ttlHours: number,
+  meta: { ip?: string; userAgent?: string },
+): Promise<{ token: string; expiresAt: Date }> {
+  const token = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(Date.now() + ttlHours * 3600_000);
+  await q.query(
+    `INSERT INTO sessions (token_hash, user_id, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5)`,
+    [hashToken(token), userId, expiresAt, meta.ip ?? null, meta.userAgent?.slice(0, 300) ?? null],
+  );
+  return { token, expiresAt };
+}
+
+/** The session's user, or null when the token is unknown, expired, revoked or the user disabled. */
+export async function resolveSession(q: Queryable, token: string): Promise<SessionUser | null> {
+  const res = await q.query<SessionUser>(
+    `UPDATE sessions s SET last_seen_at = now()
+       FROM users u
+      WHERE s.token_hash = $1 AND u.id = s.user_id
+        AND s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled
+      RETURNING u.id, u.username, u.role`,
+    [hashToken(token)],
+  );
+  return res.rows[0] ?? null;
+}
+
+export async function revokeSession(q: Queryable, token: string): Promise<void> {
+  await q.query(`UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL`, [hashToken(token)]);
+}
+
+export async function revokeUserSessions(q: Queryable, userId: string): Promise<void> {
+  await q.query(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [userId]);
+}

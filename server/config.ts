@@ -1,0 +1,72 @@
+import { resolve } from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** HTTPS + HTTP/2 listener for large video walls (0 = off). */
+  tlsPort: number;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  dataDir: string;
+  databaseUrl?: string;
+  secret?: string;
+  adminPassword?: string;
+  simCameras: number;
+  simSource?: string;
+  sessionTtlHours: number;
+  logLevel: string;
+  role: 'all' | 'api' | 'ingest' | 'analytics';
+}
+
+export class ConfigError extends Error {}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number between ${min} and ${max}, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+/** Reads and validates configuration from the environment; throws ConfigError with a message a person can act on. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must start with postgres:// or postgresql:// (leave it unset for the embedded database)');
+  }
+  const secret = env.STREETEYE_SECRET || undefined;
+  if (secret !== undefined && secret.length < 32) {
+    throw new ConfigError('STREETEYE_SECRET must be at least 32 characters (or unset it to use a generated key file in DATA_DIR)');
+  }
+  const adminPassword = env.STREETEYE_ADMIN_PASSWORD || undefined;
+  if (adminPassword !== undefined && adminPassword.length < 8) {
+    throw new ConfigError('STREETEYE_ADMIN_PASSWORD must be at least 8 characters');
+  }
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  const role = (env.STREETEYE_ROLE || 'all') as Config['role'];
+  if (!['all', 'api', 'ingest', 'analytics'].includes(role)) throw new ConfigError('STREETEYE_ROLE must be all, api, ingest or analytics');
+  const tlsCertFile = env.TLS_CERT_FILE || undefined;
+  const tlsKeyFile = env.TLS_KEY_FILE || undefined;
+  if (Boolean(tlsCertFile) !== Boolean(tlsKeyFile)) throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  const simSource = env.STREETEYE_SIM_SOURCE || undefined;
+  return {
+    port: intVar(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST || '0.0.0.0',
+    tlsPort: intVar(env, 'TLS_PORT', 8443, 0, 65535),
+    tlsCertFile,
+    tlsKeyFile,
+    dataDir: resolve(env.DATA_DIR || './data'),
+    databaseUrl,
+    secret,
+    adminPassword,
+    simCameras: intVar(env, 'STREETEYE_SIM_CAMERAS', 8, 0, 1000),
+    simSource: simSource ? resolve(simSource) : undefined,
+    sessionTtlHours: intVar(env, 'SESSION_TTL_HOURS', 12, 1, 24 * 30),
+    logLevel,
+    role,
+  };
+}

@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { AppContext } from '../context.js';
+import { ALL_ROLES, seesRestrictedCameras } from '../auth/roles.js';
+import { currentUser } from '../auth/guard.js';
+
+/**
+ * GET /api/ws: the console's live feed (camera states, alarms, candidate events, scan progress).
+ * A message about a restricted camera reaches only the roles that may see that camera.
+ */
+export async function livePushRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  // Cache of which cameras are restricted: checked per message, refreshed when cameras change.
+  const restricted = new Set<string>();
+  const refresh = async () => {
+    const res = await ctx.db.query<{ id: string }>(`SELECT id FROM cameras WHERE sharing = 'restricted'`);
+    restricted.clear();
+    for (const r of res.rows) restricted.add(r.id);
+  };
+  await refresh();
+  ctx.bus.subscribe((msg) => {
+    if (msg.topic === 'camera.changed') void refresh().catch(() => {});
+  });
+
+  app.get('/api/ws', { websocket: true, config: { roles: ALL_ROLES }, schema: { hide: true } }, (socket: WebSocket, request) => {
+    const user = currentUser(request);
+    const mayAll = seesRestrictedCameras(user.role);
+    const unsubscribe = ctx.bus.subscribe((msg) => {
+      if (msg.topic === 'camera.changed') return;
+      if (msg.cameraId && !mayAll && restricted.has(msg.cameraId)) return;
+      if (socket.readyState !== socket.OPEN) return;
+      // A console that cannot keep up is not allowed to grow the server's memory.
+      if (socket.bufferedAmount > 4 * 1024 * 1024) return;
+      socket.send(JSON.stringify({ topic: msg.topic, cameraId: msg.cameraId, payload: msg.payload }));
+    });
+    socket.send(JSON.stringify({ topic: 'hello', payload: { user: user.username, role: user.role } }));
+    socket.on('close', unsubscribe);
+    socket.on('error', unsubscribe);
+  });
+}

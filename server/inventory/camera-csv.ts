@@ -1,0 +1,123 @@
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
+import iconv from 'iconv-lite';
+import type { Camera, CameraInput } from './camera-model.js';
+
+/** CSV columns in export order; import also accepts the Chinese headers spreadsheets use. */
+export const CSV_COLUMNS = [
+  'national_id', 'name', 'owner', 'sharing', 'lat', 'lng', 'address', 'district', 'street', 'community',
+  'grid_code', 'tags', 'rtsp_main', 'rtsp_sub', 'onvif_url', 'username', 'password',
+] as const;
+export type CsvColumn = (typeof CSV_COLUMNS)[number];
+/** Credentials are accepted on import and never exported. */
+export const EXPORT_COLUMNS = CSV_COLUMNS.filter((c) => c !== 'username' && c !== 'password');
+
+const ALIASES: Record<string, CsvColumn> = {
+  国标编码: 'national_id', 国标id: 'national_id', 设备编码: 'national_id', 名称: 'name', 点位名称: 'name', 摄像机名称: 'name',
+  权属单位: 'owner', 所属单位: 'owner', 共享: 'sharing', 共享属性: 'sharing', 纬度: 'lat', 经度: 'lng', 地址: 'address',
+  区: 'district', 区县: 'district', 街道: 'street', 社区: 'community', 网格: 'grid_code', 网格编码: 'grid_code',
+  标签: 'tags', 主码流: 'rtsp_main', 子码流: 'rtsp_sub', onvif: 'onvif_url', onvif地址: 'onvif_url', 用户名: 'username', 密码: 'password',
+};
+
+const FIELD_OF: Record<CsvColumn, keyof CameraInput> = {
+  national_id: 'nationalId', name: 'name', owner: 'owner', sharing: 'sharing', lat: 'lat', lng: 'lng', address: 'address',
+  district: 'district', street: 'street', community: 'community', grid_code: 'gridCode', tags: 'tags', rtsp_main: 'rtspMain',
+  rtsp_sub: 'rtspSub', onvif_url: 'onvifUrl', username: 'username', password: 'password',
+};
+export const COLUMN_OF_FIELD = Object.fromEntries(Object.entries(FIELD_OF).map(([c, f]) => [f, c])) as Record<string, CsvColumn>;
+
+export interface CsvRowError {
+  /** 1-based line in the file as a spreadsheet shows it (the header is row 1). */
+  row: number;
+  column: string | null;
+  message: string;
+}
+
+export interface ParsedCsvRow {
+  row: number;
+  input: CameraInput;
+  /** Column-level problems found while reading text into typed values. */
+  errors: CsvRowError[];
+}
+
+/** UTF-8 (with or without BOM) when it decodes cleanly, else GBK: what Chinese spreadsheet exports often are. */
+export function decodeCsv(body: Buffer): string {
+  if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) return body.subarray(3).toString('utf8');
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    return iconv.decode(body, 'gbk');
+  }
+}
+
+function normaliseHeader(h: string): string {
+  return h.trim().toLowerCase().replace(/\s+/g, '_');
+}
+
+export function parseCameraCsv(text: string): { rows: ParsedCsvRow[]; fatal: CsvRowError[] } {
+  let records: string[][];
+  try {
+    records = parse(text, { skip_empty_lines: true, relax_column_count: true, bom: true, trim: false }) as string[][];
+  } catch (err) {
+    const e = err as { lines?: number; message: string };
+    return { rows: [], fatal: [{ row: e.lines ?? 1, column: null, message: `The file is not valid CSV: ${e.message}` }] };
+  }
+  if (records.length === 0) return { rows: [], fatal: [{ row: 1, column: null, message: 'The file is empty: expected a header row' }] };
+  const header = records[0].map((h) => {
+    const key = normaliseHeader(h);
+    return (CSV_COLUMNS as readonly string[]).includes(key) ? (key as CsvColumn) : ALIASES[key] ?? ALIASES[h.trim()];
+  });
+  const fatal: CsvRowError[] = [];
+  records[0].forEach((h, i) => {
+    if (!header[i]) fatal.push({ row: 1, column: h, message: `Unknown column "${h}"; known columns: ${CSV_COLUMNS.join(', ')}` });
+  });
+  const seen = new Set<string>();
+  header.forEach((c, i) => {
+    if (c && seen.has(c)) fatal.push({ row: 1, column: records[0][i], message: `Column ${c} appears twice` });
+    if (c) seen.add(c);
+  });
+  if (!seen.has('name')) fatal.push({ row: 1, column: 'name', message: 'The name column is required' });
+  if (fatal.length) return { rows: [], fatal };
+
+  const rows: ParsedCsvRow[] = [];
+  for (let r = 1; r < records.length; r++) {
+    const cells = records[r];
+    const rowNo = r + 1;
+    const errors: CsvRowError[] = [];
+    if (cells.length !== header.length) {
+      errors.push({ row: rowNo, column: null, message: `Expected ${header.length} columns, found ${cells.length}` });
+      rows.push({ row: rowNo, input: {}, errors });
+      continue;
+    }
+    const input: Record<string, unknown> = {};
+    header.forEach((col, i) => {
+      const cell = cells[i].trim();
+      const field = FIELD_OF[col!];
+      if (col === 'lat' || col === 'lng') {
+        if (cell === '') input[field] = null;
+        else if (!/^[-+]?\d+(\.\d+)?$/.test(cell)) errors.push({ row: rowNo, column: col, message: 'must be a number' });
+        else input[field] = Number(cell);
+      } else if (col === 'tags') {
+        input[field] = cell === '' ? [] : cell.split(/[;；]/).map((t) => t.trim()).filter(Boolean);
+      } else if (col === 'sharing') {
+        input[field] = cell === '' ? undefined : ({ 共享: 'shared', 受限: 'restricted', 不共享: 'restricted' } as Record<string, string>)[cell] ?? cell.toLowerCase();
+      } else if (col === 'password' || col === 'username') {
+        // Empty credential cells mean "keep what the camera has", not "erase it".
+        input[field] = cell === '' ? undefined : cells[i];
+      } else {
+        input[field] = cell === '' ? null : cell;
+      }
+    });
+    rows.push({ row: rowNo, input: input as CameraInput, errors });
+  }
+  return { rows, fatal };
+}
+
+export function camerasToCsv(cameras: Camera[]): string {
+  const records = cameras.map((c) => [
+    c.nationalId ?? '', c.name, c.owner ?? '', c.sharing, c.lat ?? '', c.lng ?? '', c.address ?? '', c.district ?? '',
+    c.street ?? '', c.community ?? '', c.gridCode ?? '', c.tags.join(';'), c.rtspMain ?? '', c.rtspSub ?? '', c.onvifUrl ?? '',
+  ]);
+  // The BOM makes Excel read the file as UTF-8; import strips it.
+  return '\ufeff' + stringify([EXPORT_COLUMNS as unknown as string[], ...records.map((r) => r.map(String))]);
+}
