@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { iou, type Box } from './types.js';
+import type { Track } from './tracker.js';
+
+export interface StayOptions {
+  minDwellSeconds: number;
+  minCount: number;
+  cooldownSeconds: number;
+  /** A stay closes once nothing has refreshed it for this long (seconds of video time). */
+  graceSeconds: number;
+  /** Overlap with a stay's box that counts as "the same place". */
+  regionIou: number;
+  /** Emit 'updated' at most this often while a stay lasts. */
+  updateEverySeconds: number;
+}
+
+export interface Stay {
+  id: string;
+  /** Box when the stay opened (frame pixels): the place the stay is about. */
+  anchorBox: Box;
+  /** Latest box (union of members for group rules). */
+  box: Box;
+  label: string;
+  score: number;
+  count: number;
+  trackIds: number[];
+  firstSeen: number;
+  openedAt: number;
+  lastSeen: number;
+  closedAt: number | null;
+  /** Rejected by a reviewer: still followed until it clears, but no longer reported as updated. */
+  suppressed: boolean;
+}
+
+export type StayChange = { kind: 'opened' | 'updated' | 'closed'; stay: Stay };
+
+interface Quiet {
+  until: number;
+  region: Box | null;
+}
+
+/**
+ * Candidate lifecycle of one rule: a stationary object (or, with minCount > 1, a group) that has dwelt long
+ * enough opens ONE stay, refreshes it while it remains, and closes it after graceSeconds without it. Places
+ * are matched by overlap, not only by track id, so an object that loses its track behind passers-by and
+ * comes back is the same stay; cooldown and reviewer rejection keep a place quiet for a while.
+ */
+export class StayManager {
+  private readonly open: (Stay & { lastEmitted: number })[] = [];
+  private readonly quiet: Quiet[] = [];
+
+  constructor(private opts: StayOptions) {}
+
+  reconfigure(opts: StayOptions): void {
+    this.opts = opts;
+  }
+
+  /** Tracks must already be filtered to the rule (zone, classes, score, area). */
+  update(tracks: Track[], ts: number): StayChange[] {
+    const changes: StayChange[] = [];
+    const dwellMs = this.opts.minDwellSeconds * 1000;
+    const dwelling = tracks.filter((t) => ts - t.stationarySince >= dwellMs && t.lastSeen === ts);
+    this.pruneQuiet(ts);
+
+    if (this.opts.minCount <= 1) {
+      const used = new Set<number>();
+      for (const stay of this.open) {
+        // Whatever track now stands where the stay began continues it (ids change behind passers-by).
+        const here = tracks.filter((t) => t.lastSeen === ts && !used.has(t.id) && iou(stay.anchorBox, t.box) >= this.opts.regionIou);
+        if (!here.length) continue;
+        const best = here.reduce((a, b) => (b.score > a.score ? b : a));
+        used.add(best.id);
+        this.refresh(stay, [best], ts, changes);
+      }
+      for (const t of dwelling) {
+        if (used.has(t.id) || this.overlapsOpen(t.box) || this.isQuiet(t.box, ts)) continue;
+        used.add(t.id);
+        changes.push({ kind: 'opened', stay: this.start([t], ts) });
+      }
+    } else {
+      const stay = this.open[0];
+      if (dwelling.length >= this.opts.minCount) {
+        if (stay) this.refresh(stay, dwelling, ts, changes);
+        else if (!this.isQuiet(union(dwelling.map((t) => t.box)), ts)) changes.push({ kind: 'opened', stay: this.start(dwelling, ts) });
+      }
+    }
+
+    for (let i = this.open.length - 1; i >= 0; i--) {
+      const stay = this.open[i];
+      if (ts - stay.lastSeen > this.opts.graceSeconds * 1000) {
+        this.open.splice(i, 1);
+        stay.closedAt = ts;
+        this.quiet.push({ until: ts + this.opts.cooldownSeconds * 1000, region: stay.anchorBox });
+        changes.push({ kind: 'closed', stay: snapshot(stay) });
+      }
+    }
+    return changes;
+  }
+
+  /**
+   * No new stay in `region` (frame pixels; the whole rule when null) before `until` (ms). Open stays there
+   * are marked suppressed: a rejected candidate is not reported again while it lasts.
+   */
+  suppress(until: number, region: Box | null = null): void {
+    this.quiet.push({ until, region });
+    for (const s of this.open) if (!region || iou(region, s.anchorBox) >= this.opts.regionIou) s.suppressed = true;
+  }
+
+  /** Open stays, newest last. */
+  current(): Stay[] {
+    return this.open.map(snapshot);
+  }
+
+  /** Closes everything (rule removed or disabled). */
+  closeAll(ts: number): StayChange[] {
+    return this.open.splice(0).map((s) => ({ kind: 'closed' as const, stay: snapshot({ ...s, closedAt: ts }) }));
+  }
+
+  private start(members: Track[], ts: number): Stay {
+    const box = union(members.map((t) => t.box));
+    const best = members.reduce((a, b) => (b.score > a.score ? b : a));
+    const stay = {
+      id: randomUUID(),
+      anchorBox: box,
+      box,
+      label: best.label,
+      score: best.score,
+      count: members.length,
+      trackIds: members.map((t) => t.id),
+      firstSeen: Math.min(...members.map((t) => t.stationarySince)),
+      openedAt: ts,
+      lastSeen: ts,
+      closedAt: null,
+      suppressed: false,
+      lastEmitted: ts,
+    };
+    this.open.push(stay);
+    return snapshot(stay);
+  }
+
+  private refresh(stay: Stay & { lastEmitted: number }, members: Track[], ts: number, changes: StayChange[]): void {
+    const best = members.reduce((a, b) => (b.score > a.score ? b : a));
+    const scoreRose = best.score > stay.score + 0.05;
+    stay.box = union(members.map((t) => t.box));
+    stay.lastSeen = ts;
+    stay.count = members.length;
+    stay.score = Math.max(stay.score, best.score);
+    if (this.opts.minCount <= 1) stay.label = best.label;
+    for (const t of members) if (!stay.trackIds.includes(t.id)) stay.trackIds.push(t.id);
+    if (!stay.suppressed && (scoreRose || ts - stay.lastEmitted >= this.opts.updateEverySeconds * 1000)) {
+      stay.lastEmitted = ts;
+      changes.push({ kind: 'updated', stay: snapshot(stay) });
+    }
+  }
+
+  private overlapsOpen(box: Box): boolean {
+    return this.open.some((s) => iou(s.anchorBox, box) >= this.opts.regionIou);
+  }
+
+  private isQuiet(box: Box, ts: number): boolean {
+    return this.quiet.some((q) => ts < q.until && (!q.region || iou(q.region, box) >= this.opts.regionIou));
+  }
+
+  private pruneQuiet(ts: number): void {
+    for (let i = this.quiet.length - 1; i >= 0; i--) if (this.quiet[i].until <= ts) this.quiet.splice(i, 1);
+  }
+}
+
+function snapshot(s: Stay & { lastEmitted?: number }): Stay {
+  const { lastEmitted: _e, ...rest } = s;
+  return { ...rest, box: { ...rest.box }, anchorBox: { ...rest.anchorBox }, trackIds: [...rest.trackIds] };
+}
+
+export function union(boxes: Box[]): Box {
+  return boxes.reduce((a, b) => ({ x1: Math.min(a.x1, b.x1), y1: Math.min(a.y1, b.y1), x2: Math.max(a.x2, b.x2), y2: Math.max(a.y2, b.y2) }));
+}
