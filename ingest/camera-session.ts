@@ -1,0 +1,383 @@
+/**
+ * One RTSP pull (one ffmpeg, `-c copy`) for one camera stream, supervised: state machine, watchdog,
+ * reconnect with backoff and jitter, clean stop (q → SIGTERM → SIGKILL), stats. The fMP4 on ffmpeg's stdout
+ * feeds this session's LL-HLS muxer. Nothing here blocks: a dead, stalled or slow camera only affects itself.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { buildIngestArgs } from './ffmpeg-args.js';
+import { Fmp4Parser, type Fragment } from './fmp4.js';
+import { LlhlsMuxer, type LlhlsMuxerOptions } from './llhls-muxer.js';
+import type { Log } from './log.js';
+import { InvalidCameraUrlError, redactText, type RtspSource } from './rtsp-url.js';
+
+export type CameraState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'offline' | 'auth_failed' | 'error';
+export type StreamKind = 'main' | 'sub';
+
+export interface SessionStats {
+  codec?: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+  bitrateKbps?: number;
+  keyframeIntervalS?: number;
+  /** ISO time of the last fragment received */
+  lastFrameAt?: string;
+  restarts: number;
+  /** bytes of media held in memory for LL-HLS */
+  heldBytes: number;
+}
+
+export interface StateChange {
+  state: CameraState;
+  reason: string | null;
+  previous: CameraState;
+}
+
+export interface CameraSessionOptions {
+  cameraId: string;
+  stream: StreamKind;
+  /** where to pull from; called at every (re)connect so that edited URLs and credentials take effect */
+  getSource: () => Promise<RtspSource>;
+  ffmpegPath: string;
+  logger: Log;
+  /** no data for this long while live → restart (ms) */
+  watchdogMs?: number;
+  /** no video this long after spawning → restart (ms) */
+  connectTimeoutMs?: number;
+  /** reconnect delays; the last repeats */
+  backoffMs?: number[];
+  /** ± fraction of random jitter on each delay */
+  jitter?: number;
+  /** a session live at least this long starts its backoff from the beginning again (ms) */
+  stableAfterMs?: number;
+  /** stop: `q` first, SIGTERM after termAfterMs, SIGKILL after killAfterMs (both from the start of the stop) */
+  termAfterMs?: number;
+  killAfterMs?: number;
+  fragDurationUs?: number;
+  muxer?: LlhlsMuxerOptions;
+}
+
+export const DEFAULT_BACKOFF_MS = [1000, 1000, 1000, 1000, 1000, 5000, 10000, 60000];
+
+type FailureClass = 'auth' | 'network' | 'fatal' | 'transient';
+
+/** What ffmpeg's stderr says about a failed connection, in words for an operator. */
+export function classifyFfmpegError(stderr: string): { kind: FailureClass; reason: string } | undefined {
+  const s = stderr;
+  if (/401 Unauthorized|403 Forbidden|authorization failed/i.test(s)) return { kind: 'auth', reason: 'the camera refused the user name or password (401 Unauthorized)' };
+  if (/Connection refused/i.test(s)) return { kind: 'network', reason: 'connection refused (camera or RTSP service down)' };
+  if (/timed out|Operation timed out/i.test(s)) return { kind: 'network', reason: 'connection timed out' };
+  if (/No route to host|Network is unreachable|Host is unreachable/i.test(s)) return { kind: 'network', reason: 'camera unreachable (no route to host)' };
+  if (/Name or service not known|Temporary failure in name resolution|getaddrinfo|Could not resolve/i.test(s)) return { kind: 'network', reason: 'camera host name does not resolve' };
+  if (/404 Not Found|454 Session Not Found/i.test(s)) return { kind: 'fatal', reason: 'stream path not found on the camera (404)' };
+  if (/Protocol not on whitelist|not on whitelist/i.test(s)) return { kind: 'fatal', reason: 'refused: protocol not allowed' };
+  if (/Output file #0 does not contain any stream|matches no streams|Stream map .* matches no/i.test(s)) return { kind: 'fatal', reason: 'the stream has no video' };
+  if (/Connection reset by peer|Broken pipe|End of file/i.test(s)) return { kind: 'transient', reason: 'the camera closed the connection' };
+  if (/Invalid data found|could not find codec parameters|Unsupported/i.test(s)) return { kind: 'transient', reason: 'unreadable stream from the camera' };
+  return undefined;
+}
+
+interface Recent {
+  at: number;
+  decodeTime: number;
+  duration: number;
+  bytes: number;
+  samples: number;
+  independent: boolean;
+}
+
+export class CameraSession extends EventEmitter {
+  readonly cameraId: string;
+  readonly stream: StreamKind;
+  readonly muxer: LlhlsMuxer;
+  private readonly o: Required<Omit<CameraSessionOptions, 'muxer' | 'getSource' | 'logger'>> & Pick<CameraSessionOptions, 'muxer' | 'getSource'>;
+  private readonly log: Log;
+  private _state: CameraState = 'idle';
+  private _reason: string | null = null;
+  private child?: ChildProcessWithoutNullStreams;
+  private childExited?: Promise<void>;
+  private started = false;
+  private stopping?: Promise<void>;
+  private reconnectTimer?: NodeJS.Timeout;
+  private watchdog?: NodeJS.Timeout;
+  private failures = 0;
+  private everLive = false;
+  private liveSince = 0;
+  private lastDataAt = 0;
+  private spawnedAt = 0;
+  private gotMedia = false;
+  private killReason?: string;
+  private stderrTail: string[] = [];
+  private secrets: (string | undefined)[] = [];
+  private recent: Recent[] = [];
+  private lastFragmentAt = 0;
+  private restarts = 0;
+  private lastKeyframeTime?: number;
+  private keyframeInterval?: number;
+
+  constructor(opts: CameraSessionOptions) {
+    super();
+    this.cameraId = opts.cameraId;
+    this.stream = opts.stream;
+    this.o = {
+      watchdogMs: 10_000,
+      connectTimeoutMs: 15_000,
+      backoffMs: DEFAULT_BACKOFF_MS,
+      jitter: 0.2,
+      stableAfterMs: 30_000,
+      termAfterMs: 2000,
+      killAfterMs: 5000,
+      fragDurationUs: 250_000,
+      ...opts,
+    } as CameraSession['o'];
+    this.log = opts.logger.child({ module: 'ingest', camera: opts.cameraId, stream: opts.stream });
+    this.muxer = new LlhlsMuxer(opts.muxer);
+  }
+
+  get state(): CameraState {
+    return this._state;
+  }
+  get reason(): string | null {
+    return this._reason;
+  }
+  /** pid of the running ffmpeg (tests, diagnostics) */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+  get running(): boolean {
+    return this.started && !this.stopping;
+  }
+
+  get stats(): SessionStats {
+    const t = this.muxer.trackInfo;
+    const s: SessionStats = { restarts: this.restarts, heldBytes: this.muxer.heldBytes };
+    if (t) {
+      s.codec = t.codec;
+      s.width = t.width;
+      s.height = t.height;
+    }
+    if (this.recent.length >= 2) {
+      const dur = this.recent.reduce((a, r) => a + r.duration, 0);
+      if (dur > 0) {
+        s.fps = Math.round((this.recent.reduce((a, r) => a + r.samples, 0) / dur) * 100) / 100;
+        s.bitrateKbps = Math.round((this.recent.reduce((a, r) => a + r.bytes, 0) * 8) / dur / 1000);
+      }
+    }
+    if (this.keyframeInterval !== undefined) s.keyframeIntervalS = Math.round(this.keyframeInterval * 1000) / 1000;
+    if (this.lastFragmentAt) s.lastFrameAt = new Date(this.lastFragmentAt).toISOString();
+    return s;
+  }
+
+  /** Start pulling (idempotent). */
+  start(): void {
+    if (this.started || this.stopping) return;
+    this.started = true;
+    this.setState('connecting', null);
+    const tick = Math.max(100, Math.min(1000, Math.floor(Math.min(this.o.watchdogMs, this.o.connectTimeoutMs) / 4)));
+    this.watchdog = setInterval(() => this.checkWatchdog(), tick);
+    void this.connect();
+  }
+
+  /** Resolve when the first part is available (or false after the timeout / on stop). */
+  async waitForMedia(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    return (await this.muxer.waitUntil(() => this.muxer.hasMedia, timeoutMs, signal)) === 'ok';
+  }
+
+  /** Stop: `q` (RTSP TEARDOWN), SIGTERM after 2 s, SIGKILL after 5 s. Idempotent; resolves when ffmpeg is gone. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      clearTimeout(this.reconnectTimer);
+      clearInterval(this.watchdog);
+      await this.terminate(true);
+      this.muxer.close();
+      this.setState('idle', null);
+      this.removeAllListeners('part');
+    })();
+    return this.stopping;
+  }
+
+  /** Kill the running ffmpeg and reconnect now (e.g. the camera's URL was edited). */
+  async restart(reason = 'restart requested'): Promise<void> {
+    if (!this.running || !this.child) return;
+    this.killReason = reason;
+    await this.terminate(false);
+  }
+
+  private setState(state: CameraState, reason: string | null): void {
+    if (state === this._state && reason === this._reason) return;
+    const previous = this._state;
+    this._state = state;
+    this._reason = reason;
+    if (state !== previous) this.log.info({ state, reason, previous }, 'camera state');
+    this.emit('state', { state, reason, previous } satisfies StateChange);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopping) return;
+    let src: RtspSource;
+    let args: string[];
+    try {
+      src = await this.o.getSource();
+      if (this.stopping) return;
+      args = buildIngestArgs(src, { fragDurationUs: this.o.fragDurationUs });
+    } catch (err) {
+      const reason = err instanceof InvalidCameraUrlError ? err.message : `no usable stream URL: ${(err as Error).message}`;
+      this.fail({ kind: 'fatal', reason });
+      return;
+    }
+    this.secrets = [src.password, src.username && src.username.length >= 3 ? src.username : undefined];
+    this.stderrTail = [];
+    this.killReason = undefined;
+    this.gotMedia = false;
+    this.spawnedAt = this.lastDataAt = Date.now();
+    let child: ChildProcessWithoutNullStreams;
+    try {
+      child = spawn(this.o.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+    } catch (err) {
+      this.fail({ kind: 'fatal', reason: `ffmpeg could not be started: ${(err as Error).message}` });
+      return;
+    }
+    this.child = child;
+    this.log.debug({ pid: child.pid }, 'ffmpeg started');
+    const parser = new Fmp4Parser({
+      onInit: (init) => this.muxer.setInit(init),
+      onFragment: (f) => this.onFragment(f),
+    });
+    child.stdin.on('error', () => {}); // EPIPE when ffmpeg already quit
+    child.stdout.on('data', (chunk: Buffer) => {
+      this.lastDataAt = Date.now();
+      try {
+        parser.push(chunk);
+      } catch (err) {
+        this.killReason = `bad data from ffmpeg: ${(err as Error).message}`;
+        child.kill('SIGKILL');
+      }
+    });
+    let partial = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      const text = partial + chunk.toString('utf8');
+      const lines = text.split(/\r?\n/);
+      partial = lines.pop() ?? '';
+      for (const line of lines) this.onStderrLine(line);
+      if (partial.length > 4096) partial = partial.slice(-4096);
+    });
+    this.childExited = new Promise<void>((resolve) => {
+      let done = false;
+      const finish = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
+        if (done) return;
+        done = true;
+        if (partial) this.onStderrLine(partial);
+        resolve();
+        this.onExit(child, code, signal, spawnError);
+      };
+      child.once('error', (err) => finish(null, null, err));
+      child.once('close', (code, signal) => finish(code, signal));
+    });
+  }
+
+  private onStderrLine(line: string): void {
+    if (!line.trim()) return;
+    const clean = redactText(line, this.secrets);
+    this.stderrTail.push(clean);
+    if (this.stderrTail.length > 20) this.stderrTail.shift();
+    if (!/Non-monotonous DTS|non monotonically increasing dts/i.test(clean)) this.log.debug({ ffmpeg: clean }, 'ffmpeg stderr');
+  }
+
+  private onFragment(f: Fragment): void {
+    const now = Date.now();
+    this.muxer.pushFragment(f, now);
+    this.lastFragmentAt = now;
+    const ts = f.timescale || 1;
+    this.recent.push({ at: now, decodeTime: f.baseDecodeTime / ts, duration: f.duration / ts, bytes: f.data.length, samples: f.sampleCount, independent: f.independent });
+    while (this.recent.length > 2 && now - this.recent[0].at > 5000) this.recent.shift();
+    if (f.independent) {
+      const t = f.baseDecodeTime / ts;
+      if (this.lastKeyframeTime !== undefined && t > this.lastKeyframeTime) this.keyframeInterval = t - this.lastKeyframeTime;
+      this.lastKeyframeTime = t;
+    }
+    if (!this.gotMedia) {
+      this.gotMedia = true;
+      this.everLive = true;
+      this.liveSince = now;
+      this.setState('live', null);
+      this.log.info({ startupMs: now - this.spawnedAt }, 'camera live');
+    }
+  }
+
+  private onExit(child: ChildProcessWithoutNullStreams, code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void {
+    if (this.child === child) this.child = undefined;
+    this.muxer.endOfStream();
+    this.lastKeyframeTime = undefined;
+    if (this.stopping) return;
+    this.restarts++;
+    const stderr = this.stderrTail.join('\n');
+    let failure: { kind: FailureClass; reason: string };
+    if (spawnError) failure = { kind: 'fatal', reason: `ffmpeg could not be started: ${spawnError.message}` };
+    else if (this.killReason) failure = { kind: 'transient', reason: this.killReason };
+    else failure = classifyFfmpegError(stderr) ?? { kind: 'transient', reason: code === 0 ? 'the stream ended' : `ffmpeg exited (${signal ?? `code ${code}`})` };
+    this.log.warn({ code, signal, reason: failure.reason, stderr: this.stderrTail.slice(-3) }, 'ffmpeg exited');
+    if (this.gotMedia && Date.now() - this.liveSince >= this.o.stableAfterMs) this.failures = 0;
+    this.fail(failure);
+  }
+
+  private fail(f: { kind: FailureClass; reason: string }): void {
+    if (this.stopping) return;
+    this.failures++;
+    let state: CameraState;
+    switch (f.kind) {
+      case 'auth':
+        state = 'auth_failed';
+        break;
+      case 'network':
+        state = !this.everLive || this.failures >= 2 ? 'offline' : 'reconnecting';
+        break;
+      case 'fatal':
+        state = 'error';
+        break;
+      default:
+        state = this.failures >= 6 ? 'error' : 'reconnecting';
+    }
+    this.setState(state, f.reason);
+    const b = this.o.backoffMs;
+    let delay = b[Math.min(this.failures - 1, b.length - 1)];
+    // a wrong password or a wrong URL does not fix itself within seconds: do not hammer the camera
+    if (f.kind === 'auth' || f.kind === 'fatal') delay = Math.max(delay, b[Math.min(b.length - 1, Math.max(0, b.length - 3))]);
+    delay = Math.max(0, Math.round(delay * (1 + (Math.random() * 2 - 1) * this.o.jitter)));
+    this.reconnectTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  private checkWatchdog(): void {
+    const child = this.child;
+    if (!child || this.killReason || this.stopping) return;
+    const now = Date.now();
+    if (this.gotMedia && now - this.lastDataAt > this.o.watchdogMs) {
+      this.killReason = `no data from the camera for ${Math.round(this.o.watchdogMs / 100) / 10} s (stalled)`;
+    } else if (!this.gotMedia && now - this.spawnedAt > this.o.connectTimeoutMs) {
+      this.killReason = `no video within ${Math.round(this.o.connectTimeoutMs / 100) / 10} s of connecting`;
+    } else return;
+    this.log.warn({ reason: this.killReason }, 'watchdog: restarting ffmpeg');
+    void this.terminate(false);
+  }
+
+  /** graceful: q first (TEARDOWN); otherwise SIGTERM at once. SIGKILL as the last resort. */
+  private async terminate(graceful: boolean): Promise<void> {
+    const child = this.child;
+    const exited = this.childExited;
+    if (!child || !exited || child.exitCode !== null || child.signalCode !== null) {
+      await exited;
+      return;
+    }
+    const timers: NodeJS.Timeout[] = [];
+    if (graceful) {
+      child.stdin.write('q');
+      timers.push(setTimeout(() => child.kill('SIGTERM'), this.o.termAfterMs));
+    } else {
+      child.kill('SIGTERM');
+    }
+    timers.push(setTimeout(() => child.kill('SIGKILL'), graceful ? this.o.killAfterMs : this.o.killAfterMs - this.o.termAfterMs));
+    await exited;
+    for (const t of timers) clearTimeout(t);
+  }
+}
