@@ -17,7 +17,8 @@ export const userReply = {
 
 export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   // Per address and username: a guessing run against one account is slowed without locking the whole desk out.
-  await app.register(rateLimit, { global: false });
+  // preHandler: the key needs the parsed body's username.
+  await app.register(rateLimit, { global: false, hook: 'preHandler' });
 
   app.post<{ Body: { username: string; password: string } }>('/api/auth/login', {
     config: {

@@ -16,7 +16,8 @@ export async function openPglite(opts: PgliteOptions = {}): Promise<Db & { raw: 
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
     async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
       const res = await q.query<T>(sql, params as unknown[]);
-      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+      // PGlite reports affectedRows 0 for SELECT; pg reports the row count: match pg.
+      return { rows: res.rows, rowCount: res.rows.length || res.affectedRows || 0 };
     },
     async exec(sql: string) {
       await q.exec(sql);
