@@ -1,0 +1,38 @@
+import { lazy, type ComponentType, type LazyExoticComponent } from 'react';
+import { INVENTORY_EDITORS, ROLES, type Role } from './types';
+
+/**
+ * Every page of the console, in nav order. Adding a page = one file in pages/ + one line here:
+ * the router, the role check and the nav entry (for `nav` pages) all come from this list.
+ */
+export interface PageDef {
+  path: string;
+  /** Nav label (Chinese) and its English gloss; pages without one are reached by links only. */
+  nav?: { zh: string; en: string };
+  roles: readonly Role[];
+  Component: LazyExoticComponent<ComponentType>;
+}
+
+const ALL = ROLES;
+
+export const PAGES: PageDef[] = [
+  // Pages still to come; uncomment the line when pages/<Name>Page.tsx exists:
+  // { path: '/wall', nav: { zh: '视频墙', en: 'Wall' }, roles: ['operator', 'admin'], Component: lazy(() => import('./pages/WallPage')) },
+  // { path: '/review', nav: { zh: '事件审核', en: 'Review' }, roles: ['reviewer', 'admin'], Component: lazy(() => import('./pages/ReviewPage')) },
+  // { path: '/desk110', nav: { zh: '110 联动', en: '110 desk' }, roles: ['police110', 'admin'], Component: lazy(() => import('./pages/Desk110Page')) },
+  // { path: '/fleet', nav: { zh: '设备健康', en: 'Fleet health' }, roles: ['technician', 'admin'], Component: lazy(() => import('./pages/FleetPage')) },
+  { path: '/cameras', nav: { zh: '点位台账', en: 'Cameras' }, roles: ALL, Component: lazy(() => import('./pages/CamerasPage')) },
+  { path: '/cameras/new', roles: INVENTORY_EDITORS, Component: lazy(() => import('./pages/CameraFormPage')) },
+  { path: '/cameras/import', roles: INVENTORY_EDITORS, Component: lazy(() => import('./pages/CameraImportPage')) },
+  { path: '/cameras/:id', roles: ALL, Component: lazy(() => import('./pages/CameraFormPage')) },
+  { path: '/users', nav: { zh: '用户管理', en: 'Users' }, roles: ['admin'], Component: lazy(() => import('./pages/UsersPage')) },
+];
+
+export function navPagesFor(role: Role): PageDef[] {
+  return PAGES.filter((p) => p.nav && p.roles.includes(role));
+}
+
+/** Where a user lands after login: the first nav page their role may open. */
+export function homeFor(role: Role): string {
+  return navPagesFor(role)[0]?.path ?? '/cameras';
+}
