@@ -132,7 +132,8 @@ export class CameraSession extends EventEmitter {
       ...opts,
     } as CameraSession['o'];
     this.log = opts.logger.child({ module: 'ingest', camera: opts.cameraId, stream: opts.stream });
-    this.muxer = new LlhlsMuxer(opts.muxer);
+    // deciseconds since 2023-11: later sessions always start above earlier ones (segments are ≥ ~1 s)
+    this.muxer = new LlhlsMuxer({ firstMsn: Math.floor((Date.now() - 1.7e12) / 100), ...opts.muxer });
   }
 
   get state(): CameraState {

@@ -42,6 +42,9 @@ export interface LlhlsMuxerOptions {
   maxBytes?: number;
   /** advertise and serve delta updates */
   deltaUpdates?: boolean;
+  /** media sequence number of the first segment; sessions start from a time-based value so that a new session
+   *  never reuses an old session's URIs */
+  firstMsn?: number;
 }
 
 export type WaitResult = 'ok' | 'timeout' | 'closed';
@@ -71,7 +74,9 @@ export class LlhlsMuxer extends EventEmitter {
       windowSegments: opts.windowSegments ?? 12,
       maxBytes: opts.maxBytes ?? 24 * 1024 * 1024,
       deltaUpdates: opts.deltaUpdates ?? true,
+      firstMsn: opts.firstMsn ?? 0,
     };
+    this.nextMsn = this.opts.firstMsn;
     this.partTarget = this.opts.partTargetS;
     this.maxTargetDuration = Math.max(1, Math.ceil(this.opts.minSegmentS));
   }

@@ -1,0 +1,106 @@
+/**
+ * Wires ingest into the composed server: one IngestService per node (shared by the HTTP/1.1 and the HTTP/2
+ * listeners, which each build an app from the same context), camera sources and visibility from the inventory,
+ * camera.state pushed on the bus, camera health written back, stop on shutdown.
+ *
+ *   await app.register(ingestRoutes, { ...ctx, cameras });
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../server/context.js';
+import type { CameraRepo } from '../server/inventory/camera-repo.js';
+import { seesRestrictedCameras, type Role } from '../server/auth/roles.js';
+import { deriveKey } from '../server/secrets.js';
+import { audit } from '../server/audit.js';
+import { IngestService, ingestSettingsFromEnv } from './service.js';
+import { liveRoutes, type LiveCamera } from './live-routes.js';
+import { validateRtspUrl } from './rtsp-url.js';
+import type { StreamKind } from './camera-session.js';
+import type { CameraStateEvent } from './session-manager.js';
+
+const services = new WeakMap<object, IngestService>();
+
+/** The node's ingest subsystem for this context (created and started once; stopped on shutdown). */
+export function ingestFor(ctx: AppContext & { cameras: CameraRepo }): IngestService {
+  const existing = (ctx as { ingest?: IngestService }).ingest ?? services.get(ctx.bus);
+  if (existing) return existing;
+  const log = ctx.logger.child({ module: 'ingest' });
+  const lastStatus = new Map<string, string>();
+  const onState = (ev: CameraStateEvent): void => {
+    ctx.bus.publish('camera.state', ev, ev.cameraId);
+    // camera health for the inventory: the state of the stream that changed (idle means "not watched": keep the last known)
+    if (ev.state === 'idle' || ev.state === 'connecting') return;
+    const status = `${ev.state}|${ev.reason ?? ''}`;
+    if (lastStatus.get(ev.cameraId) === status) return;
+    lastStatus.set(ev.cameraId, status);
+    ctx.cameras.setStatus(ctx.db, ev.cameraId, ev.state, ev.reason).catch((err) => log.warn({ err, camera: ev.cameraId }, 'camera status write failed'));
+  };
+  const fingerprints = new Map<string, string>();
+  const resolveSource = async (cameraId: string, stream: StreamKind) => {
+      const cam = await ctx.cameras.getById(ctx.db, cameraId);
+      if (!cam) throw new Error('camera no longer exists');
+      // a camera without a sub stream serves its main stream to tiles as well
+      const url = (stream === 'sub' ? cam.rtspSub ?? cam.rtspMain : cam.rtspMain ?? cam.rtspSub) ?? null;
+      if (!url) throw new Error(`camera has no ${stream} stream URL`);
+      const creds = await ctx.cameras.credentials(ctx.db, cameraId);
+      const src = validateRtspUrl(url, { username: creds.username ?? undefined, password: creds.password ?? undefined });
+      fingerprints.set(`${cameraId}/${stream}`, createHash('sha256').update(JSON.stringify(src)).digest('hex'));
+      return src;
+  };
+  const service = new IngestService({ logger: ctx.logger, settings: ingestSettingsFromEnv(), resolveSource, onState });
+  services.set(ctx.bus, service);
+  ctx.onShutdown.push(() => service.stop());
+  // camera edits and deletions reach running sessions
+  ctx.bus.subscribe((msg) => {
+    if (msg.topic !== 'camera.changed') return;
+    const p = msg.payload as { id?: string; cameraId?: string; deleted?: boolean; action?: string } | undefined;
+    const id = msg.cameraId ?? p?.cameraId ?? p?.id;
+    if (!id) return;
+    if (p?.deleted || p?.action === 'delete' || p?.action === 'deleted') {
+      void service.manager.removeCamera(id);
+      return;
+    }
+    // reconnect only when the stream URL or the credentials really changed (a renamed camera keeps playing)
+    for (const stream of ['main', 'sub'] as const) {
+      const key = `${id}/${stream}`;
+      const session = service.manager.get(id, stream);
+      const before = fingerprints.get(key);
+      if (!session || !before) continue;
+      resolveSource(id, stream).then(
+        () => {
+          if (fingerprints.get(key) !== before) void session.restart('camera settings changed');
+        },
+        () => void service.manager.removeCamera(id),
+      );
+    }
+  });
+  service.start().catch((err) => log.error({ err }, 'ffmpeg self-check failed: live video will not work'));
+  return service;
+}
+
+export async function ingestRoutes(app: FastifyInstance, ctx: AppContext & { cameras: CameraRepo }): Promise<void> {
+  const ingest = ingestFor(ctx);
+  const toLive = (c: { id: string; rtspMain: string | null; rtspSub: string | null }): LiveCamera => ({
+    id: c.id,
+    streams: [...(c.rtspSub ? (['sub'] as const) : []), ...(c.rtspMain ? (['main'] as const) : [])],
+  });
+  const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+  await app.register(liveRoutes, {
+    ingest,
+    urlKey: deriveKey(ctx.secretKey, 'live-url'),
+    getVisibleCamera: async (user: { id: string; role: Role }, id: string) => {
+      if (!isUuid(id)) return null;
+      const cam = await ctx.cameras.getVisible(ctx.db, user, id);
+      return cam ? toLive(cam) : null;
+    },
+    userMaySee: async (userId: string, cameraId: string) => {
+      if (!isUuid(userId) || !isUuid(cameraId)) return false;
+      const res = await ctx.db.query<{ role: Role; disabled: boolean; sharing: string }>(
+        `SELECT u.role, u.disabled, c.sharing FROM users u, cameras c WHERE u.id = $1 AND c.id = $2`, [userId, cameraId]);
+      const row = res.rows[0];
+      if (!row || row.disabled) return false;
+      return row.sharing === 'shared' || seesRestrictedCameras(row.role);
+    },
+    audit: (e) => audit(ctx.db, { user: e.user, action: e.action, targetType: 'camera', targetId: e.cameraId, detail: e.detail, ip: e.ip }),
+  });
+}

@@ -1,0 +1,248 @@
+/**
+ * HTTP side of ingest:
+ *   GET /api/cameras/:id/live?stream=sub|main → { url, expiresAt }   (session; checks the user may see the camera)
+ *   GET /api/cameras/:id/snapshot?stream=…    → image/jpeg           (session; latest keyframe, else ONVIF URI)
+ *   GET /live/:id/:stream/:token/index.m3u8   → LL-HLS playlist       (signed URL; blocking reload, delta updates)
+ *   GET /live/:id/:stream/:token/<media>      → init/part/segment     (signed URL; preload hints block)
+ * The playlist and media are public in the session sense: the signature (camera, stream, user, expiry) is the
+ * credential, checked in constant time; the playlist also re-checks that the user may still see the camera.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ALL_ROLES, type Role } from '../server/auth/roles.js';
+import type { IngestService } from './service.js';
+import { SessionLimitError } from './session-manager.js';
+import { signLiveToken, verifyLiveToken } from './signed-url.js';
+import { SnapshotUnavailableError } from './snapshot.js';
+import type { CameraSession, StreamKind } from './camera-session.js';
+
+export interface LiveCamera {
+  id: string;
+  /** which streams have a URL */
+  streams: StreamKind[];
+}
+
+export interface LiveRoutesOptions {
+  ingest: IngestService;
+  /** key for signing live URLs (purpose-bound) */
+  urlKey: Buffer;
+  /** the camera if the user may see it, else null (→ 404, as for a camera that does not exist) */
+  getVisibleCamera(user: { id: string; role: Role }, cameraId: string): Promise<LiveCamera | null>;
+  /** serve-time check: may this user (still) see the camera? (cached here for a few seconds) */
+  userMaySee(userId: string, cameraId: string): Promise<boolean>;
+  /** the camera's own snapshot URI (ONVIF GetSnapshotUri) with credentials, when there is one */
+  snapshotSource?(cameraId: string): Promise<{ uri: string; username?: string | null; password?: string | null } | null>;
+  /** audit trail: who started watching which camera */
+  audit?(e: { user: { id: string; username: string }; action: string; cameraId: string; detail: Record<string, unknown>; ip: string }): Promise<void>;
+}
+
+const UUIDISH = '^[0-9A-Za-z][0-9A-Za-z_-]{0,63}$';
+const streamQuery = {
+  type: 'object',
+  properties: { stream: { type: 'string', enum: ['sub', 'main'], default: 'sub' } },
+  additionalProperties: false,
+} as const;
+const idParams = {
+  type: 'object',
+  properties: { id: { type: 'string', pattern: UUIDISH } },
+  required: ['id'],
+  additionalProperties: false,
+} as const;
+const err = { type: 'object', properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } } } as const;
+
+function fail(reply: FastifyReply, status: number, message: string): FastifyReply {
+  const error = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 503: 'Service Unavailable' }[status] ?? 'Error';
+  return reply.code(status).header('cache-control', 'no-store').send({ statusCode: status, error, message });
+}
+
+function sessionUser(request: FastifyRequest): { id: string; username: string; role: Role } {
+  const user = (request as unknown as { user?: { id: string; username: string; role: Role } | null }).user;
+  if (!user) throw Object.assign(new Error('Sign in first'), { statusCode: 401 });
+  return user;
+}
+
+/** AbortSignal that fires when the client goes away before the response is sent. */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  reply.raw.once('close', () => ac.abort());
+  return ac.signal;
+}
+
+export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Promise<void> {
+  const { ingest } = o;
+  const manager = ingest.manager;
+  const settings = ingest.settings;
+  const seeCache = new Map<string, { at: number; ok: boolean }>();
+  const maySee = async (userId: string, cameraId: string): Promise<boolean> => {
+    const k = `${userId}/${cameraId}`;
+    const hit = seeCache.get(k);
+    if (hit && Date.now() - hit.at < 5000) return hit.ok;
+    const ok = await o.userMaySee(userId, cameraId);
+    if (seeCache.size > 10_000) seeCache.clear();
+    seeCache.set(k, { at: Date.now(), ok });
+    return ok;
+  };
+
+  app.get<{ Params: { id: string }; Querystring: { stream: StreamKind } }>('/api/cameras/:id/live', {
+    config: { roles: ALL_ROLES },
+    schema: {
+      summary: 'Signed, expiring LL-HLS URL for a camera stream (starts the stream on demand)',
+      params: idParams,
+      querystring: streamQuery,
+      response: {
+        200: { type: 'object', properties: { url: { type: 'string' }, expiresAt: { type: 'string' }, stream: { type: 'string' } }, required: ['url', 'expiresAt'] },
+        404: err, 409: err, 503: err,
+      },
+    },
+  }, async (request, reply) => {
+    const user = sessionUser(request);
+    const { id } = request.params;
+    const stream = request.query.stream ?? 'sub';
+    const camera = await o.getVisibleCamera(user, id);
+    if (!camera) return fail(reply, 404, 'camera not found');
+    if (!camera.streams.includes(stream) && !camera.streams.length) return fail(reply, 409, 'this camera has no stream URL');
+    try {
+      manager.touch(id, stream, `u:${user.id}`); // start pulling now: the player's first playlist request finds it warming up
+    } catch (e) {
+      if (e instanceof SessionLimitError) return fail(reply.header('retry-after', '30'), 503, e.message);
+      throw e;
+    }
+    const exp = Math.floor(Date.now() / 1000) + settings.liveUrlTtlS;
+    const token = signLiveToken(o.urlKey, { cameraId: id, stream, userId: user.id, exp });
+    if (o.audit) void o.audit({ user, action: 'live.view', cameraId: id, detail: { stream }, ip: request.ip }).catch((e2) => request.log.warn({ err: e2 }, 'audit failed'));
+    return { url: `/live/${encodeURIComponent(id)}/${stream}/${token}/index.m3u8`, expiresAt: new Date(exp * 1000).toISOString(), stream };
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { stream: StreamKind } }>('/api/cameras/:id/snapshot', {
+    config: { roles: ALL_ROLES },
+    schema: { summary: 'JPEG snapshot: the running stream\'s latest keyframe, else the camera\'s snapshot URI', params: idParams, querystring: streamQuery },
+  }, async (request, reply) => {
+    const user = sessionUser(request);
+    const { id } = request.params;
+    const camera = await o.getVisibleCamera(user, id);
+    if (!camera) return fail(reply, 404, 'camera not found');
+    const wanted = request.query.stream ?? 'sub';
+    const session = manager.get(id, wanted) ?? manager.get(id, wanted === 'sub' ? 'main' : 'sub');
+    try {
+      let jpeg: Buffer | undefined;
+      const fromSession = session && ingest.snapshots.fromSession(session);
+      if (fromSession) jpeg = await fromSession.catch(() => undefined);
+      if (!jpeg) {
+        const src = o.snapshotSource ? await o.snapshotSource(id) : null;
+        if (!src) return fail(reply, 503, session ? 'the stream has no picture yet' : 'the camera is not streaming and has no snapshot URI');
+        jpeg = await ingest.snapshots.fromUri(src.uri, src);
+      }
+      return reply.header('content-type', 'image/jpeg').header('cache-control', 'private, max-age=1').send(jpeg);
+    } catch (e) {
+      if (e instanceof SnapshotUnavailableError) return fail(reply, 503, e.message);
+      throw e;
+    }
+  });
+
+  // ---- signed media (no session cookie: hls.js and native players fetch these) ----
+
+  interface LiveParams { id: string; stream: string; token: string; file?: string }
+  const liveParams = {
+    type: 'object',
+    properties: {
+      id: { type: 'string', pattern: UUIDISH },
+      stream: { type: 'string', enum: ['sub', 'main'] },
+      token: { type: 'string', maxLength: 600 },
+      file: { type: 'string', maxLength: 64 },
+    },
+    required: ['id', 'stream', 'token'],
+  } as const;
+
+  const authorize = (request: FastifyRequest<{ Params: LiveParams }>, reply: FastifyReply): { userId: string } | undefined => {
+    const { id, stream, token } = request.params;
+    const v = verifyLiveToken(o.urlKey, { cameraId: id, stream, token });
+    if (!v.ok) {
+      fail(reply, 403, v.reason === 'expired' ? 'this live URL has expired; ask for a new one' : 'invalid live URL signature');
+      return undefined;
+    }
+    return { userId: v.userId };
+  };
+
+  const mediaSession = (request: FastifyRequest<{ Params: LiveParams }>, userId: string, reply: FastifyReply): CameraSession | undefined => {
+    try {
+      return manager.touch(request.params.id, request.params.stream as StreamKind, `u:${userId}`);
+    } catch (e) {
+      if (e instanceof SessionLimitError) {
+        fail(reply.header('retry-after', '30'), 503, e.message);
+        return undefined;
+      }
+      throw e;
+    }
+  };
+
+  app.get<{ Params: LiveParams; Querystring: Record<string, string> }>('/live/:id/:stream/:token/index.m3u8', {
+    config: { public: true },
+    schema: { hide: true, params: liveParams },
+  }, async (request, reply) => {
+    const auth = authorize(request, reply);
+    if (!auth) return reply;
+    const { id } = request.params;
+    if (!(await maySee(auth.userId, id))) return fail(reply, 403, 'you may not see this camera');
+    const session = mediaSession(request, auth.userId, reply);
+    if (!session) return reply;
+    const gone = clientGone(reply);
+    const mux = session.muxer;
+    if (!mux.hasMedia) {
+      const ok = await session.waitForMedia(settings.startWaitMs, gone);
+      if (!ok) {
+        if (gone.aborted) return reply;
+        return fail(reply.header('retry-after', '2'), 503, `camera not streaming yet (${session.state}${session.reason ? `: ${session.reason}` : ''})`);
+      }
+    }
+    const q = request.query;
+    const msnRaw = q._HLS_msn;
+    const partRaw = q._HLS_part;
+    if (partRaw !== undefined && msnRaw === undefined) return fail(reply, 400, '_HLS_part needs _HLS_msn');
+    if (msnRaw !== undefined) {
+      if (!/^\d{1,15}$/.test(msnRaw) || (partRaw !== undefined && !/^\d{1,6}$/.test(partRaw))) return fail(reply, 400, 'bad _HLS_msn/_HLS_part');
+      const msn = Number(msnRaw);
+      const part = partRaw === undefined ? undefined : Number(partRaw);
+      const range = mux.range;
+      if (range && msn > range.last + 2) return fail(reply, 400, '_HLS_msn is too far in the future');
+      const timeout = Math.min(20_000, 3 * mux.targetDuration * 1000);
+      const r = await mux.waitFor(msn, part, timeout, gone);
+      if (gone.aborted) return reply;
+      if (r === 'closed') return fail(reply.header('retry-after', '2'), 503, 'the stream stopped');
+      // on timeout the current playlist is returned; the client asks again
+    }
+    const skip = q._HLS_skip === 'YES' || q._HLS_skip === 'v2';
+    return reply
+      .header('content-type', 'application/vnd.apple.mpegurl')
+      .header('cache-control', 'no-cache')
+      .send(mux.playlist({ skip }));
+  });
+
+  app.get<{ Params: LiveParams }>('/live/:id/:stream/:token/:file', {
+    config: { public: true },
+    schema: { hide: true, params: { ...liveParams, required: ['id', 'stream', 'token', 'file'] } },
+  }, async (request, reply) => {
+    const auth = authorize(request, reply);
+    if (!auth) return reply;
+    const file = request.params.file!;
+    const session = manager.get(request.params.id, request.params.stream as StreamKind);
+    if (!session) return fail(reply, 404, 'stream not running');
+    mediaSession(request, auth.userId, reply);
+    const mux = session.muxer;
+    let body: Buffer | Buffer[] | undefined;
+    let m: RegExpExecArray | null;
+    if ((m = /^init(\d{1,6})\.mp4$/.exec(file))) body = mux.getInit(Number(m[1]));
+    else if ((m = /^part(\d{1,15})\.(\d{1,6})\.m4s$/.exec(file))) {
+      const msn = Number(m[1]);
+      const idx = Number(m[2]);
+      const part = mux.getPart(msn, idx) ?? (await mux.waitForPart(msn, idx, Math.min(20_000, 3 * mux.targetDuration * 1000), clientGone(reply)));
+      body = part?.data;
+    } else if ((m = /^seg(\d{1,15})\.m4s$/.exec(file))) body = mux.getSegment(Number(m[1]))?.parts.map((p) => p.data);
+    else return fail(reply, 404, 'no such file');
+    if (reply.sent || reply.raw.destroyed) return reply;
+    if (!body) return fail(reply, 404, 'not available (outside the live window)');
+    const data = Array.isArray(body) ? Buffer.concat(body) : body;
+    return reply
+      .header('content-type', file.endsWith('.mp4') ? 'video/mp4' : 'video/iso.segment')
+      .header('cache-control', 'private, max-age=60')
+      .send(data);
+  });
+}

@@ -1,0 +1,98 @@
+/** The ingest subsystem of a node: session manager + snapshots + settings, with start/stop. */
+import { resolveFfmpeg } from './ffmpeg-path.js';
+import { assertFfmpegUsable, type FfmpegCheck } from './ffmpeg-check.js';
+import type { Log } from './log.js';
+import type { RtspSource } from './rtsp-url.js';
+import { SessionManager, type CameraStateEvent } from './session-manager.js';
+import { SnapshotService } from './snapshot.js';
+import type { StreamKind } from './camera-session.js';
+
+export interface IngestSettings {
+  maxSessions: number;
+  idleGraceMs: number;
+  viewerTtlMs: number;
+  watchdogMs: number;
+  connectTimeoutMs: number;
+  /** lifetime of a signed live URL */
+  liveUrlTtlS: number;
+  /** how long a first playlist request waits for a starting camera */
+  startWaitMs: number;
+  windowSegments: number;
+  maxBytesPerStream: number;
+  fragDurationUs: number;
+}
+
+function num(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${name} must be a number between ${min} and ${max}`);
+  return v;
+}
+
+/** INGEST_* environment variables (all optional). */
+export function ingestSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): IngestSettings {
+  return {
+    maxSessions: num(env, 'INGEST_MAX_SESSIONS', 200, 1, 10_000),
+    idleGraceMs: num(env, 'INGEST_IDLE_GRACE_S', 30, 0, 3600) * 1000,
+    viewerTtlMs: num(env, 'INGEST_VIEWER_TTL_S', 15, 2, 600) * 1000,
+    watchdogMs: num(env, 'INGEST_WATCHDOG_S', 10, 1, 600) * 1000,
+    connectTimeoutMs: num(env, 'INGEST_CONNECT_TIMEOUT_S', 15, 1, 600) * 1000,
+    liveUrlTtlS: num(env, 'LIVE_URL_TTL_S', 3600, 10, 7 * 86400),
+    startWaitMs: num(env, 'INGEST_START_WAIT_S', 10, 1, 120) * 1000,
+    windowSegments: num(env, 'LLHLS_WINDOW_SEGMENTS', 12, 3, 120),
+    maxBytesPerStream: num(env, 'LLHLS_MAX_MB_PER_STREAM', 24, 1, 1024) * 1024 * 1024,
+    fragDurationUs: num(env, 'LLHLS_PART_MS', 250, 100, 2000) * 1000,
+  };
+}
+
+export interface IngestServiceOptions {
+  logger: Log;
+  settings?: Partial<IngestSettings>;
+  ffmpegPath?: string;
+  resolveSource: (cameraId: string, stream: StreamKind) => Promise<RtspSource>;
+  /** camera state changes and periodic stats (publish to consoles, write camera health) */
+  onState?: (ev: CameraStateEvent) => void;
+}
+
+export class IngestService {
+  readonly settings: IngestSettings;
+  readonly manager: SessionManager;
+  readonly snapshots: SnapshotService;
+  readonly ffmpegPath: string;
+  private readonly log: Log;
+  ffmpeg?: FfmpegCheck;
+
+  constructor(o: IngestServiceOptions) {
+    this.settings = { ...ingestSettingsFromEnv({}), ...o.settings };
+    this.ffmpegPath = o.ffmpegPath ?? resolveFfmpeg();
+    this.log = o.logger.child({ module: 'ingest' });
+    const s = this.settings;
+    this.manager = new SessionManager({
+      ffmpegPath: this.ffmpegPath,
+      logger: o.logger,
+      resolveSource: o.resolveSource,
+      maxSessions: s.maxSessions,
+      idleGraceMs: s.idleGraceMs,
+      viewerTtlMs: s.viewerTtlMs,
+      session: {
+        watchdogMs: s.watchdogMs,
+        connectTimeoutMs: s.connectTimeoutMs,
+        fragDurationUs: s.fragDurationUs,
+        muxer: { windowSegments: s.windowSegments, maxBytes: s.maxBytesPerStream },
+      },
+    });
+    if (o.onState) this.manager.on('state', o.onState);
+    this.snapshots = new SnapshotService({ ffmpegPath: this.ffmpegPath, logger: o.logger });
+  }
+
+  /** Check ffmpeg (muxers, demuxers, codecs, protocols); throws when it cannot do the job. */
+  async start(): Promise<void> {
+    this.ffmpeg = await assertFfmpegUsable(this.ffmpegPath);
+    this.log.info({ ffmpeg: this.ffmpeg.path, version: this.ffmpeg.version, warnings: this.ffmpeg.warnings }, 'ingest ready');
+  }
+
+  async stop(): Promise<void> {
+    await this.manager.stop();
+  }
+}
