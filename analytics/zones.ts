@@ -21,9 +21,9 @@ export function validatePolygon(raw: unknown, field = 'zone'): { polygon?: Polyg
     polygon.push([x, y]);
   });
   if (errors.length) return { errors };
-  if (Math.abs(signedArea(polygon)) < 1e-6) errors.push({ field, message: 'has no area (points are collinear or repeated)' });
   const crossing = firstSelfIntersection(polygon);
   if (crossing) errors.push({ field, message: `is self-intersecting (edges ${crossing[0]} and ${crossing[1]} cross)` });
+  else if (Math.abs(signedArea(polygon)) < 1e-6) errors.push({ field, message: 'has no area (points are collinear or repeated)' });
   return errors.length ? { errors } : { polygon, errors };
 }
 
