@@ -45,16 +45,17 @@ export async function importCamerasCsv(
 
   const result = await db.tx(async (q) => {
     const existing = await loadExisting(q, good.map((g) => g.input));
-    let created = 0;
     let updated = 0;
     const writeErrors: CsvRowError[] = [];
+    const inserts: CameraInput[] = [];
     for (const g of good) {
       const match = (g.input.nationalId && existing.byNationalId.get(g.input.nationalId)) || existing.byName.get(g.input.name!);
       const problem = match ? checkUpdate(user, match, g.input, existing) : checkInsert(user, g.input, existing);
       if (problem) { writeErrors.push({ row: g.row, ...problem }); continue; }
-      if (match) { await repo.update(q, match.id, g.input); updated++; }
-      else { await repo.insert(q, g.input); created++; }
+      if (match) { await repo.updateQuietly(q, match.id, g.input); updated++; }
+      else inserts.push(g.input);
     }
+    const created = writeErrors.length && !opts.partial ? 0 : await repo.insertMany(q, inserts);
     if (writeErrors.length && !opts.partial) throw new ImportRejected(writeErrors);
     await audit(q, { user, action: 'camera.import', targetType: 'camera', detail: { created, updated, rejected: errors.length + writeErrors.length, partial: opts.partial }, ip: opts.ip });
     return { created, updated, errors: [...errors, ...writeErrors].sort((a, b) => a.row - b.row) };

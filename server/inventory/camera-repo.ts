@@ -107,7 +107,39 @@ export class CameraRepo {
     return (await this.getById(q, res.rows[0].id))!;
   }
 
+  /**
+   * Bulk insert for imports: one statement per chunk instead of a round trip per camera
+   * (5,000 single inserts took 11 s on PGlite).
+   */
+  async insertMany(q: Queryable, inputs: CameraInput[]): Promise<number> {
+    const columns = Object.entries(COLUMN_OF);
+    let inserted = 0;
+    for (let i = 0; i < inputs.length; i += 1000) {
+      const chunk = inputs.slice(i, i + 1000).map((input) => {
+        const rec: Record<string, unknown> = {};
+        for (const [key, col] of columns) rec[col] = input[key as keyof CameraInput] ?? null;
+        rec.tags = input.tags ?? [];
+        rec.sharing = input.sharing ?? 'shared';
+        rec.credentials_enc = this.sealCredentials(input.username, input.password);
+        return rec;
+      });
+      const cols = [...columns.map(([, col]) => col), 'credentials_enc'];
+      const types: Record<string, string> = { lat: 'double precision', lng: 'double precision', tags: 'text[]' };
+      const res = await q.query(
+        `INSERT INTO cameras (${cols.join(', ')})
+         SELECT ${cols.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS x(${cols.map((c) => `${c} ${types[c] ?? 'text'}`).join(', ')})`,
+        [JSON.stringify(chunk)]);
+      inserted += res.rowCount;
+    }
+    return inserted;
+  }
+
   async update(q: Queryable, id: string, input: CameraInput): Promise<Camera | null> {
+    return (await this.updateQuietly(q, id, input)) ? this.getById(q, id) : null;
+  }
+
+  /** update() without reading the camera back: for bulk paths that only count. */
+  async updateQuietly(q: Queryable, id: string, input: CameraInput): Promise<boolean> {
     const sets = ['updated_at = now()'];
     const vals: unknown[] = [id];
     for (const [key, col] of Object.entries(COLUMN_OF)) {
@@ -123,7 +155,7 @@ export class CameraRepo {
       sets.push(`credentials_enc = $${vals.length}`);
     }
     const res = await q.query(`UPDATE cameras SET ${sets.join(', ')} WHERE id = $1`, vals);
-    return res.rowCount ? this.getById(q, id) : null;
+    return res.rowCount > 0;
   }
 
   async remove(q: Queryable, id: string): Promise<boolean> {
