@@ -63,9 +63,12 @@ export default function CameraImportPage() {
 
       <div className={`dropzone${dragging ? ' dragging' : ''}`} onDragOver={(e) => { e.preventDefault(); setDragging(true); }}
         onDragLeave={() => setDragging(false)} onDrop={onDrop}>
-        <input ref={inputRef} id="csv-file" type="file" accept=".csv,text/csv" data-testid="csv-file"
-          onChange={(e) => choose(e.target.files?.[0] ?? null)} disabled={busy} />
-        <label htmlFor="csv-file">{file ? <>已选择 <strong>{file.name}</strong> ({(file.size / 1024).toFixed(1)} KB)</> : '选择或拖入 CSV 文件 Choose or drop a CSV file'}</label>
+        <label className="btn file-btn">
+          <input ref={inputRef} className="visually-hidden" type="file" accept=".csv,text/csv" data-testid="csv-file"
+            onChange={(e) => choose(e.target.files?.[0] ?? null)} disabled={busy} />
+          选择文件 Choose file
+        </label>
+        <span>{file ? <><strong>{file.name}</strong> <span className="muted">({(file.size / 1024).toFixed(1)} KB)</span></> : <span className="muted">或拖入 CSV 文件 or drop a CSV file here</span>}</span>
         <button type="button" className="btn btn-primary" disabled={!file || busy} onClick={() => void run(false)} data-testid="import-run">
           导入 Import
         </button>

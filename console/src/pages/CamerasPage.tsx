@@ -170,8 +170,12 @@ export default function CamerasPage() {
             清除筛选 Clear ({activeFilters})
           </button>
         ) : null}
+      </div>
+
+      <div className="tablebar">
+        <span className="muted">{activeFilters ? `已筛选 ${activeFilters} 项 · ` : ''}排序 sort: {query.sort}</span>
         <span className="spacer" />
-        <select aria-label="每页 Page size" value={limit} onChange={(e) => update({ limit: Number(e.target.value) })}>
+        <select aria-label="每页 Page size" className="select-small" value={limit} onChange={(e) => update({ limit: Number(e.target.value) })}>
           {PAGE_SIZES.map((n) => <option key={n} value={n}>{n} / 页</option>)}
         </select>
         <Pager offset={offset} limit={limit} total={total} onOffset={(o) => update({ offset: o })} busy={loading && !data} />

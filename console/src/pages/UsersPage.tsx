@@ -154,14 +154,14 @@ export default function UsersPage() {
                   <td>{u.disabled ? <span className="badge badge-err">已停用 disabled</span> : <span className="badge badge-ok">启用 active</span>}</td>
                   <td className="tabular muted">{fmtTime(u.lastLoginAt)}</td>
                   <td className="tabular muted">{fmtTime(u.createdAt)}</td>
-                  <td className="row-actions">
+                  <td><div className="row-actions">
                     <button type="button" className={`btn btn-small${u.disabled ? '' : ' btn-danger'}`} disabled={busy || self}
                       title={self ? '不能停用自己 You cannot disable yourself' : undefined}
                       onClick={() => void patch(u, { disabled: !u.disabled }, u.disabled ? '已启用 enabled' : '已停用 disabled')}>
                       {u.disabled ? '启用 Enable' : '停用 Disable'}
                     </button>
                     <button type="button" className="btn btn-small" disabled={busy} onClick={() => resetPassword(u)}>重置密码 Reset password</button>
-                  </td>
+                  </div></td>
                 </tr>
               );
             })}
