@@ -35,7 +35,7 @@ function escapeXml(s: string): string {
 
 /** SVG overlay in frame pixels: the zone outline and each box with its label. */
 export function overlaySvg(width: number, height: number, zone: Polygon, boxes: LabelledBox[], caption?: string): string {
-  const stroke = Math.max(2, Math.round(Math.min(width, height) / 240));
+  const stroke = Math.max(3, Math.round(Math.min(width, height) / 200));
   const font = Math.max(12, Math.round(height / 36));
   const pts = zone.map(([x, y]) => `${(x * width).toFixed(1)},${(y * height).toFixed(1)}`).join(' ');
   const parts = [

@@ -41,7 +41,7 @@ export interface MotionGateOptions {
   pixelThreshold: number;
   /** Fraction of a region's cells that must change to wake inference. */
   minChangedFraction: number;
-  /** Run inference at least this often even on a static scene (seconds of video time). */
+  /** Run inference at least this often even on a static scene (seconds of video time); keep it below the stay grace period. */
   maxSkipSeconds: number;
 }
 
@@ -49,7 +49,7 @@ export const DEFAULT_MOTION_OPTIONS: MotionGateOptions = {
   thumbWidth: 80,
   pixelThreshold: 18,
   minChangedFraction: 0.004,
-  maxSkipSeconds: 30,
+  maxSkipSeconds: 20,
 };
 
 /**

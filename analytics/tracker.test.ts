@@ -55,8 +55,11 @@ describe('IouTracker', () => {
   it('holds tracks through frames the motion gate skipped', () => {
     const t = new IouTracker(opts);
     t.update([det(0, 0)], 0);
-    const [tr] = t.hold(10_000);
-    expect(tr.lastSeen).toBe(10_000);
+    t.update([det(0, 0), det(200, 200)], 1000);
+    t.update([det(0, 0)], 2000); // the second object is gone at the last observation
+    const held = t.hold(10_000);
+    expect(held.find((x) => x.id === 1)?.lastSeen).toBe(10_000);
+    expect(held.find((x) => x.id === 2)).toBeUndefined(); // missing since 1 s: aged out, not kept alive by the gate
     expect(t.update([], 11_000)).toHaveLength(1);
   });
 });

@@ -45,6 +45,7 @@ interface TrackState extends Track {
 export class IouTracker {
   private readonly tracks: TrackState[] = [];
   private nextId = 1;
+  private lastObserved = -Infinity;
 
   constructor(private readonly opts: TrackerOptions = DEFAULT_TRACKER_OPTIONS) {}
 
@@ -72,12 +73,18 @@ export class IouTracker {
       });
     }
     this.expire(ts);
+    this.lastObserved = ts;
     return this.active();
   }
 
-  /** The frame was skipped as unchanged (motion gate): everything tracked is taken as still there. */
+  /**
+   * The frame was skipped as unchanged (motion gate): what was seen at the last observation is taken as
+   * still there; what was already missing stays missing (and ages out as usual).
+   */
   hold(ts: number): Track[] {
-    for (const t of this.tracks) t.lastSeen = Math.max(t.lastSeen, ts);
+    for (const t of this.tracks) if (t.lastSeen === this.lastObserved) t.lastSeen = ts;
+    this.lastObserved = ts;
+    this.expire(ts);
     return this.active();
   }
 
