@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -110,6 +110,16 @@ describe('console in Chromium', () => {
     await expect.poll(() => page.getByTestId('total').textContent()).toBe('4');
     const names = await table.locator('tbody a.row-link').allTextContents();
     expect(names.sort()).toEqual(['东门路口', '人民广场东', '南京路步行街口', '外滩观景台'].sort());
+    // Health pushed over /api/ws updates the row in place.
+    const id = (await h.t.db.query<{ id: string }>(`SELECT id FROM cameras WHERE name = '人民广场东'`)).rows[0].id;
+    h.t.ctx.bus.publish('camera.state', { cameraId: id, stream: 'sub', state: 'error', reason: 'RTSP 401 Unauthorized' }, id);
+    const row = table.locator('tbody tr', { hasText: '人民广场东' });
+    await expect.poll(() => row.locator('.badge').first().textContent()).toContain('error');
+    // Export: a plain download link that carries the filters and the cookie.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
+    const csv = await readFile((await download.path())!, 'utf8');
+    expect(csv.replace(/^\uFEFF/, '').split(/\r?\n/).filter(Boolean)).toHaveLength(5);
+    expect(csv).toContain('南京路步行街口');
     // Search is server-side and debounced.
     await page.getByRole('searchbox', { name: /Search/ }).fill('观景台');
     await expect.poll(() => table.locator('tbody a.row-link').allTextContents()).toEqual(['外滩观景台']);

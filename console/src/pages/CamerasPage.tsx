@@ -78,13 +78,17 @@ export default function CamerasPage() {
     return () => ctl.abort();
   }, [reload]);
 
-  // Health changes pushed by ingest refresh the visible page (coalesced to one refetch a second).
-  const pending = useRef<number | null>(null);
-  useLiveMessages({ topic: 'camera.*' }, () => {
-    if (pending.current !== null) return;
-    pending.current = window.setTimeout(() => { pending.current = null; setReload((n) => n + 1); }, 1000);
+  // Health pushed by ingest (camera.state) updates the visible rows in place: no refetch storm when
+  // many cameras flap. idle/connecting are not written to the inventory either, so they are skipped.
+  useLiveMessages<{ state?: string; reason?: string | null }>({ topic: 'camera.state' }, (msg) => {
+    const state = msg.payload?.state;
+    if (!msg.cameraId || !state || state === 'idle' || state === 'connecting') return;
+    setData((d) => {
+      if (!d || !d.items.some((c) => c.id === msg.cameraId && (c.status !== state || c.statusReason !== (msg.payload.reason ?? null)))) return d;
+      const now = new Date().toISOString();
+      return { ...d, items: d.items.map((c) => (c.id === msg.cameraId ? { ...c, status: state, statusReason: msg.payload.reason ?? null, statusChangedAt: now } : c)) };
+    });
   });
-  useEffect(() => () => { if (pending.current !== null) window.clearTimeout(pending.current); }, []);
 
   const limit = query.limit ?? 100;
   const offset = query.offset ?? 0;
