@@ -110,6 +110,7 @@ export async function cameraRoutes(app: FastifyInstance, ctx: AppContext & { cam
       await audit(q, { user, action: 'camera.create', targetType: 'camera', targetId: created.id, detail: { name: created.name }, ip: request.ip });
       return created;
     });
+    ctx.bus.publish('camera.changed', { action: 'create', id: cam.id }, cam.id);
     return reply.code(201).send(cam);
   });
 
@@ -131,6 +132,10 @@ export async function cameraRoutes(app: FastifyInstance, ctx: AppContext & { cam
       const changed = Object.keys(request.body).map((k) => (k === 'password' || k === 'username' ? 'credentials' : k));
       await audit(q, { user, action: 'camera.update', targetType: 'camera', targetId: current.id, detail: { name: current.name, changed: [...new Set(changed)] }, ip: request.ip });
       return updated!;
+    }).then((updated) => {
+      // Published after commit: subscribers (live push visibility, running sessions) read the new row.
+      ctx.bus.publish('camera.changed', { action: 'update', id: updated.id }, updated.id);
+      return updated;
     });
   });
 
@@ -145,6 +150,7 @@ export async function cameraRoutes(app: FastifyInstance, ctx: AppContext & { cam
       await repo.remove(q, current.id);
       await audit(q, { user, action: 'camera.delete', targetType: 'camera', targetId: current.id, detail: { name: current.name }, ip: request.ip });
     });
+    ctx.bus.publish('camera.changed', { action: 'delete', id: request.params.id, deleted: true }, request.params.id);
     return reply.code(204).send();
   });
 
@@ -170,6 +176,7 @@ export async function cameraRoutes(app: FastifyInstance, ctx: AppContext & { cam
   }, async (request, reply) => {
     if (!Buffer.isBuffer(request.body)) throw new HttpError(415, 'Send the CSV file as the body with Content-Type: text/csv');
     const { status, result } = await importCamerasCsv(ctx.db, repo, currentUser(request), request.body, { partial: request.query.partial, ip: request.ip });
+    if (status === 200 && (result.created || result.updated)) ctx.bus.publish('camera.changed', { action: 'import', created: result.created, updated: result.updated });
     if (status === 422) {
       return reply.code(422).send({ statusCode: 422, error: 'Unprocessable Entity', message: `${result.errors.length} problem(s) in the file; nothing was imported`, ...result });
     }
