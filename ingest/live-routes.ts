@@ -146,7 +146,7 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     properties: {
       id: { type: 'string', pattern: UUIDISH },
       stream: { type: 'string', enum: ['sub', 'main'] },
-      token: { type: 'string', maxLength: 600 },
+      token: { type: 'string', maxLength: 100 },
       file: { type: 'string', maxLength: 64 },
     },
     required: ['id', 'stream', 'token'],

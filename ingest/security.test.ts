@@ -134,6 +134,13 @@ describe('signed live URLs', () => {
     expect(verifyLiveToken(key, { cameraId: 'cam-1', stream: 'sub', token }, 1_900_000_000)).toEqual({ ok: true, userId: 'u-42', exp: grant.exp });
   });
 
+  it('keeps UUID user ids compact (one path parameter stays under the router limit of 100)', () => {
+    const uid = '01a1b2c3-2f5d-431f-90f3-66a3f18e0015';
+    const token = signLiveToken(key, { ...grant, userId: uid });
+    expect(token.length).toBeLessThan(70);
+    expect(verifyLiveToken(key, { cameraId: 'cam-1', stream: 'sub', token }, 1_900_000_000)).toEqual({ ok: true, userId: uid, exp: grant.exp });
+  });
+
   it('refuses tampered, foreign, expired and malformed tokens', () => {
     const token = signLiveToken(key, grant);
     const at = 1_900_000_000;

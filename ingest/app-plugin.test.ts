@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../test/app.js';
+import type { BusMessage } from '../server/bus.js';
+
+// The ingest routes inside the composed server: sessions, roles, restricted cameras, audit, camera.state on the bus.
+
+describe('ingest routes in the composed app', () => {
+  let t: TestApp;
+  let shared: string;
+  let restricted: string;
+  const messages: BusMessage[] = [];
+
+  beforeAll(async () => {
+    process.env.INGEST_MAX_SESSIONS = '2'; // ingest reads INGEST_* from the environment
+    try {
+      t = await createTestApp();
+    } finally {
+      delete process.env.INGEST_MAX_SESSIONS;
+    }
+    t.ctx.bus.subscribe((m) => messages.push(m));
+    const tech = await t.cookie('technician');
+    const mk = async (name: string) =>
+      (await t.app.inject({ method: 'POST', url: '/api/cameras', headers: { cookie: tech }, payload: { name, rtspMain: 'rtsp://127.0.0.1:9/main', rtspSub: 'rtsp://u:cam-secret-pw@127.0.0.1:9/sub' } })).json().id as string;
+    shared = await mk('Shared gate');
+    restricted = await mk('Police gate');
+    const r = await t.app.inject({ method: 'PATCH', url: `/api/cameras/${restricted}`, headers: { cookie: await t.cookie('admin') }, payload: { sharing: 'restricted' } });
+    expect(r.statusCode).toBe(200);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('needs a session and hides restricted cameras from roles that may not see them', async () => {
+    expect((await t.app.inject({ url: `/api/cameras/${shared}/live` })).statusCode).toBe(401);
+    const op = await t.cookie('operator');
+    expect((await t.app.inject({ url: `/api/cameras/${restricted}/live`, headers: { cookie: op } })).statusCode).toBe(404);
+    expect((await t.app.inject({ url: `/api/cameras/${restricted}/snapshot`, headers: { cookie: op } })).statusCode).toBe(404);
+    const police = await t.app.inject({ url: `/api/cameras/${restricted}/live?stream=main`, headers: { cookie: await t.cookie('police110') } });
+    expect(police.statusCode).toBe(200);
+    expect(police.json().url).toMatch(new RegExp(`^/live/${restricted}/main/`));
+  });
+
+  it('issues a signed URL, audits the view, publishes camera.state, and refuses the URL once the camera turns restricted', async () => {
+    const op = await t.cookie('operator');
+    const res = await t.app.inject({ url: `/api/cameras/${shared}/live?stream=sub`, headers: { cookie: op } });
+    expect(res.statusCode).toBe(200);
+    const { url } = res.json() as { url: string };
+    expect(url, res.body).toMatch(/^\/live\//);
+    const audit = await t.db.query<{ action: string; username: string }>(`SELECT action, username FROM audit_log WHERE target_id = $1`, [shared]);
+    expect(audit.rows).toContainEqual({ action: 'live.view', username: 'operator' });
+    await new Promise((r) => setTimeout(r, 300));
+    const states = messages.filter((m) => m.topic === 'camera.state' && m.cameraId === shared);
+    expect(states.length).toBeGreaterThan(0);
+    expect(states[0].payload).toMatchObject({ cameraId: shared, stream: 'sub', state: 'connecting' });
+    expect(JSON.stringify(messages)).not.toContain('cam-secret-pw');
+
+    const patch = await t.app.inject({ method: 'PATCH', url: `/api/cameras/${shared}`, headers: { cookie: await t.cookie('admin') }, payload: { sharing: 'restricted' } });
+    expect(patch.statusCode).toBe(200);
+    const pl = await t.app.inject({ url });
+    expect(pl.statusCode, url + ' ' + pl.body.slice(0, 30)).toBe(403);
+    await t.app.inject({ method: 'PATCH', url: `/api/cameras/${shared}`, headers: { cookie: await t.cookie('admin') }, payload: { sharing: 'shared' } });
+  });
+
+  it('answers 503 past the node-wide session limit (INGEST_MAX_SESSIONS=2)', async () => {
+    const admin = await t.cookie('admin');
+    // shared/sub and restricted/main already run
+    const r = await t.app.inject({ url: `/api/cameras/${shared}/live?stream=main`, headers: { cookie: admin } });
+    expect(r.statusCode).toBe(503);
+    expect(r.json().message).toMatch(/limit of 2/);
+  });
+});
