@@ -166,7 +166,7 @@ export default function CamerasPage() {
           <option value="shared">共享 shared</option>
           <option value="restricted">受限 restricted</option>
         </select>
-        <input className={`grid-input${query.grid ? ' filter-on' : ''}`} placeholder="网格编码 grid" aria-label="网格编码 Grid code" defaultValue={query.grid ?? ''}
+        <input key={query.grid ?? ''} className={`grid-input${query.grid ? ' filter-on' : ''}`} placeholder="网格编码 grid" aria-label="网格编码 Grid code" defaultValue={query.grid ?? ''}
           maxLength={15} onKeyDown={(e) => { if (e.key === 'Enter') update({ grid: (e.target as HTMLInputElement).value.trim() || undefined }); }}
           onBlur={(e) => { const v = e.target.value.trim() || undefined; if (v !== query.grid) update({ grid: v }); }} />
         {activeFilters ? (
