@@ -102,6 +102,6 @@ function checkUpdate(user: SessionUser, match: Existing, input: CameraInput, exi
 function checkInsert(user: SessionUser, input: CameraInput, existing: Lookup): Omit<CsvRowError, 'row'> | null {
   if (input.nationalId && existing.byNationalId.has(input.nationalId)) return { column: 'national_id', message: 'national ID is already used' };
   if (existing.byName.has(input.name!)) return { column: 'name', message: 'name is already used by another camera' };
-  void user;
+  if (input.sharing === 'restricted' && !seesRestrictedCameras(user.role)) return { column: 'sharing', message: 'only police110 or admin may register a restricted camera' };
   return null;
 }

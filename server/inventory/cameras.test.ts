@@ -118,6 +118,11 @@ describe.each(dbKinds())('camera inventory on %s', (kind) => {
     const id = (await post({ name: 'Sharing test' })).json().id;
     const byTech = await t.app.inject({ method: 'PATCH', url: `/api/cameras/${id}`, headers: { cookie: tech }, payload: { sharing: 'restricted' } });
     expect(byTech.statusCode).toBe(403);
+    const techRestricted = await post({ name: 'Tech restricted', sharing: 'restricted' });
+    expect(techRestricted.statusCode).toBe(403);
+    const techImport = await importCsv(csv(row(900, { sharing: 'restricted' })));
+    expect(techImport.statusCode).toBe(422);
+    expect(techImport.json().errors[0]).toMatchObject({ column: 'sharing' });
     const operatorCreate = await post({ name: 'Op cam' }, await t.cookie('operator'));
     expect(operatorCreate.statusCode).toBe(403);
   });

@@ -104,6 +104,10 @@ export async function cameraRoutes(app: FastifyInstance, ctx: AppContext & { cam
     const user = currentUser(request);
     const { value, errors } = validateCameraInput(request.body, true);
     rejectInvalid(errors);
+    // A technician who registered a restricted camera could not see it afterwards: the police decide that.
+    if (value.sharing === 'restricted' && !seesRestrictedCameras(user.role)) {
+      throw new HttpError(403, 'Only police110 or admin may register a restricted camera', { sharing: 'only police110 or admin may set restricted' });
+    }
     const cam = await ctx.db.tx(async (q) => {
       await assertUnique(q, value);
       const created = await repo.insert(q, value);
