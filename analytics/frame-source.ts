@@ -87,6 +87,8 @@ export class FfmpegFrameSource implements FrameSource {
       notify();
     });
     child.stdout!.on('data', (d: Buffer) => {
+      // While stopping, drain and drop: a paused pipe would keep ffmpeg from exiting.
+      if (this.stopping) return;
       chunks.push(d);
       buffered += d.length;
       const frameBytes = infos[0] ? infos[0].width * infos[0].height * 3 : 1 << 20;
@@ -147,7 +149,8 @@ export class FfmpegFrameSource implements FrameSource {
     await new Promise<void>((resolve) => {
       const term = setTimeout(() => child.kill('SIGTERM'), 2000);
       const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-      child.once('close', () => {
+      // 'exit', not 'close': close also waits for stdio, which a consumer may have left unread.
+      child.once('exit', () => {
         clearTimeout(term);
         clearTimeout(kill);
         resolve();
