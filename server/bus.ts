@@ -19,6 +19,11 @@ export class Bus {
     this.emitter.emit('message', { topic, payload, cameraId } satisfies BusMessage<T>);
   }
 
+  /** A message that came from another node (see cluster/bus-bridge.ts): delivered here, not sent on. */
+  deliver(msg: BusMessage & { origin: string }): void {
+    this.emitter.emit('message', msg);
+  }
+
   subscribe(fn: (msg: BusMessage) => void): () => void {
     this.emitter.on('message', fn);
     return () => this.emitter.off('message', fn);

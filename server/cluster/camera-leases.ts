@@ -1,0 +1,136 @@
+import { EventEmitter } from 'node:events';
+import type { Db } from '../db/db.js';
+
+export type LeaseKind = 'ingest' | 'analytics';
+
+export interface CameraLeasesOptions {
+  db: Db;
+  nodeId: string;
+  kind: LeaseKind;
+  /** How many cameras this node takes at most. */
+  capacity: number;
+  /** Lease lifetime in the database. */
+  ttlMs?: number;
+  /** Renew/claim period; well under ttlMs so one missed beat does not lose the lease. */
+  intervalMs?: number;
+  /** Only cameras this filter admits are claimed (e.g. analytics: cameras with enabled rules). SQL over alias c. */
+  eligibleSql?: string;
+  logger: { info(o: object, m: string): void; warn(o: object, m: string): void };
+}
+
+/**
+ * Claims cameras for this node through lease rows (FOR UPDATE SKIP LOCKED, so nodes claiming at the
+ * same time never take the same camera), renews them, and fences itself: a lease counts as held only
+ * until (start of the last successful renewal + ttl − margin) by this process's own monotonic clock,
+ * so a node cut off from the database stops streaming before anyone else may take its cameras over.
+ *
+ * Events: 'acquired' (cameraId, epoch), 'lost' (cameraId, reason).
+ */
+export class CameraLeases extends EventEmitter {
+  private readonly held = new Map<string, number>();
+  private validUntil = 0;
+  private timer?: NodeJS.Timeout;
+  private fence?: NodeJS.Timeout;
+  private running = false;
+  private readonly ttlMs: number;
+  private readonly intervalMs: number;
+
+  constructor(private readonly o: CameraLeasesOptions) {
+    super();
+    this.ttlMs = o.ttlMs ?? 15_000;
+    this.intervalMs = o.intervalMs ?? Math.max(500, Math.floor(this.ttlMs / 3));
+  }
+
+  /** True while this node may work on the camera (fencing check before every (re)connect). */
+  holds(cameraId: string): boolean {
+    return this.held.has(cameraId) && performance.now() < this.validUntil;
+  }
+
+  cameras(): string[] {
+    return [...this.held.keys()];
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.beat();
+  }
+
+  async stop(release = true): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    clearTimeout(this.fence);
+    const ids = [...this.held.keys()];
+    for (const id of ids) this.lose(id, 'node stopping');
+    if (release && ids.length) {
+      // A clean stop hands the cameras over at once instead of after expiry.
+      await this.o.db.query('DELETE FROM camera_leases WHERE node_id = $1 AND kind = $2', [this.o.nodeId, this.o.kind]).catch(() => {});
+    }
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    this.timer = setTimeout(() => void this.beat(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  private lose(cameraId: string, reason: string): void {
+    if (this.held.delete(cameraId)) this.emit('lost', cameraId, reason);
+  }
+
+  /**
+   * A renewal that hangs (network cut) never reaches the catch below: this timer drops every camera
+   * when the guarantee runs out, whatever the database call is doing.
+   */
+  private armFence(): void {
+    clearTimeout(this.fence);
+    this.fence = setTimeout(() => {
+      if (performance.now() < this.validUntil) return this.armFence();
+      for (const id of [...this.held.keys()]) this.lose(id, 'lease not renewed in time: stopping (fencing)');
+    }, Math.max(0, this.validUntil - performance.now()) + 5);
+    this.fence.unref();
+  }
+
+  /** One renew + claim round; exported for tests that step time by hand. */
+  async beat(): Promise<void> {
+    const started = performance.now();
+    try {
+      const { nodeId, kind } = this.o;
+      const ttl = `${this.ttlMs} milliseconds`;
+      const renewed = await this.o.db.query<{ camera_id: string; epoch: number }>(
+        `UPDATE camera_leases SET expires_at = now() + $3::interval
+          WHERE node_id = $1 AND kind = $2 AND expires_at > now() RETURNING camera_id, epoch`, [nodeId, kind, ttl]);
+      const still = new Set(renewed.rows.map((r) => r.camera_id));
+      for (const id of [...this.held.keys()]) if (!still.has(id)) this.lose(id, 'lease expired or taken over');
+      // Rows of ours that expired (e.g. after a pause) are gone for good: the epoch moves on at the next claim.
+      const room = this.o.capacity - still.size;
+      const claimed = room > 0 ? await this.o.db.query<{ camera_id: string; epoch: number }>(
+        `WITH candidates AS (
+           SELECT c.id FROM cameras c
+            WHERE ${this.o.eligibleSql ?? 'TRUE'}
+              AND NOT EXISTS (SELECT 1 FROM camera_leases l WHERE l.camera_id = c.id AND l.kind = $2 AND l.expires_at > now())
+            ORDER BY c.id
+            LIMIT $4
+            FOR UPDATE OF c SKIP LOCKED)
+         INSERT INTO camera_leases (camera_id, kind, node_id, epoch, expires_at)
+         SELECT id, $2, $1, nextval('camera_lease_epoch'), now() + $3::interval FROM candidates
+         ON CONFLICT (camera_id, kind) DO UPDATE
+           SET node_id = EXCLUDED.node_id, epoch = EXCLUDED.epoch, acquired_at = now(), expires_at = EXCLUDED.expires_at
+           WHERE camera_leases.expires_at <= now()
+         RETURNING camera_id, epoch`, [nodeId, kind, ttl, room]) : { rows: [] };
+      // Valid from the moment the renewal was sent, not when it answered: the database's clock started then at the latest.
+      this.validUntil = started + this.ttlMs - Math.min(2000, this.ttlMs / 5);
+      this.armFence();
+      for (const r of renewed.rows) this.held.set(r.camera_id, r.epoch);
+      for (const r of claimed.rows) {
+        this.held.set(r.camera_id, r.epoch);
+        this.emit('acquired', r.camera_id, r.epoch);
+      }
+      if (claimed.rows.length) this.o.logger.info({ kind, claimed: claimed.rows.length, held: this.held.size }, 'cameras claimed');
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message }, 'lease renewal failed');
+      if (performance.now() >= this.validUntil) for (const id of [...this.held.keys()]) this.lose(id, 'database unreachable: lease no longer guaranteed');
+    } finally {
+      this.schedule();
+    }
+  }
+}
