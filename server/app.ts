@@ -16,6 +16,8 @@ import { userRoutes } from './users/routes.js';
 import { cameraRoutes } from './inventory/routes.js';
 import { CameraRepo } from './inventory/camera-repo.js';
 import { deriveKey } from './secrets.js';
+import { caseRoutes } from './cases/case-routes.js';
+import { timeLimitRoutes } from './cases/time-limit-routes.js';
 import { ingestRoutes } from '../ingest/app-plugin.js';
 
 export interface BuiltApp {
@@ -25,7 +27,8 @@ export interface BuiltApp {
 }
 
 /** Fields that must never reach a log line, wherever they appear in a logged object. */
-export const LOG_REDACT = ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]', '*.password', '*.username', '*.credentials'];
+export const LOG_REDACT = ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]', '*.password', '*.username', '*.credentials',
+  'callerPhone', 'callerName', '*.callerPhone', '*.callerName', '*.*.callerPhone', '*.*.callerName'];
 
 /**
  * Composes the HTTP app from the subsystems present on this node. `serverOptions` lets main.ts
@@ -58,6 +61,8 @@ export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOpti
   await app.register(cameraRoutes, { ...ctx, cameras });
   await app.register(livePushRoutes, ctx);
   await app.register(ingestRoutes, { ...ctx, cameras });
+  await app.register(caseRoutes, ctx);
+  await app.register(timeLimitRoutes, ctx);
   await app.register(consoleStatic);
   return { app, metrics, cameras };
 }

@@ -16,6 +16,13 @@ export interface Config {
   sessionTtlHours: number;
   logLevel: string;
   role: 'all' | 'api' | 'ingest' | 'analytics';
+  /** Outbound hand-off of filed cases to the city platform (HMAC-signed with cityWebhookSecret). */
+  cityWebhookUrl?: string;
+  cityWebhookSecret?: string;
+  /** Map tile URL template for the wall's map view ({z}/{x}/{y}); unset = offline map (districts, grids, camera points). */
+  mapTileUrl?: string;
+  /** Default live budget of the video wall: tiles beyond it show snapshots (a console setting may lower or raise it). */
+  wallLiveBudget: number;
 }
 
 export class ConfigError extends Error {}
@@ -53,6 +60,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const tlsKeyFile = env.TLS_KEY_FILE || undefined;
   if (Boolean(tlsCertFile) !== Boolean(tlsKeyFile)) throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE must be set together');
   const simSource = env.STREETEYE_SIM_SOURCE || undefined;
+  const cityWebhookUrl = env.CITY_WEBHOOK_URL?.trim() || undefined;
+  const cityWebhookSecret = env.CITY_WEBHOOK_SECRET || undefined;
+  if (cityWebhookUrl) {
+    let ok = false;
+    try { ok = ['http:', 'https:'].includes(new URL(cityWebhookUrl).protocol); } catch { ok = false; }
+    if (!ok) throw new ConfigError('CITY_WEBHOOK_URL must be an http:// or https:// URL');
+    if (!cityWebhookSecret) throw new ConfigError('CITY_WEBHOOK_SECRET must be set with CITY_WEBHOOK_URL (the deliveries are HMAC-signed with it)');
+  }
+  if (cityWebhookSecret !== undefined && cityWebhookSecret.length < 16) throw new ConfigError('CITY_WEBHOOK_SECRET must be at least 16 characters');
+  const mapTileUrl = env.MAP_TILE_URL?.trim() || undefined;
+  if (mapTileUrl) {
+    let ok = false;
+    try { ok = ['http:', 'https:'].includes(new URL(mapTileUrl.replace(/\{[zxys]\}/g, '0')).protocol); } catch { ok = false; }
+    if (!ok || !['{z}', '{x}', '{y}'].every((k) => mapTileUrl.includes(k))) {
+      throw new ConfigError('MAP_TILE_URL must be an http(s) URL template with {z}, {x} and {y}, e.g. https://tiles.example.gov.cn/{z}/{x}/{y}.png');
+    }
+  }
   return {
     port: intVar(env, 'PORT', 8080, 0, 65535),
     host: env.HOST || '0.0.0.0',
@@ -68,5 +92,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionTtlHours: intVar(env, 'SESSION_TTL_HOURS', 12, 1, 24 * 30),
     logLevel,
     role,
+    cityWebhookUrl,
+    cityWebhookSecret,
+    mapTileUrl,
+    wallLiveBudget: intVar(env, 'WALL_LIVE_BUDGET', 16, 1, 64),
   };
 }

@@ -9,6 +9,7 @@ import { buildApp, LOG_REDACT } from './app.js';
 import { Bus } from './bus.js';
 import type { AppContext } from './context.js';
 import { loadOrCreateTlsCertificate } from './tls.js';
+import { startOutboxWorker } from './outbox/start.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
 
   const ctx: AppContext = { config, db, logger, secretKey, bus: new Bus(), onShutdown: [] };
   const { app } = await buildApp(ctx);
+  startOutboxWorker(ctx);
   await app.listen({ port: config.port, host: config.host });
 
   // A second listener with TLS and HTTP/2 for big video walls: browsers allow only 6 HTTP/1.1 connections per host.
