@@ -16,6 +16,8 @@ import { userRoutes } from './users/routes.js';
 import { cameraRoutes } from './inventory/routes.js';
 import { CameraRepo } from './inventory/camera-repo.js';
 import { deriveKey } from './secrets.js';
+import { fleetRoutes } from './fleet/routes.js';
+import { discoveryRoutes } from './discovery/routes.js';
 import { caseRoutes } from './cases/case-routes.js';
 import { timeLimitRoutes } from './cases/time-limit-routes.js';
 import { ingestRoutes } from '../ingest/app-plugin.js';
@@ -60,9 +62,12 @@ export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOpti
   await app.register(userRoutes, ctx);
   await app.register(cameraRoutes, { ...ctx, cameras });
   await app.register(livePushRoutes, ctx);
+  await app.register(fleetRoutes, { ...ctx, cameras, metrics });
+  await app.register(discoveryRoutes, { ...ctx, cameras });
   await app.register(ingestRoutes, { ...ctx, cameras });
   await app.register(caseRoutes, ctx);
   await app.register(timeLimitRoutes, ctx);
+  await app.register((await import('./wall/plugin.js')).wallPlugin, ctx);
   await app.register(consoleStatic);
   return { app, metrics, cameras };
 }
