@@ -15,6 +15,7 @@ import { audit } from '../server/audit.js';
 import { IngestService, ingestSettingsFromEnv } from './service.js';
 import { liveRoutes, type LiveCamera } from './live-routes.js';
 import { validateRtspUrl } from './rtsp-url.js';
+import { SnapshotUriCache } from './onvif-snapshot.js';
 import type { StreamKind } from './camera-session.js';
 import type { CameraStateEvent } from './session-manager.js';
 
@@ -84,6 +85,7 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext & { cam
     id: c.id,
     streams: [...(c.rtspSub ? (['sub'] as const) : []), ...(c.rtspMain ? (['main'] as const) : [])],
   });
+  const snapshotUris = new SnapshotUriCache();
   const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
   await app.register(liveRoutes, {
     ingest,
@@ -100,6 +102,18 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext & { cam
       const row = res.rows[0];
       if (!row || row.disabled) return false;
       return row.sharing === 'shared' || seesRestrictedCameras(row.role);
+    },
+    snapshotSource: async (cameraId: string) => {
+      const cam = await ctx.cameras.getById(ctx.db, cameraId);
+      if (!cam?.onvifUrl) return null;
+      const creds = await ctx.cameras.credentials(ctx.db, cameraId);
+      try {
+        const uri = await snapshotUris.get(cameraId, { onvifUrl: cam.onvifUrl, ...creds });
+        return { uri, ...creds };
+      } catch (err) {
+        app.log.warn({ module: 'ingest', camera: cameraId, err: (err as Error).message }, 'ONVIF snapshot URI unavailable');
+        return null;
+      }
     },
     audit: (e) => audit(ctx.db, { user: e.user, action: e.action, targetType: 'camera', targetId: e.cameraId, detail: e.detail, ip: e.ip }),
   });

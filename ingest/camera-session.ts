@@ -316,8 +316,12 @@ export class CameraSession extends EventEmitter {
     const stderr = this.stderrTail.join('\n');
     let failure: { kind: FailureClass; reason: string };
     if (spawnError) failure = { kind: 'fatal', reason: `ffmpeg could not be started: ${spawnError.message}` };
-    else if (this.killReason) failure = { kind: 'transient', reason: this.killReason };
-    else failure = classifyFfmpegError(stderr) ?? { kind: 'transient', reason: code === 0 ? 'the stream ended' : `ffmpeg exited (${signal ?? `code ${code}`})` };
+    // a camera that does not answer at all (or hangs up) before any video counts as offline, not as a glitch
+    else if (this.killReason) failure = { kind: this.gotMedia ? 'transient' : 'network', reason: this.killReason };
+    else {
+      failure = classifyFfmpegError(stderr) ?? { kind: 'transient', reason: code === 0 ? 'the stream ended' : `ffmpeg exited (${signal ?? `code ${code}`})` };
+      if (!this.gotMedia && failure.kind === 'transient') failure = { kind: 'network', reason: `${failure.reason} before any video` };
+    }
     this.log.warn({ code, signal, reason: failure.reason, stderr: this.stderrTail.slice(-3) }, 'ffmpeg exited');
     if (this.gotMedia && Date.now() - this.liveSince >= this.o.stableAfterMs) this.failures = 0;
     this.fail(failure);
