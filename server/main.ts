@@ -9,6 +9,7 @@ import { buildApp, LOG_REDACT } from './app.js';
 import { Bus } from './bus.js';
 import type { AppContext } from './context.js';
 import { loadOrCreateTlsCertificate } from './tls.js';
+import { fleetFor } from './fleet/service.js';
 import { startOutboxWorker } from './outbox/start.js';
 
 async function main(): Promise<void> {
@@ -34,6 +35,9 @@ async function main(): Promise<void> {
 
   const ctx: AppContext = { config, db, logger, secretKey, bus: new Bus(), onShutdown: [] };
   const { app } = await buildApp(ctx);
+  const fleet = fleetFor(ctx);
+  fleet.start();
+  ctx.onShutdown.push(() => fleet.stop());
   startOutboxWorker(ctx);
   await app.listen({ port: config.port, host: config.host });
 

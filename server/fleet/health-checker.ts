@@ -1,0 +1,99 @@
+/**
+ * HealthChecker: the low-rate probe that keeps the online rate honest for cameras nobody is watching.
+ * Every intervalMs each camera gets one light probe (ONVIF GetSystemDateAndTime: reachability and clock drift;
+ * RTSP OPTIONS for cameras without ONVIF), a few at a time. Results go through HealthRecorder.recordProbe,
+ * which leaves the camera's status alone while an ingest session speaks for it.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Db } from '../db/db.js';
+import type { CameraRepo } from '../inventory/camera-repo.js';
+import type { HealthRecorder } from './health-recorder.js';
+import { probeCamera, toOutcome } from './probe.js';
+
+export interface HealthCheckerOptions {
+  db: Db;
+  cameras: CameraRepo;
+  recorder: HealthRecorder;
+  logger: FastifyBaseLogger;
+  /** each camera is probed this often (ms) */
+  intervalMs: number;
+  concurrency?: number;
+  timeoutMs?: number;
+  /** cameras probed per tick at most */
+  batchSize?: number;
+  /** first tick after start (ms) */
+  initialDelayMs?: number;
+}
+
+export class HealthChecker {
+  private readonly log: FastifyBaseLogger;
+  private timer: NodeJS.Timeout | null = null;
+  private firstTimer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = true;
+  private closing = false;
+
+  constructor(private readonly o: HealthCheckerOptions) {
+    this.log = o.logger.child({ module: 'fleet.checker' });
+  }
+
+  start(): void {
+    if (!this.stopped || this.o.intervalMs <= 0) return;
+    this.stopped = false;
+    this.closing = false;
+    const tickMs = Math.max(1000, Math.min(this.o.intervalMs, 60_000));
+    this.firstTimer = setTimeout(() => this.tick(), this.o.initialDelayMs ?? 10_000);
+    this.firstTimer.unref();
+    this.timer = setInterval(() => this.tick(), tickMs);
+    this.timer.unref();
+    this.log.info({ intervalS: this.o.intervalMs / 1000, concurrency: this.o.concurrency ?? 8 }, 'health checker started');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.closing = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.firstTimer) clearTimeout(this.firstTimer);
+    this.timer = this.firstTimer = null;
+    await this.running;
+  }
+
+  private tick(): void {
+    if (!this.stopped) void this.checkNow();
+  }
+
+  /** One pass over the cameras that are due; while a pass runs, asking again joins it. */
+  checkNow(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = this.pass().catch((err) => this.log.warn({ err }, 'health check pass failed')).finally(() => { this.running = null; });
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const due = await this.o.db.query<{ id: string; onvifUrl: string | null; rtspMain: string | null; rtspSub: string | null }>(
+      `SELECT c.id, c.onvif_url AS "onvifUrl", c.rtsp_main AS "rtspMain", c.rtsp_sub AS "rtspSub"
+         FROM cameras c LEFT JOIN camera_health h ON h.camera_id = c.id
+        WHERE h.checked_at IS NULL OR h.checked_at < now() - make_interval(secs => $1::double precision)
+        ORDER BY h.checked_at NULLS FIRST LIMIT $2`,
+      [Math.max(1, this.o.intervalMs / 1000 - 1), this.o.batchSize ?? 500]);
+    if (!due.rows.length) return;
+    const t0 = Date.now();
+    let next = 0;
+    let reachable = 0;
+    const worker = async () => {
+      while (!this.closing && next < due.rows.length) {
+        const cam = due.rows[next++];
+        try {
+          const creds = await this.o.cameras.credentials(this.o.db, cam.id);
+          const r = await probeCamera(cam, creds, { full: false, timeoutMs: this.o.timeoutMs ?? 4000 });
+          if (r.reachable) reachable++;
+          await this.o.recorder.recordProbe(cam.id, toOutcome(r, false));
+        } catch (err) {
+          this.log.warn({ err, camera: cam.id }, 'health probe failed');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.o.concurrency ?? 8, due.rows.length) }, worker));
+    this.log.info({ probed: due.rows.length, reachable, ms: Date.now() - t0 }, 'health check pass');
+  }
+}
