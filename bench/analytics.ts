@@ -148,9 +148,12 @@ function noisy(frame: RawImage, seed: number): RgbFrame {
 
 async function main(): Promise<void> {
   const weightDirs = [...defaultWeightDirs(root), join(root, '..', 'shared', 'models')];
-  const store = new ModelStore({ manifestsDir: join(root, 'models'), weightDirs, logger });
+  // ANALYTICS_THREADS=0 lets onnxruntime use every core (compare with the default of 1).
+  const intraOpThreads = process.env.ANALYTICS_THREADS ? Number(process.env.ANALYTICS_THREADS) : 1;
+  const allowSpinning = process.env.ANALYTICS_SPIN === '1';
+  const store = new ModelStore({ manifestsDir: join(root, 'models'), weightDirs, logger, intraOpThreads, allowSpinning });
   const states = await store.init();
-  console.log(`StreetEye analytics bench: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map(f1).join(' ')}, providers ${store.providers.providers.join(',')}`);
+  console.log(`StreetEye analytics bench: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map(f1).join(' ')}, providers ${store.providers.providers.join(',')}, intra-op threads ${intraOpThreads || 'all'}${allowSpinning ? ' (spinning)' : ''}`);
   console.log(`models: ${states.map((s) => `${s.id}=${s.status}`).join(', ')}`);
   const image = await decodeImage(await readFile(join(media, 'street-pedestrians-t20.jpg')));
   const only = process.env.BENCH_MODELS?.split(',');

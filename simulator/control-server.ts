@@ -1,0 +1,95 @@
+/**
+ * Fault control API: GET /cameras, POST /cameras/:id/faults {kind,...}, DELETE /cameras/:id/faults.
+ * Bound to the simulator's host (loopback by default): it is a test tool, not an authenticated service.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { SimFault } from './camera.js';
+import type { SimCameraInfo } from './index.js';
+
+export interface ControlTarget {
+  cameras(): SimCameraInfo[];
+  fault(id: string, fault: SimFault): void;
+  restore(id: string): void;
+}
+
+export interface ControlServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const KINDS = new Set(['offline', 'stall', 'drop', 'auth-refuse', 'resolution', 'delay']);
+
+export function parseFault(v: unknown): SimFault {
+  if (!v || typeof v !== 'object') throw new Error('fault must be a JSON object');
+  const o = v as Record<string, unknown>;
+  if (typeof o.kind !== 'string' || !KINDS.has(o.kind)) throw new Error(`kind must be one of ${[...KINDS].join(', ')}`);
+  const num = (k: string, required: boolean): number | undefined => {
+    if (o[k] === undefined && !required) return undefined;
+    const n = Number(o[k]);
+    if (!Number.isFinite(n)) throw new Error(`${k} must be a number`);
+    return n;
+  };
+  switch (o.kind) {
+    case 'resolution':
+      return { kind: 'resolution', width: num('width', true)!, height: num('height', true)! };
+    case 'delay':
+      return { kind: 'delay', ms: num('ms', true)!, jitterMs: num('jitterMs', false) };
+    case 'drop':
+      return { kind: 'drop', afterMs: num('afterMs', false) };
+    default:
+      return { kind: o.kind } as SimFault;
+  }
+}
+
+export async function startControlServer(sim: ControlTarget, host: string, port: number, log: Logger): Promise<ControlServer> {
+  const clog = log.child({ module: 'sim-control' });
+  const server: Server = createServer((req, res) => {
+    const send = (status: number, body: unknown) => {
+      const text = JSON.stringify(body, null, 2);
+      res.writeHead(status, { 'content-type': 'application/json' }).end(text + '\n');
+    };
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/cameras') return send(200, sim.cameras());
+    const m = /^\/cameras\/([^/]+)\/faults$/.exec(path);
+    if (!m) return send(404, { error: 'not found' });
+    const id = decodeURIComponent(m[1]);
+    if (!sim.cameras().some((c) => c.id === id)) return send(404, { error: `unknown camera ${id}` });
+    if (req.method === 'DELETE') {
+      sim.restore(id);
+      return send(200, { id, restored: true });
+    }
+    if (req.method !== 'POST') return send(405, { error: 'use POST or DELETE' });
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => {
+      body += c;
+      if (body.length > 10_000) req.destroy();
+    });
+    req.on('end', () => {
+      try {
+        const f = parseFault(JSON.parse(body || '{}'));
+        sim.fault(id, f);
+        send(200, { id, fault: f });
+      } catch (e) {
+        clog.debug({ err: (e as Error).message }, 'bad fault request');
+        send(400, { error: (e as Error).message });
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const a = server.address();
+  const p = typeof a === 'object' && a ? a.port : port;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return {
+    url: `http://${urlHost}:${p}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
