@@ -16,6 +16,9 @@ import { userRoutes } from './users/routes.js';
 import { cameraRoutes } from './inventory/routes.js';
 import { CameraRepo } from './inventory/camera-repo.js';
 import { deriveKey } from './secrets.js';
+import { caseRoutes } from './cases/case-routes.js';
+import { timeLimitRoutes } from './cases/time-limit-routes.js';
+import { desk110Routes } from './desk110/routes.js';
 import { fleetRoutes } from './fleet/routes.js';
 import { discoveryRoutes } from './discovery/routes.js';
 import { caseRoutes } from './cases/case-routes.js';
@@ -68,6 +71,9 @@ export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOpti
   await app.register(caseRoutes, ctx);
   await app.register(timeLimitRoutes, ctx);
   await app.register((await import('./wall/plugin.js')).wallPlugin, ctx);
+  await app.register(caseRoutes, ctx);
+  await app.register(timeLimitRoutes, ctx);
+  await app.register(desk110Routes, ctx);
   await app.register(consoleStatic);
   return { app, metrics, cameras };
 }
