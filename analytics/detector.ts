@@ -12,6 +12,8 @@ export interface DetectorOptions {
   providers: string[];
   /** onnxruntime intra-op threads; 0 lets onnxruntime decide (all cores). */
   intraOpThreads?: number;
+  /** Let idle intra-op threads spin (lower latency on an idle box, much worse when cores are shared). */
+  allowSpinning?: boolean;
   logger: Logger;
 }
 
@@ -34,7 +36,8 @@ export class Detector {
     const session = await ort.InferenceSession.create(modelPath, {
       executionProviders: opts.providers,
       graphOptimizationLevel: 'all',
-      intraOpNumThreads: opts.intraOpThreads ?? 0,
+      intraOpNumThreads: opts.intraOpThreads ?? 1,
+      extra: { session: { intra_op: { allow_spinning: opts.allowSpinning ? '1' : '0' } } },
       // NanoDet's export keeps initializers as graph inputs and onnxruntime warns once per tensor.
       logSeverityLevel: 3,
     });

@@ -32,7 +32,13 @@ export interface ModelStoreOptions {
   /** Where weights are searched, in order (e.g. MODELS_DIR, then models/). */
   weightDirs: string[];
   device?: DevicePreference;
+  /**
+   * onnxruntime intra-op threads per session (default 1). Measured on the 2-core box: one thread gives a
+   * steady ~13 ms YOLOX-nano run and leaves the other core to sharp, ffmpeg and the rules; two spinning
+   * threads reach ~9 ms on an idle box but 28 ms as soon as anything else runs.
+   */
   intraOpThreads?: number;
+  allowSpinning?: boolean;
   warmupRuns?: number;
   logger: Logger;
 }
@@ -99,6 +105,7 @@ export class ModelStore {
         const detector = await Detector.create(manifest, state.path, {
           providers: this.providers.providers,
           intraOpThreads: this.opts.intraOpThreads,
+          allowSpinning: this.opts.allowSpinning,
           logger: this.log,
         });
         // The first runs allocate arenas and pick kernels; doing them here keeps the first real frame fast.
