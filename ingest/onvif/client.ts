@@ -99,11 +99,11 @@ export function describeOnvifError(err: unknown, where: string, timeoutMs: numbe
   const e = err as NodeJS.ErrnoException & { message?: string };
   const code = e?.code;
   const msg = String(e?.message ?? err ?? '');
-  if (code === 'ECONNREFUSED') return new OnvifCallError('unreachable', `connection refused by ${where} (nothing listens there)`);
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EHOSTDOWN') return new OnvifCallError('unreachable', `${where} is unreachable (${code})`);
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new OnvifCallError('unreachable', `host name of ${where} does not resolve`);
-  if (code === 'ECONNRESET' || code === 'EPIPE') return new OnvifCallError('unreachable', `${where} closed the connection`);
-  if (code === 'ETIMEDOUT' || /network timeout/i.test(msg)) return new OnvifCallError('timeout', `no answer from ${where} within ${Math.round(timeoutMs / 100) / 10} s`);
+  if (code === 'ECONNREFUSED') return new OnvifCallError('unreachable', `unreachable: ${where} refused the connection (nothing listens there)`);
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EHOSTDOWN') return new OnvifCallError('unreachable', `unreachable: no route to ${where} (${code})`);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new OnvifCallError('unreachable', `unreachable: the host name of ${where} does not resolve`);
+  if (code === 'ECONNRESET' || code === 'EPIPE') return new OnvifCallError('unreachable', `unreachable: ${where} reset the connection`);
+  if (code === 'ETIMEDOUT' || /network timeout/i.test(msg)) return new OnvifCallError('timeout', `unreachable: no answer from ${where} within ${Math.round(timeoutMs / 100) / 10} s`);
   if (/digest authentication failed|not ?authori[sz]ed|sender not authori[sz]ed|unauthori[sz]ed|authority failure|401/i.test(msg)) {
     return new OnvifCallError('auth', `authentication failed at ${where}: the camera refused the user name or password`);
   }
@@ -124,7 +124,7 @@ export function onvifCall<T>(cam: CamType, timeoutMs: number, where: string, inv
     const timer = setTimeout(() => {
       if (settled) return;
       settled = true;
-      reject(new OnvifCallError('timeout', `no answer from ${where} within ${Math.round(timeoutMs / 100) / 10} s`));
+      reject(new OnvifCallError('timeout', `unreachable: no answer from ${where} within ${Math.round(timeoutMs / 100) / 10} s`));
     }, timeoutMs);
     const done = (err: Error | null, data?: T) => {
       if (settled) return;

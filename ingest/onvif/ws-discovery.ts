@@ -55,10 +55,12 @@ export function unicastProbe(host: string, port = WS_DISCOVERY_PORT, timeoutMs =
     const messageId = `urn:uuid:${randomUUID()}`;
     const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     let finished = false;
+    let grace: NodeJS.Timeout | undefined;
     const finish = () => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
+      clearTimeout(grace);
       signal?.removeEventListener('abort', finish);
       try { socket.close(); } catch { /* already closed */ }
       resolve([...found.values()]);
@@ -71,6 +73,8 @@ export function unicastProbe(host: string, port = WS_DISCOVERY_PORT, timeoutMs =
       // answers to someone else's probe are not ours
       if (/RelatesTo/.test(xml) && !xml.includes(messageId)) return;
       for (const ep of parseProbeMatches(xml, rinfo.address)) found.set(ep.endpoint ?? ep.xaddrs.join(' '), ep);
+      // a device (or an NVR answering for several) sends its matches at once: a short grace, then done
+      if (found.size && !grace) grace = setTimeout(finish, Math.min(300, timeoutMs));
     });
     try {
       socket.connect(port, host, () => {

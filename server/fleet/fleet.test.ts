@@ -161,12 +161,12 @@ describe.each(dbKinds())('fleet health on %s', (kind) => {
     const res = await t.app.inject({ method: 'POST', url: `/api/cameras/${onvif.id}/probe`, headers: { cookie: tech } });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ method: 'onvif', reachable: false, status: 'offline', profiles: [] });
-    expect(res.json().error).toMatch(/connection refused by 127\.0\.0\.1:\d+/);
+    expect(res.json().error).toMatch(/^unreachable: 127\.0\.0\.1:\d+ refused the connection/);
     expect(res.body).not.toContain('pr0be-secret');
     const rtsp = await t.cameras.insert(t.db, { name: 'Probe rtsp', rtspMain: `rtsp://127.0.0.1:${port}/main` });
     const r2 = (await t.app.inject({ method: 'POST', url: `/api/cameras/${rtsp.id}/probe`, headers: { cookie: tech } })).json();
     expect(r2).toMatchObject({ method: 'rtsp', reachable: false });
-    expect(r2.error).toMatch(/connection refused/);
+    expect(r2.error).toMatch(/^unreachable: .*refused the connection/);
     expect((await history(onvif.id)).items[0]).toMatchObject({ stream: 'probe', status: 'offline' });
     expect((await t.app.inject({ method: 'POST', url: `/api/cameras/${rtsp.id}/probe`, headers: { cookie: await t.cookie('operator') } })).statusCode).toBe(403);
     const audit = await t.db.query<{ action: string }>(`SELECT action FROM audit_log WHERE target_id = $1`, [onvif.id]);

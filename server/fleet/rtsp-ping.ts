@@ -39,7 +39,7 @@ export function rtspPing(rawUrl: string, timeoutMs = 4000): Promise<RtspPingResu
       socket.destroy();
       resolve(r);
     };
-    const timer = setTimeout(() => finish({ reachable: false, rttMs: null, status: null, error: `no RTSP answer from ${where} within ${Math.round(timeoutMs / 100) / 10} s` }), timeoutMs);
+    const timer = setTimeout(() => finish({ reachable: false, rttMs: null, status: null, error: `unreachable: no RTSP answer from ${where} within ${Math.round(timeoutMs / 100) / 10} s` }), timeoutMs);
     const socket: Socket = secure
       ? tlsConnect({ host, port, servername: /^[\d.:]+$/.test(host) ? undefined : host, rejectUnauthorized: false })
       : tcpConnect({ host, port });
@@ -55,12 +55,12 @@ export function rtspPing(rawUrl: string, timeoutMs = 4000): Promise<RtspPingResu
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       const code = err.code ?? '';
-      const error = code === 'ECONNREFUSED' ? `connection refused by ${where} (no RTSP server there)`
-        : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ? `${where} is unreachable (${code})`
-        : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? `host name ${host} does not resolve`
-        : `RTSP connection to ${where} failed (${code || err.message})`;
+      const error = code === 'ECONNREFUSED' ? `unreachable: ${where} refused the connection (no RTSP server there)`
+        : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ? `unreachable: no route to ${where} (${code})`
+        : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? `unreachable: host name ${host} does not resolve`
+        : `unreachable: RTSP connection to ${where} failed (${code || err.message})`;
       finish({ reachable: false, rttMs: null, status: null, error });
     });
-    socket.on('close', () => finish({ reachable: false, rttMs: null, status: null, error: `${where} closed the connection without an RTSP answer` }));
+    socket.on('close', () => finish({ reachable: false, rttMs: null, status: null, error: `unreachable: ${where} closed the connection without an RTSP answer` }));
   });
 }
