@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, dbKinds } from '../test/db.js';
 import type { Db } from '../server/db/db.js';
+import { eventTypesFromRows, ruleInputFromRow, ruleToRow, type EventTypeRow, type RuleRow } from './db-mapping.js';
+import { validateRule } from './rules.js';
 
 const repoRoot = join(import.meta.dirname, '..');
 
@@ -49,5 +51,24 @@ describe.each(dbKinds())('003_analytics on %s', (kind) => {
     await db.query(`DELETE FROM cameras WHERE id = $1`, [cameraId]);
     const left = await db.query(`SELECT 1 FROM rules WHERE camera_id = $1`, [cameraId]);
     expect(left.rowCount).toBe(0);
+  });
+
+  it('round-trips a validated rule through the rules table', async () => {
+    const types = eventTypesFromRows((await db.query<EventTypeRow>('SELECT key, code, name_zh, name_en, enabled FROM event_types')).rows);
+    expect(types.get('illegal_motor_parking')?.code).toBe('09009');
+    const cam = await db.query<{ id: string }>(`INSERT INTO cameras (name) VALUES ('analytics-cam-2') RETURNING id`);
+    const ctx = { eventTypes: new Set(types.keys()), classesOf: () => ['car', 'truck', 'bus'], defaultModel: 'yolox_nano' };
+    const v = validateRule({ cameraId: cam.rows[0].id, eventType: 'illegal_motor_parking', zone: [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5]], schedule: { days: [1, 2], from: '07:00', to: '22:00' } }, ctx);
+    if (!v.ok) throw new Error(JSON.stringify(v.errors));
+    const row = ruleToRow(v.rule);
+    const cols = Object.keys(row);
+    const values = cols.map((k) => {
+      const val = row[k as keyof RuleRow];
+      return k === 'zone' || k === 'schedule' ? JSON.stringify(val) : val;
+    });
+    await db.query(`INSERT INTO rules (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, values);
+    const back = await db.query<RuleRow>('SELECT * FROM rules WHERE id = $1', [v.rule.id]);
+    const again = validateRule(ruleInputFromRow(back.rows[0]), ctx);
+    expect(again).toEqual({ ok: true, rule: v.rule });
   });
 });

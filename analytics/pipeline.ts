@@ -9,7 +9,7 @@ import { DEFAULT_MOTION_OPTIONS, greyThumb, MotionGate, type GreyThumb, type Mot
 import { nms } from './nms.js';
 import { clampRect, decodeImage, prepareInput, toFrameBox, type Rect } from './preprocess.js';
 import type { Rule } from './rules.js';
-import { scheduleActive } from './schedule.js';
+import { isValidTimeZone, scheduleActive } from './schedule.js';
 import { StayManager, type Stay, type StayChange, type StayOptions } from './stays.js';
 import { DEFAULT_TRACKER_OPTIONS, IouTracker, type Track, type TrackerOptions } from './tracker.js';
 import { boxArea, type Box, type Detection, type Polygon, type RgbFrame } from './types.js';
@@ -139,6 +139,7 @@ export class AnalyticsEngine extends EventEmitter<EngineEvents> {
     this.log = opts.logger.child({ module: 'analytics' });
     this.eventTypes = opts.eventTypes ?? new Map();
     this.timeZone = opts.timeZone ?? 'Asia/Shanghai';
+    if (!isValidTimeZone(this.timeZone)) throw new Error(`unknown time zone ${this.timeZone}`);
     this.motionOptions = opts.motionGate === false ? null : { ...DEFAULT_MOTION_OPTIONS, ...(typeof opts.motionGate === 'object' ? opts.motionGate : {}) };
   }
 
@@ -206,6 +207,17 @@ export class AnalyticsEngine extends EventEmitter<EngineEvents> {
 
   modelStates(): ModelState[] {
     return this.opts.models.list();
+  }
+
+  /** For the server's status/metrics endpoint. */
+  status(): { models: ModelState[]; providers: string[]; cameras: number; rules: number; openCandidates: number; counters: AnalyticsEngine['counters'] } {
+    let rules = 0;
+    let open = 0;
+    for (const cam of this.cameras.values()) {
+      rules += cam.rules.size;
+      for (const rt of cam.rules.values()) open += rt.stays.current().length;
+    }
+    return { models: this.opts.models.list(), providers: this.opts.models.providers.providers, cameras: this.cameras.size, rules, openCandidates: open, counters: { ...this.counters } };
   }
 
   /** Open candidates of a camera (or all cameras). */
