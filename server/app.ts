@@ -19,6 +19,10 @@ import { deriveKey } from './secrets.js';
 import { caseRoutes } from './cases/case-routes.js';
 import { timeLimitRoutes } from './cases/time-limit-routes.js';
 import { desk110Routes } from './desk110/routes.js';
+import { sharingRoutes } from './sharing/routes.js';
+import { caseRoutes } from './cases/case-routes.js';
+import { timeLimitRoutes } from './cases/time-limit-routes.js';
+import { desk110Routes } from './desk110/routes.js';
 import { fleetRoutes } from './fleet/routes.js';
 import { discoveryRoutes } from './discovery/routes.js';
 import { caseRoutes } from './cases/case-routes.js';
@@ -74,6 +78,10 @@ export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOpti
   await app.register(caseRoutes, ctx);
   await app.register(timeLimitRoutes, ctx);
   await app.register(desk110Routes, ctx);
+  await app.register(caseRoutes, ctx);
+  await app.register(timeLimitRoutes, ctx);
+  await app.register(desk110Routes, ctx);
+  await app.register(sharingRoutes, ctx);
   await app.register(consoleStatic);
   return { app, metrics, cameras };
 }

@@ -8,6 +8,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     user: SessionUser | null;
   }
+  interface FastifyInstance {
+    /** Every /api route with its config, as registered (the authorization matrix test walks it). */
+    apiRoutes: Array<{ method: string; url: string; config: Record<string, unknown> }>;
+  }
   interface FastifyContextConfig {
     /** Reachable without a session (login, health, metrics, signed media). */
     public?: boolean;
@@ -28,9 +32,12 @@ export function currentUser(request: FastifyRequest): SessionUser {
  */
 export function installGuard(app: FastifyInstance, q: Queryable): void {
   app.decorateRequest('user', null);
+  const apiRoutes: FastifyInstance['apiRoutes'] = [];
+  app.decorate('apiRoutes', apiRoutes);
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/api/')) return;
     const config = (route.config ?? {}) as { public?: boolean; roles?: readonly Role[] };
+    for (const method of [route.method].flat()) apiRoutes.push({ method, url: route.url, config: config as Record<string, unknown> });
     if (!config.public && !config.roles?.length) {
       throw new Error(`route ${route.method} ${route.url} declares neither config.public nor config.roles`);
     }

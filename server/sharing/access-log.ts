@@ -1,0 +1,32 @@
+import type { Queryable } from '../db/db.js';
+
+export type CameraAccessKind = 'live' | 'snapshot' | 'evidence';
+
+export interface CameraAccess {
+  user: { id: string; username: string } | null;
+  cameraId: string;
+  kind: CameraAccessKind;
+  startedAt: Date;
+  /** Known at once for a snapshot or an evidence download; for live, set later with endCameraAccess. */
+  endedAt?: Date | null;
+  ip?: string | null;
+}
+
+/**
+ * Records that someone looked at a camera (who, which camera, live/snapshot/evidence, from when to when) in
+ * camera_view_log, which the police read through GET /api/cameras/:id/viewers. Returns the row id so that a
+ * live view can be closed with endCameraAccess when the viewer stops. Cheap (one INSERT): call it on every access.
+ */
+export async function recordCameraAccess(q: Queryable, a: CameraAccess): Promise<number> {
+  const res = await q.query<{ id: number }>(
+    `INSERT INTO camera_view_log (user_id, username, camera_id, kind, started_at, ended_at, ip)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+    [a.user?.id ?? null, a.user?.username ?? null, a.cameraId, a.kind, a.startedAt, a.endedAt ?? null, a.ip ?? null],
+  );
+  return res.rows[0].id;
+}
+
+/** Closes a live view (idempotent: the first end time wins; never before the start). */
+export async function endCameraAccess(q: Queryable, id: number, endedAt: Date = new Date()): Promise<void> {
+  await q.query('UPDATE camera_view_log SET ended_at = greatest(started_at, $2) WHERE id = $1 AND ended_at IS NULL', [id, endedAt]);
+}
