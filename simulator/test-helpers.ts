@@ -57,10 +57,22 @@ export interface ProbeResult {
   stderr: string;
 }
 
+const socketTimeoutOpt = new Map<string, Promise<string>>();
+/** The RTSP socket timeout option was `-stimeout` until ffmpeg 5 and `-timeout` after (both in µs). */
+export function rtspTimeoutOption(bin: string): Promise<string> {
+  let p = socketTimeoutOpt.get(bin);
+  if (!p) {
+    p = run(bin, ['-hide_banner', '-h', 'demuxer=rtsp'], 10_000).then((r) => (/-stimeout\b/.test(r.stdout.toString()) ? '-stimeout' : '-timeout'));
+    socketTimeoutOpt.set(bin, p);
+  }
+  return p;
+}
+
 export async function probe(url: string, transport: 'tcp' | 'udp' = 'tcp', timeoutMs = 20_000): Promise<ProbeResult> {
+  const bin = resolveFfprobe();
   const r = await run(
-    resolveFfprobe(),
-    ['-v', 'error', '-rtsp_transport', transport, '-stimeout', '5000000', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', url],
+    bin,
+    ['-v', 'error', '-rtsp_transport', transport, await rtspTimeoutOption(bin), '5000000', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', url],
     timeoutMs,
   );
   try {
@@ -73,10 +85,12 @@ export async function probe(url: string, transport: 'tcp' | 'udp' = 'tcp', timeo
 
 /** Decode one frame of a live stream to raw RGB, noting the wall clock when it arrived. */
 export async function grabFrame(url: string, width: number, height: number, timeoutMs = 20_000): Promise<{ rgb: Buffer; receivedAt: number } | undefined> {
+  const bin = resolveFfmpeg();
+  const timeoutOpt = await rtspTimeoutOption(bin);
   return new Promise((resolve, reject) => {
     const child = spawn(
-      resolveFfmpeg(),
-      ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-stimeout', '5000000', '-i', url, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, 'pipe:1'],
+      bin,
+      ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', 'tcp', timeoutOpt, '5000000', '-i', url, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, 'pipe:1'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const chunks: Buffer[] = [];
