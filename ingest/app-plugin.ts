@@ -1,7 +1,7 @@
 /**
  * Wires ingest into the composed server: one IngestService per node (shared by the HTTP/1.1 and the HTTP/2
  * listeners, which each build an app from the same context), camera sources and visibility from the inventory,
- * camera.state pushed on the bus, camera health written back, stop on shutdown.
+ * camera.state pushed on the bus (consoles; the fleet HealthRecorder writes camera health from it), stop on shutdown.
  *
  *   await app.register(ingestRoutes, { ...ctx, cameras });
  */
@@ -26,16 +26,8 @@ export function ingestFor(ctx: AppContext & { cameras: CameraRepo }): IngestServ
   const existing = (ctx as { ingest?: IngestService }).ingest ?? services.get(ctx.bus);
   if (existing) return existing;
   const log = ctx.logger.child({ module: 'ingest' });
-  const lastStatus = new Map<string, string>();
-  const onState = (ev: CameraStateEvent): void => {
-    ctx.bus.publish('camera.state', ev, ev.cameraId);
-    // camera health for the inventory: the state of the stream that changed (idle means "not watched": keep the last known)
-    if (ev.state === 'idle' || ev.state === 'connecting') return;
-    const status = `${ev.state}|${ev.reason ?? ''}`;
-    if (lastStatus.get(ev.cameraId) === status) return;
-    lastStatus.set(ev.cameraId, status);
-    ctx.cameras.setStatus(ctx.db, ev.cameraId, ev.state, ev.reason).catch((err) => log.warn({ err, camera: ev.cameraId }, 'camera status write failed'));
-  };
+  // camera health (status, history) is written by the fleet HealthRecorder from these bus messages
+  const onState = (ev: CameraStateEvent): void => ctx.bus.publish('camera.state', ev, ev.cameraId);
   const fingerprints = new Map<string, string>();
   const resolveSource = async (cameraId: string, stream: StreamKind) => {
       const cam = await ctx.cameras.getById(ctx.db, cameraId);
