@@ -1,0 +1,89 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { startConsole, type ConsoleHarness } from '../../test/browser.js';
+import { startSimulator, type SimCameraInfo, type Simulator } from '../../simulator/index.js';
+import { fleetFor } from '../../server/fleet/service.js';
+
+/**
+ * Discovery and fleet-health pages in Chromium against a real server and the camera simulator: scan, watch
+ * progress, add a device, see the online rate. Screenshots for a look: SCREENSHOT_DIR=/tmp/shots.
+ */
+let h: ConsoleHarness;
+let sim: Simulator;
+let simDir: string;
+let cams: SimCameraInfo[];
+let page: Page;
+const shots = process.env.SCREENSHOT_DIR;
+const shot = async (name: string) => { if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true }); };
+
+beforeAll(async () => {
+  simDir = await mkdtemp(join(tmpdir(), 'streeteye-fleet-e2e-'));
+  sim = await startSimulator({
+    cameras: 3, dataDir: simDir, labelledCameras: 0, mainSize: { width: 320, height: 180 }, subSize: { width: 160, height: 90 }, fps: 5,
+    discoveryMulticast: false, logger: pino({ level: 'silent' }),
+  });
+  cams = sim.cameras();
+  h = await startConsole();
+  fleetFor(h.t.ctx).recorder.start();
+  h.t.ctx.onShutdown.push(() => fleetFor(h.t.ctx).stop());
+  page = (await h.loggedIn('technician')).page;
+});
+
+afterAll(async () => {
+  await h?.close();
+  await sim?.stop();
+  if (simDir) await rm(simDir, { recursive: true, force: true });
+});
+
+describe('discovery and fleet pages', () => {
+  it('scans the simulator, shows the devices, adds one to the inventory', async () => {
+    await page.getByRole('link', { name: /设备发现/ }).click();
+    await page.getByTestId('discovery-page').waitFor();
+    await page.getByLabel(/主机列表/).check();
+    await page.getByLabel(/Hosts/).fill('127.0.0.1');
+    await page.getByLabel(/HTTP ports/).fill(new URL(cams[0].onvifUrl).port);
+    await page.getByLabel(/UDP/).fill(String(sim.discoveryPort));
+    await page.getByLabel(/Username/).fill(cams[0].username);
+    await page.getByLabel(/Password/).fill(cams[0].password);
+    await page.getByRole('button', { name: /开始扫描/ }).click();
+    const rows = page.getByTestId('scan-results').locator('tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(3);
+    await expect.poll(() => page.getByTestId('scan-progress').innerText()).toMatch(/1\/1\s*完成 done/);
+    await expect.poll(() => rows.nth(0).innerText()).toMatch(/StreetEye SimCam-2[\s\S]*320×180 H264[\s\S]*正常 ok/);
+    expect(await rows.nth(1).innerText()).toMatch(/认证失败 auth failed/);
+    await shot('discovery-results');
+
+    await page.getByLabel(`选择 ${cams[0].onvifUrl}`).check();
+    await page.getByLabel(`名称 ${cams[0].onvifUrl}`).fill('东门 ONVIF');
+    await page.getByLabel(/District/).fill('黄浦区');
+    await page.getByRole('button', { name: /加入台账/ }).click();
+    await page.getByText(/已添加 1 台/).waitFor();
+    await expect.poll(() => rows.nth(0).locator('a[title*="already"]').count()).toBe(1);
+    const cam = await h.t.db.query<{ name: string; rtsp_main: string; district: string }>('SELECT name, rtsp_main, district FROM cameras');
+    expect(cam.rows).toEqual([{ name: '东门 ONVIF', rtsp_main: cams[0].rtspMain, district: '黄浦区' }]);
+    await shot('discovery-added');
+  });
+
+  it('shows the online rate, by district, flapping cameras and a camera\'s status history', async () => {
+    const { rows } = await h.t.db.query<{ id: string }>('SELECT id FROM cameras');
+    const id = rows[0].id;
+    for (const s of ['live', 'offline', 'live', 'offline', 'live']) {
+      h.t.ctx.bus.publish('camera.state', { cameraId: id, stream: 'main', state: s, reason: s === 'offline' ? 'the stream ended' : null }, id);
+      await fleetFor(h.t.ctx).recorder.flush();
+    }
+    await page.getByRole('link', { name: /设备健康/ }).first().click();
+    await page.getByTestId('fleet-page').waitFor();
+    await expect.poll(() => page.getByTestId('online-rate').innerText()).toMatch(/100\.0%[\s\S]*1\/1/);
+    expect(await page.getByText('黄浦区').first().isVisible()).toBe(true);
+    await expect.poll(() => page.getByTestId('flapping').innerText()).toMatch(/东门 ONVIF[\s\S]*4 次/);
+    await page.getByTestId('fleet-cameras').getByRole('button', { name: /历史/ }).click();
+    await expect.poll(() => page.getByTestId('status-history').locator('tbody tr').count()).toBe(5);
+    await page.getByTestId('fleet-cameras').getByRole('button', { name: /探测/ }).click();
+    await expect.poll(() => page.getByTestId('probe-result').innerText(), { timeout: 10_000 }).toMatch(/可达 reachable[\s\S]*StreetEye SimCam-2/);
+    await shot('fleet');
+  });
+});
