@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import sharp from 'sharp';
+import { Parser } from 'm3u8-parser';
 import { createTestApp, type TestApp } from '../test/app.js';
 import type { BusMessage } from '../server/bus.js';
+import { startSimulator } from '../simulator/index.js';
 
 // The ingest routes inside the composed server: sessions, roles, restricted cameras, audit, camera.state on the bus.
 
@@ -67,5 +73,64 @@ describe('ingest routes in the composed app', () => {
     const r = await t.app.inject({ url: `/api/cameras/${shared}/live?stream=main`, headers: { cookie: admin } });
     expect(r.statusCode).toBe(503);
     expect(r.json().message).toMatch(/limit of 2/);
+  });
+});
+
+describe('live video end to end: simulator → ingest → signed LL-HLS and snapshots', () => {
+  let t: TestApp;
+  let sim: Awaited<ReturnType<typeof startSimulator>>;
+  let camId: string;
+  const messages: BusMessage[] = [];
+
+  beforeAll(async () => {
+    sim = await startSimulator({ cameras: 1, dataDir: join(tmpdir(), 'streeteye-sim-test-cache'), labelledCameras: 0, logger: pino({ level: 'warn' }) });
+    t = await createTestApp();
+    t.ctx.bus.subscribe((m) => messages.push(m));
+    const c = sim.cameras()[0];
+    const res = await t.app.inject({
+      method: 'POST', url: '/api/cameras', headers: { cookie: await t.cookie('technician') },
+      payload: { name: c.name, rtspMain: c.rtspMain, rtspSub: c.rtspSub, onvifUrl: c.onvifUrl, username: c.username, password: c.password },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    camId = res.json().id;
+  });
+  afterAll(async () => {
+    await t?.close();
+    await sim?.stop();
+  });
+
+  it('snapshot of a camera that is not streaming comes from its ONVIF snapshot URI', async () => {
+    const r = await t.app.inject({ url: `/api/cameras/${camId}/snapshot`, headers: { cookie: await t.cookie('operator') } });
+    expect(r.statusCode, r.body.slice(0, 200)).toBe(200);
+    expect(r.headers['content-type']).toBe('image/jpeg');
+    expect((await sharp(r.rawPayload).metadata()).format).toBe('jpeg');
+  });
+
+  it('plays: signed URL → blocking playlist → init and parts; camera.state goes live; snapshot from the stream', async () => {
+    const op = await t.cookie('operator');
+    const { url } = (await t.app.inject({ url: `/api/cameras/${camId}/live?stream=sub`, headers: { cookie: op } })).json() as { url: string };
+    const pl = await t.app.inject({ url }); // waits for the camera to start
+    expect(pl.statusCode, pl.body).toBe(200);
+    const p = new Parser();
+    p.push(pl.body);
+    p.end();
+    const m = p.manifest;
+    expect(m.serverControl.canBlockReload).toBe(true);
+    const parts = [...m.segments.flatMap((s: { parts?: unknown[] }) => s.parts ?? []), ...(m.preloadSegment?.parts ?? [])] as { uri: string }[];
+    expect(parts.length).toBeGreaterThan(0);
+    const dir = url.replace(/index\.m3u8$/, '');
+    const init = await t.app.inject({ url: dir + 'init0.mp4' });
+    expect(init.statusCode).toBe(200);
+    const part = await t.app.inject({ url: dir + parts[0].uri });
+    expect(part.statusCode).toBe(200);
+    expect(part.rawPayload.subarray(4, 8).toString()).toBe('moof');
+    const live = messages.find((x) => x.topic === 'camera.state' && (x.payload as { state: string }).state === 'live');
+    expect(live?.payload).toMatchObject({ cameraId: camId, stream: 'sub', stats: { codec: expect.stringMatching(/^avc1/) } });
+    const snap = await t.app.inject({ url: `/api/cameras/${camId}/snapshot`, headers: { cookie: op } });
+    expect(snap.statusCode).toBe(200);
+    const meta = await sharp(snap.rawPayload).metadata();
+    expect(meta.width).toBe(sim.cameras()[0].subSize.width);
+    expect(JSON.stringify(messages)).not.toContain(sim.cameras()[0].password);
+    expect(t.logLines.join('')).not.toContain(sim.cameras()[0].password);
   });
 });
