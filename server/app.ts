@@ -20,6 +20,11 @@ import { caseRoutes } from './cases/case-routes.js';
 import { timeLimitRoutes } from './cases/time-limit-routes.js';
 import { desk110Routes } from './desk110/routes.js';
 import { sharingRoutes } from './sharing/routes.js';
+import { kpiRoutes } from './kpi/routes.js';
+import { caseRoutes } from './cases/case-routes.js';
+import { timeLimitRoutes } from './cases/time-limit-routes.js';
+import { desk110Routes } from './desk110/routes.js';
+import { sharingRoutes } from './sharing/routes.js';
 import { caseRoutes } from './cases/case-routes.js';
 import { timeLimitRoutes } from './cases/time-limit-routes.js';
 import { desk110Routes } from './desk110/routes.js';
@@ -82,6 +87,11 @@ export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOpti
   await app.register(timeLimitRoutes, ctx);
   await app.register(desk110Routes, ctx);
   await app.register(sharingRoutes, ctx);
+  await app.register(caseRoutes, ctx);
+  await app.register(timeLimitRoutes, ctx);
+  await app.register(desk110Routes, ctx);
+  await app.register(sharingRoutes, ctx);
+  await app.register(kpiRoutes, ctx);
   await app.register(consoleStatic);
   return { app, metrics, cameras };
 }
