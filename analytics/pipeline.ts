@@ -262,6 +262,7 @@ export class AnalyticsEngine extends EventEmitter<EngineEvents> {
     const result: PushResult = { status: 'processed', inferences: 0, gated: 0 };
     let thumb: GreyThumb | null = null;
     const work: Promise<void>[] = [];
+    const shared = new Map<string, Promise<Detection[]>>();
     for (const rt of cam.rules.values()) {
       if (!rt.rule.enabled) continue;
       const geo = this.geometry(rt, frame.width, frame.height);
@@ -289,13 +290,23 @@ export class AnalyticsEngine extends EventEmitter<EngineEvents> {
           continue;
         }
       }
-      result.inferences++;
       const crop = geo.crop;
-      work.push(
-        (async () => {
+      // Rules over the same area with the same model share one inference per frame.
+      const key = `${detector.manifest.id}:${crop.left},${crop.top},${crop.width},${crop.height}`;
+      let detections = shared.get(key);
+      if (!detections) {
+        result.inferences++;
+        detections = (async () => {
           const input = await prepareInput(frame, crop, detector.manifest.input, detector.inputWidth, detector.inputHeight);
           const dets = await this.batcherFor(detector).submit(input.data);
-          const mapped = dets.map((d) => ({ ...d, box: toFrameBox(d.box, input.transform, crop) }));
+          return dets.map((d) => ({ ...d, box: toFrameBox(d.box, input.transform, crop) }));
+        })();
+        shared.set(key, detections);
+      }
+      const pending = detections;
+      work.push(
+        (async () => {
+          const mapped = await pending;
           const tracks = rt.tracker.update(this.qualify(rt, mapped, frame), frame.ts);
           await this.emitChanges(cam, rt, frame, rt.stays.update(tracks, frame.ts));
         })(),
