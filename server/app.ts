@@ -16,22 +16,13 @@ import { userRoutes } from './users/routes.js';
 import { cameraRoutes } from './inventory/routes.js';
 import { CameraRepo } from './inventory/camera-repo.js';
 import { deriveKey } from './secrets.js';
+import { fleetRoutes } from './fleet/routes.js';
+import { discoveryRoutes } from './discovery/routes.js';
 import { caseRoutes } from './cases/case-routes.js';
 import { timeLimitRoutes } from './cases/time-limit-routes.js';
 import { desk110Routes } from './desk110/routes.js';
 import { sharingRoutes } from './sharing/routes.js';
 import { kpiRoutes } from './kpi/routes.js';
-import { caseRoutes } from './cases/case-routes.js';
-import { timeLimitRoutes } from './cases/time-limit-routes.js';
-import { desk110Routes } from './desk110/routes.js';
-import { sharingRoutes } from './sharing/routes.js';
-import { caseRoutes } from './cases/case-routes.js';
-import { timeLimitRoutes } from './cases/time-limit-routes.js';
-import { desk110Routes } from './desk110/routes.js';
-import { fleetRoutes } from './fleet/routes.js';
-import { discoveryRoutes } from './discovery/routes.js';
-import { caseRoutes } from './cases/case-routes.js';
-import { timeLimitRoutes } from './cases/time-limit-routes.js';
 import { ingestRoutes } from '../ingest/app-plugin.js';
 
 export interface BuiltApp {
@@ -79,19 +70,10 @@ export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOpti
   await app.register(ingestRoutes, { ...ctx, cameras });
   await app.register(caseRoutes, ctx);
   await app.register(timeLimitRoutes, ctx);
-  await app.register((await import('./wall/plugin.js')).wallPlugin, ctx);
-  await app.register(caseRoutes, ctx);
-  await app.register(timeLimitRoutes, ctx);
-  await app.register(desk110Routes, ctx);
-  await app.register(caseRoutes, ctx);
-  await app.register(timeLimitRoutes, ctx);
-  await app.register(desk110Routes, ctx);
-  await app.register(sharingRoutes, ctx);
-  await app.register(caseRoutes, ctx);
-  await app.register(timeLimitRoutes, ctx);
   await app.register(desk110Routes, ctx);
   await app.register(sharingRoutes, ctx);
   await app.register(kpiRoutes, ctx);
+  await app.register((await import('./wall/plugin.js')).wallPlugin, ctx);
   await app.register(consoleStatic);
   return { app, metrics, cameras };
 }
