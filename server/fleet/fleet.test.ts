@@ -56,6 +56,8 @@ describe.each(dbKinds())('fleet health on %s', (kind) => {
     state(ids.b, 'main', 'offline', 'connection refused by 10.0.0.9:554');
     state(ids.r, 'main', 'live');
     state('not-a-uuid', 'main', 'live'); // malformed: ignored
+    // another node's ingest, via the PostgreSQL bus bridge: that node's recorder writes it, not this one
+    t.ctx.bus.deliver({ topic: 'camera.state', cameraId: ids.c, payload: { cameraId: ids.c, stream: 'main', state: 'live', reason: null }, origin: 'node-2' });
     await fleet.recorder.flush();
 
     const h = await history(ids.a);
@@ -69,6 +71,7 @@ describe.each(dbKinds())('fleet health on %s', (kind) => {
     // restricted camera: its history is not the technician's to see
     expect((await t.app.inject({ url: `/api/cameras/${ids.r}/status-history`, headers: { cookie: tech } })).statusCode).toBe(404);
     expect((await history(ids.r, admin)).total).toBe(1);
+    expect((await history(ids.c)).total).toBe(0);
     // paging and time window
     const page = (await t.app.inject({ url: `/api/cameras/${ids.a}/status-history?limit=1&offset=1`, headers: { cookie: tech } })).json();
     expect(page.items).toHaveLength(1);

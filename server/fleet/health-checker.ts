@@ -70,11 +70,22 @@ export class HealthChecker {
   }
 
   private async pass(): Promise<void> {
+    // Claim the due cameras (bump checked_at) in one statement, so that nodes checking at the same time split
+    // the work instead of probing every camera twice; never-checked cameras get a placeholder row.
     const due = await this.o.db.query<{ id: string; onvifUrl: string | null; rtspMain: string | null; rtspSub: string | null }>(
-      `SELECT c.id, c.onvif_url AS "onvifUrl", c.rtsp_main AS "rtspMain", c.rtsp_sub AS "rtspSub"
-         FROM cameras c LEFT JOIN camera_health h ON h.camera_id = c.id
-        WHERE h.checked_at IS NULL OR h.checked_at < now() - make_interval(secs => $1::double precision)
-        ORDER BY h.checked_at NULLS FIRST LIMIT $2`,
+      `WITH due AS (
+         SELECT c.id FROM cameras c LEFT JOIN camera_health h ON h.camera_id = c.id
+          WHERE h.checked_at IS NULL OR h.checked_at < now() - make_interval(secs => $1::double precision)
+          ORDER BY h.checked_at NULLS FIRST LIMIT $2
+          FOR UPDATE OF c SKIP LOCKED
+       ), claimed AS (
+         INSERT INTO camera_health (camera_id, checked_at, method, reachable, error)
+         SELECT id, now(), 'none', false, 'first health check in progress' FROM due
+         ON CONFLICT (camera_id) DO UPDATE SET checked_at = now()
+         RETURNING camera_id
+       )
+       SELECT c.id, c.onvif_url AS "onvifUrl", c.rtsp_main AS "rtspMain", c.rtsp_sub AS "rtspSub"
+         FROM claimed JOIN cameras c ON c.id = claimed.camera_id`,
       [Math.max(1, this.o.intervalMs / 1000 - 1), this.o.batchSize ?? 500]);
     if (!due.rows.length) return;
     const t0 = Date.now();

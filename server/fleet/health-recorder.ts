@@ -46,6 +46,11 @@ export interface HealthRecorderOptions {
   maxRowsPerBurst?: number;
   /** history older than this is deleted (hourly) */
   retentionDays?: number;
+  /**
+   * A non-idle session row younger than this (from any node) means ingest speaks for the camera and a probe
+   * does not overwrite its status; older rows are taken as left behind by a node that died.
+   */
+  sessionStaleMs?: number;
 }
 
 interface StreamState {
@@ -102,6 +107,8 @@ export class HealthRecorder {
   /** Accepts a `camera.state` message; anything malformed is ignored (the bus is shared). */
   private onMessage(msg: BusMessage): void {
     if (msg.topic !== 'camera.state') return;
+    // another node's ingest (via the PostgreSQL bus bridge): that node's recorder writes it
+    if ((msg as { origin?: string }).origin) return;
     const p = msg.payload as { cameraId?: unknown; stream?: unknown; state?: unknown; reason?: unknown } | null;
     const cameraId = typeof p?.cameraId === 'string' ? p.cameraId : msg.cameraId;
     if (!cameraId || !UUID.test(cameraId)) return;
@@ -187,8 +194,17 @@ export class HealthRecorder {
   async recordProbe(cameraId: string, p: ProbeOutcome): Promise<{ status: string; statusWritten: boolean }> {
     const status = p.reachable ? (p.authFailed ? 'auth_failed' : 'reachable') : 'offline';
     const reason = p.reachable && !p.authFailed ? null : (p.error ?? 'no answer').slice(0, 500);
-    const active = this.hasActiveSession(cameraId);
+    let active = this.hasActiveSession(cameraId);
     await this.o.db.tx(async (q) => {
+      if (!active) {
+        // a session on another node (split deployments): its latest row per stream is not idle and recent
+        const other = await q.query(
+          `SELECT 1 FROM (SELECT DISTINCT ON (stream) status, at FROM camera_status_history
+                           WHERE camera_id = $1 AND stream IN ('main', 'sub') ORDER BY stream, at DESC, id DESC) s
+            WHERE s.status <> 'idle' AND s.at > now() - make_interval(secs => $2::double precision) LIMIT 1`,
+          [cameraId, (this.o.sessionStaleMs ?? 15 * 60_000) / 1000]);
+        active = other.rowCount > 0;
+      }
       await q.query(
         `INSERT INTO camera_health (camera_id, checked_at, method, reachable, error, clock_drift_ms, rtt_ms, device)
          SELECT $1, now(), $2, $3, $4, $5, $6, COALESCE($7::jsonb, '{}'::jsonb) WHERE EXISTS (SELECT 1 FROM cameras WHERE id = $1)
