@@ -88,7 +88,8 @@ export function validateRule(input: unknown, ctx: RuleContext): RuleResult {
   }
   if (detector === 'foreground' && classes.length) c.fail('classes', 'a foreground rule takes no classes');
 
-  const minScore = c.number(pick('minScore') ?? 0.4, 'minScore', { min: 0, max: 1 });
+  // Foreground blobs score by contrast with the background (>= 1/3 once they count at all).
+  const minScore = c.number(pick('minScore') ?? (detector === 'foreground' ? 0.3 : 0.4), 'minScore', { min: 0, max: 1 });
   const minArea = c.number(pick('minArea') ?? 0, 'minArea', { min: 0, max: 1 });
   const minCount = c.number(pick('minCount') ?? 1, 'minCount', { integer: true, min: 1, max: 1000 });
   const minDwellSeconds = c.number(pick('minDwellSeconds') ?? 60, 'minDwellSeconds', { min: 0, max: 7 * 86400 });
