@@ -29,10 +29,13 @@ const SHOWINFO = /Parsed_showinfo.*?pts_time:\s*(-?[\d.]+).*?\bs:(\d+)x(\d+)/;
 /**
  * Decodes a file or an RTSP stream to packed RGB frames with ffmpeg (argument array, no shell). Frame
  * times and sizes come from the showinfo filter on stderr, paired in order with the raw frames on stdout.
- * Backpressure: ffmpeg's stdout is paused while the consumer is behind.
+ * A file is read with backpressure (every frame is delivered); a live stream drops the oldest frames when
+ * the consumer is behind.
  */
 export class FfmpegFrameSource implements FrameSource {
   private child: ChildProcess | null = null;
+  /** Live frames skipped because the consumer was behind. */
+  dropped = 0;
   private readonly log: Logger;
 
   constructor(private readonly opts: FfmpegFrameSourceOptions) {
@@ -74,6 +77,15 @@ export class FfmpegFrameSource implements FrameSource {
       wake = null;
       w?.();
     };
+    const take = (n: number): Buffer => {
+      const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      chunks.length = 0;
+      const out = Buffer.from(all.subarray(0, n));
+      if (all.length > n) chunks.push(all.subarray(n));
+      buffered = all.length - n;
+      return out;
+    };
+    const live = this.opts.input.kind === 'rtsp';
     let pending = '';
     child.stderr!.on('data', (d: Buffer) => {
       pending += d.toString();
@@ -92,7 +104,15 @@ export class FfmpegFrameSource implements FrameSource {
       chunks.push(d);
       buffered += d.length;
       const frameBytes = infos[0] ? infos[0].width * infos[0].height * 3 : 1 << 20;
-      if (buffered > 4 * frameBytes) child.stdout!.pause();
+      if (live) {
+        // A live consumer that falls behind skips frames: stale frames stamped "now" would lie about time,
+        // and pausing the pipe would back up the camera's RTSP session.
+        while (infos.length > 1 && buffered >= 3 * frameBytes) {
+          take(frameBytes);
+          infos.shift();
+          this.dropped++;
+        }
+      } else if (buffered > 4 * frameBytes) child.stdout!.pause();
       notify();
     });
     child.on('error', (err) => {
@@ -104,14 +124,6 @@ export class FfmpegFrameSource implements FrameSource {
       if (code !== 0 && signal === null && !this.stopping) failure = new Error(`ffmpeg exited ${code}: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`);
       notify();
     });
-    const take = (n: number): Buffer => {
-      const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      chunks.length = 0;
-      const out = Buffer.from(all.subarray(0, n));
-      if (all.length > n) chunks.push(all.subarray(n));
-      buffered = all.length - n;
-      return out;
-    };
     const started = Date.now();
     try {
       for (;;) {
