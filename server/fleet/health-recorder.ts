@@ -153,7 +153,14 @@ export class HealthRecorder {
     this.burst.clear();
     this.dirty.clear();
     if (!rows.length && !cameras.length) return;
-    if (rows.length) await insertHistory(this.o.db, rows);
+    if (rows.length) {
+      try {
+        await insertHistory(this.o.db, rows);
+      } catch (err) {
+        // telemetry: a lost batch is logged, the cameras' current status is still written below
+        this.log.warn({ err, rows: rows.length }, 'status history write failed');
+      }
+    }
     for (const id of cameras) {
       const streams = STREAMS.map((s) => this.current.get(`${id}|${s}`)).filter((s): s is StreamState => Boolean(s));
       const derived = deriveCameraStatus(streams, this.lastDerived.get(id) ?? null);
