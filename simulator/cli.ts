@@ -1,0 +1,125 @@
+/**
+ * npm run simulate -- --cameras N [--source FILE] [--control-port C] [--rtsp-port P] [--http-port H]
+ *                     [--host ADDR] [--data-dir DIR] [--main WxH] [--sub WxH] [--gop SECONDS] [--labelled N]
+ * npm run simulate -- fault <id> <kind> [k=v ...] --control-port C     (kinds: offline stall drop auth-refuse
+ *                     resolution width=W height=H, delay ms=M jitterMs=J)
+ * npm run simulate -- restore <id> --control-port C
+ * npm run simulate -- list --control-port C
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { parseFault } from './control-server.js';
+import { startSimulator } from './index.js';
+
+function size(v: string | undefined): { width: number; height: number } | undefined {
+  if (!v) return undefined;
+  const m = /^(\d+)x(\d+)$/.exec(v);
+  if (!m) throw new Error(`bad size ${v} (want WxH)`);
+  return { width: Number(m[1]), height: Number(m[2]) };
+}
+
+function int(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer`);
+  return n;
+}
+
+async function controlCall(base: string, method: string, path: string, body?: unknown): Promise<void> {
+  const r = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  if (!r.ok) process.exitCode = 1;
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      cameras: { type: 'string', default: '4' },
+      source: { type: 'string' },
+      'control-port': { type: 'string' },
+      'rtsp-port': { type: 'string' },
+      'http-port': { type: 'string' },
+      'discovery-port': { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'data-dir': { type: 'string', default: process.env.DATA_DIR ?? join(process.cwd(), 'data') },
+      main: { type: 'string' },
+      sub: { type: 'string' },
+      gop: { type: 'string' },
+      labelled: { type: 'string' },
+      prefix: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      'usage: simulate --cameras N [--source FILE] [--control-port C] [--rtsp-port P] [--http-port H] [--host ADDR]\n' +
+        '                [--data-dir DIR] [--main WxH] [--sub WxH] [--gop SECONDS] [--labelled N] [--prefix NAME]\n' +
+        '       simulate fault <id> <offline|stall|drop|auth-refuse|resolution|delay> [width=W height=H ms=M jitterMs=J afterMs=A] --control-port C\n' +
+        '       simulate restore <id> --control-port C\n       simulate list --control-port C\n',
+    );
+    return;
+  }
+  const [cmd, ...rest] = positionals;
+  if (cmd === 'fault' || cmd === 'restore' || cmd === 'list') {
+    const port = int(values['control-port'], 'control-port');
+    if (!port) throw new Error('--control-port is required');
+    const base = `http://${values.host}:${port}`;
+    if (cmd === 'list') return controlCall(base, 'GET', '/cameras');
+    const id = rest[0];
+    if (!id) throw new Error(`${cmd} needs a camera id`);
+    if (cmd === 'restore') return controlCall(base, 'DELETE', `/cameras/${encodeURIComponent(id)}/faults`);
+    const fault: Record<string, unknown> = { kind: rest[1] };
+    for (const kv of rest.slice(2)) {
+      const [k, v] = kv.split('=');
+      if (!k || v === undefined) throw new Error(`bad parameter ${kv} (want key=value)`);
+      fault[k] = Number(v);
+    }
+    return controlCall(base, 'POST', `/cameras/${encodeURIComponent(id)}/faults`, parseFault(fault));
+  }
+  if (cmd) throw new Error(`unknown command ${cmd}`);
+
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const sim = await startSimulator({
+    cameras: int(values.cameras, 'cameras') ?? 4,
+    source: values.source,
+    dataDir: values['data-dir']!,
+    host: values.host,
+    rtspPort: int(values['rtsp-port'], 'rtsp-port') ?? 8554,
+    httpPort: int(values['http-port'], 'http-port') ?? 8080,
+    controlPort: int(values['control-port'], 'control-port') ?? 8081,
+    discoveryPort: int(values['discovery-port'], 'discovery-port'),
+    mainSize: size(values.main),
+    subSize: size(values.sub),
+    keyframeIntervalS: values.gop ? Number(values.gop) : undefined,
+    labelledCameras: int(values.labelled, 'labelled'),
+    namePrefix: values.prefix,
+    logger,
+    onProgress: (p) => process.stderr.write(`\r${p.stage} ${p.done}/${p.total}${p.done === p.total ? '\n' : ''}`),
+  });
+  // The camera list (with credentials) goes to stdout for the operator; the logs never carry passwords.
+  process.stdout.write(`${JSON.stringify(sim.cameras(), null, 2)}\n`);
+  process.stdout.write(`control API: ${sim.controlUrl}/cameras\n`);
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal: sig }, 'stopping simulator');
+    sim.stop().then(
+      () => process.exit(0),
+      (e: Error) => {
+        logger.error({ err: e.message }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`simulate: ${e.message}\n`);
+  process.exit(1);
+});
