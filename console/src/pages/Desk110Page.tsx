@@ -234,7 +234,7 @@ export default function Desk110Page() {
               <td className="mono">{i.caseNo ?? '—'}</td>
               <td>{i.handleResult ?? i.returnReason ?? ''}{i.satisfaction ? <span className="muted"> · 回访 {SATISFACTION[i.satisfaction]}</span> : null}</td>
               {isCenter ? (
-                <td className="row-actions">
+                <td style={{ whiteSpace: 'nowrap' }}>
                   {i.status === 'received' ? (
                     <>
                       <button type="button" className="btn btn-small btn-primary" disabled={busyRow === i.ticketNo} onClick={() => void act(i, 'accept')}>受理 Accept</button>{' '}
