@@ -161,9 +161,11 @@ export class HealthRecorder {
         this.log.warn({ err, rows: rows.length }, 'status history write failed');
       }
     }
+    // a session that went live and stopped within one window still leaves the camera reachable
+    const sawLive = new Set(rows.filter((r) => r.status === 'live').map((r) => r.cameraId));
     for (const id of cameras) {
       const streams = STREAMS.map((s) => this.current.get(`${id}|${s}`)).filter((s): s is StreamState => Boolean(s));
-      const derived = deriveCameraStatus(streams, this.lastDerived.get(id) ?? null);
+      const derived = deriveCameraStatus(streams, sawLive.has(id) ? 'live' : this.lastDerived.get(id) ?? null);
       if (!derived) continue;
       this.lastDerived.set(id, derived.status);
       try {
