@@ -22,7 +22,7 @@ describe('city webhook configuration', () => {
       expect(startOutboxWorker(t.ctx)).not.toBeNull();
       const r = await t.app.inject({ method: 'POST', url: '/api/cases', headers: { cookie: await t.cookie('operator') }, payload: { eventType: 'bin_overflow', address: '体育场路' } });
       expect(r.statusCode).toBe(201);
-      const got = await until(() => rx.received.find((x) => JSON.parse(x.body).data.caseNo === r.json().caseNo), 'the city hand-off');
+      const got = (await until(() => rx.received.find((x) => JSON.parse(x.body).data.caseNo === r.json().caseNo), 'the city hand-off'))!;
       expect(verifySignature(SECRET, got.body, got.headers['x-streeteye-signature'] as string)).toBe(true);
       expect(JSON.parse(got.body)).toMatchObject({ topic: 'case.filed', data: { eventCode: '06042', address: '体育场路', status: 'filed' } });
     } finally {
