@@ -1,0 +1,213 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { createTestDb } from '../../test/db.js';
+import type { Db } from '../../server/db/db.js';
+import { startWallStack, tileTimes, type WallStack } from './wall-harness.js';
+
+/**
+ * The video wall in a real Chromium against a real node: simulator RTSP cameras → ingest → LL-HLS over HTTP/2
+ * (TLS, self-signed) → hls.js tiles. Four small cameras (sub 640x360) fill every wall; tiles showing the same
+ * camera share one pull. Nothing asserts wall-clock durations: states, sequences and currentTime progress.
+ */
+let db: Db;
+let w: WallStack;
+let context: BrowserContext;
+let page: Page;
+const shots = process.env.SCREENSHOT_DIR;
+/** the bits of HTMLVideoElement the checks read (the server tsconfig has no DOM types) */
+interface Video { currentTime: number; videoWidth: number; videoHeight: number }
+const shot = async (name: string) => { if (shots) await page.screenshot({ path: `${shots}/wall-${name}.png` }); };
+
+const tiles = () => page.locator('[data-testid="tile"]');
+const attrs = (name: string) => tiles().evaluateAll((els, n) => els.map((e) => e.getAttribute(n) ?? ''), name);
+const ids = (k: number) => Array.from({ length: k }, (_, i) => w.cams[i % w.cams.length].id);
+
+/** Every tile's video advanced by at least `by` seconds since `before`. */
+async function allAdvance(count: number, by = 0.5): Promise<void> {
+  const before = await tileTimes(page);
+  expect(before.filter((t) => t !== null)).toHaveLength(count);
+  await expect.poll(async () => {
+    const now = await tileTimes(page);
+    return now.filter((t, i) => t !== null && before[i] !== null && t - before[i]! >= by).length;
+  }, { timeout: 20_000, interval: 500 }).toBe(count);
+}
+
+describe('video wall in Chromium', () => {
+  beforeAll(async () => {
+    db = await createTestDb('pglite');
+    w = await startWallStack({
+      db, cameras: 4,
+      env: { INGEST_WATCHDOG_S: '2', INGEST_CONNECT_TIMEOUT_S: '6', INGEST_IDLE_GRACE_S: '5', WALL_LIVE_BUDGET: '16' },
+    });
+    context = await w.browser.newContext({ baseURL: w.httpsBase, ignoreHTTPSErrors: true, viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    page = await context.newPage();
+    await w.login(page, w.httpsBase, 'operator');
+  });
+
+  afterAll(async () => {
+    await context?.close().catch(() => {});
+    await w?.close();
+    await db?.close();
+  });
+
+  it('opens a 16-tile wall by deep link over HTTP/2 and every tile plays', async () => {
+    await page.goto(`/wall?layout=16&cameras=${ids(16).join(',')}`);
+    await expect.poll(() => attrs('data-state'), { timeout: 30_000 }).toEqual(Array(16).fill('live'));
+    expect(await attrs('data-stream')).toEqual(Array(16).fill('sub'));
+    await allAdvance(16);
+    // the server's word: the protocol the page loaded over
+    expect(await page.evaluate(`performance.getEntriesByType('navigation')[0].nextHopProtocol`)).toBe('h2');
+    // hover shows live latency and bitrate
+    await tiles().nth(5).hover();
+    await expect.poll(() => page.getByTestId('tile-stats').textContent(), { timeout: 10_000 }).toMatch(/latency \d+\.\d s[\s\S]*\d+ kb\/s/);
+    await shot('16-deeplink');
+  });
+
+  it('builds a wall by drag and drop from the tree, swaps and clears tiles, and keeps the URL shareable', async () => {
+    await page.goto('/wall?layout=4');
+    await expect.poll(() => attrs('data-state')).toEqual(Array(4).fill('empty'));
+    await page.getByRole('searchbox', { name: /Search cameras/ }).fill('路口');
+    const rows = page.getByTestId('tree-camera');
+    await expect.poll(() => rows.count()).toBe(4);
+    for (let i = 0; i < 4; i++) await rows.nth(i).dragTo(tiles().nth(3 - i));
+    const order = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-camera')));
+    expect(await attrs('data-camera')).toEqual([...order].reverse());
+    await expect.poll(() => attrs('data-state'), { timeout: 30_000 }).toEqual(Array(4).fill('live'));
+    // drag tile 0 onto tile 1: they swap
+    await tiles().nth(0).dragTo(tiles().nth(1));
+    expect(await attrs('data-camera')).toEqual([order[2], order[3], order[1], order[0]]);
+    // the URL is the deep link of this wall
+    await expect.poll(() => new URL(page.url()).searchParams.get('cameras')).toBe([order[2], order[3], order[1], order[0]].join(','));
+    // keyboard: select tile 2 with the arrows and clear it
+    await tiles().nth(0).click();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Delete');
+    expect(await attrs('data-camera')).toEqual([order[2], order[3], '', order[0]]);
+    expect((await attrs('data-state'))[2]).toBe('empty');
+    // layout shortcut: 4 = 16 tiles
+    await page.keyboard.press('4');
+    await expect.poll(() => tiles().count()).toBe(16);
+    await page.keyboard.press('2');
+    await expect.poll(() => tiles().count()).toBe(4);
+    await shot('dnd');
+  });
+
+  it('focuses a tile on double-click (main stream) and returns to the sub stream', async () => {
+    await page.goto(`/wall?layout=4&cameras=${ids(4).join(',')}`);
+    await expect.poll(() => attrs('data-state'), { timeout: 30_000 }).toEqual(Array(4).fill('live'));
+    await tiles().nth(1).dblclick();
+    await expect.poll(() => attrs('data-stream')).toEqual(['sub', 'main', 'sub', 'sub']);
+    const focused = tiles().nth(1);
+    await expect.poll(() => focused.getAttribute('class')).toContain('tile-focused');
+    await expect.poll(() => focused.getAttribute('data-state'), { timeout: 30_000 }).toBe('live');
+    const main = w.cams[1].sim.mainSize;
+    await expect.poll(() => focused.locator('video').evaluate((v: Video) => `${v.videoWidth}x${v.videoHeight}`), { timeout: 20_000 }).toBe(`${main.width}x${main.height}`);
+    const t0 = await focused.locator('video').evaluate((v: Video) => v.currentTime);
+    await expect.poll(async () => (await focused.locator('video').evaluate((v: Video) => v.currentTime)) - t0, { timeout: 10_000 }).toBeGreaterThan(0.5);
+    await shot('focus');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => attrs('data-stream')).toEqual(['sub', 'sub', 'sub', 'sub']);
+    await expect.poll(() => attrs('data-state'), { timeout: 30_000 }).toEqual(Array(4).fill('live'));
+  });
+
+  it('shows a camera taken offline in the simulator as offline with the reason, and recovers', async () => {
+    const cam = w.cams[2];
+    await page.goto(`/wall?layout=4&cameras=${ids(4).join(',')}`);
+    await expect.poll(() => attrs('data-state'), { timeout: 30_000 }).toEqual(Array(4).fill('live'));
+    w.sim.fault(cam.sim.id, { kind: 'offline' });
+    const tile = tiles().nth(2);
+    await expect.poll(() => tile.getAttribute('data-state'), { timeout: 30_000 }).toBe('offline');
+    expect((await tile.getByTestId('tile-state').textContent())!.length).toBeGreaterThan('离线 offline'.length);
+    // the other tiles keep playing
+    expect((await attrs('data-state')).filter((s, i) => i !== 2)).toEqual(['live', 'live', 'live']);
+    // the tree's dot follows
+    await shot('offline');
+    w.sim.restore(cam.sim.id);
+    await expect.poll(() => tile.getAttribute('data-state'), { timeout: 40_000 }).toBe('live');
+    const t0 = await tile.locator('video').evaluate((v: Video) => v.currentTime);
+    await expect.poll(async () => (await tile.locator('video').evaluate((v: Video) => v.currentTime)) - t0, { timeout: 15_000 }).toBeGreaterThan(0.5);
+  });
+
+  it('runs a tour through a group in order, pauses and resumes it', async () => {
+    const res = await w.h1.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'operator', password: 'wall-test-password-1' } });
+    const cookie = `streeteye_session=${res.cookies.find((c) => c.name === 'streeteye_session')!.value}`;
+    const g = await w.h1.app.inject({ method: 'POST', url: '/api/camera-groups', headers: { cookie }, payload: { name: '早高峰轮巡', cameraIds: w.cams.slice(0, 3).map((c) => c.id), tourIntervalS: 3 } });
+    expect(g.statusCode, g.body).toBe(201);
+    await page.goto(`/wall?layout=1&tour=${g.json().id}&interval=3`);
+    const wallPage = page.getByTestId('wall-page');
+    // record the sequence of cameras on the single tile, with the page's own timestamps
+    await page.evaluate(`(() => {
+      const log = window.tourLog = [];
+      const read = () => document.querySelector('[data-testid="tile"]')?.getAttribute('data-camera') ?? '';
+      const t = setInterval(() => { const c = read(); if (c && log.at(-1)?.camera !== c) log.push({ camera: c, at: performance.now() }); }, 50);
+      window.stopTourLog = () => clearInterval(t);
+    })()`);
+    const log = () => page.evaluate('window.tourLog') as Promise<Array<{ camera: string; at: number }>>;
+    await expect.poll(async () => (await log()).length, { timeout: 20_000, interval: 250 }).toBeGreaterThanOrEqual(3);
+    const seq = await log();
+    const [a, b, c] = w.cams.slice(0, 3).map((x) => x.id);
+    const start = seq.findIndex((e) => e.camera === a);
+    expect(start).toBeGreaterThanOrEqual(0);
+    expect(seq.slice(start, start + 3).map((e) => e.camera)).toEqual([a, b, c].slice(0, Math.min(3, seq.length - start)));
+    // each dwell is the interval (3 s) within a tolerance, by the page's clock
+    // (the first entry is when the page showed the tour, not a switch)
+    const dwell = seq.slice(1).map((e, i) => e.at - seq[i].at).slice(1);
+    expect(dwell.length).toBeGreaterThanOrEqual(1);
+    for (const d of dwell) { expect(d).toBeGreaterThan(2500); expect(d).toBeLessThan(4500); }
+    // pause: Space; the step stays put; resume: the next camera comes
+    await page.keyboard.press(' ');
+    await expect.poll(() => wallPage.getAttribute('data-tour-paused')).toBe('true');
+    const step = await wallPage.getAttribute('data-tour-step');
+    const n = (await log()).length;
+    await page.waitForTimeout(3300); // longer than the whole dwell
+    expect(await wallPage.getAttribute('data-tour-step')).toBe(step);
+    expect((await log()).length).toBe(n);
+    await page.getByTestId('tour-toggle').click();
+    await expect.poll(async () => (await log()).length, { timeout: 10_000 }).toBe(n + 1);
+    await page.evaluate('window.stopTourLog()');
+  });
+
+  it('switches the alarm tile to the camera of a candidate event and of a 110 incident, highlighted until acknowledged', async () => {
+    await page.goto(`/wall?layout=4&cameras=${[w.cams[0].id, w.cams[1].id, w.cams[2].id, ''].join(',')}`);
+    await expect.poll(() => attrs('data-state'), { timeout: 30_000 }).toEqual(['live', 'live', 'live', 'empty']);
+    // make tile 4 the alarm tile
+    await tiles().nth(3).hover();
+    await tiles().nth(3).getByTitle(/alarm tile/).click();
+    const cam = w.cams[3];
+    w.ctx.bus.publish('event.candidate', { id: 'ev-1', cameraId: cam.id, eventType: '占道经营' }, cam.id);
+    const alarmTile = tiles().nth(3);
+    await expect.poll(() => alarmTile.getAttribute('data-camera')).toBe(cam.id);
+    await expect.poll(() => alarmTile.getByTestId('tile-alarm').textContent()).toContain('占道经营');
+    expect(await alarmTile.getAttribute('class')).toContain('tile-alarm');
+    await expect.poll(() => alarmTile.getAttribute('data-state'), { timeout: 30_000 }).toBe('live');
+    await shot('alarm');
+    // a 110 incident on another camera takes the tile; acknowledging it shows the earlier alarm again
+    w.ctx.bus.publish('incident.created', { id: 'inc-1', cameraId: w.cams[0].id, ticketNo: 'JJ20261125001' }, w.cams[0].id);
+    await expect.poll(() => alarmTile.getAttribute('data-camera')).toBe(w.cams[0].id);
+    await expect.poll(() => alarmTile.getByTestId('tile-alarm').textContent()).toContain('JJ20261125001');
+    await alarmTile.getByTestId('alarm-ack').click();
+    await expect.poll(() => alarmTile.getAttribute('data-camera')).toBe(cam.id);
+    await page.keyboard.press('a');
+    await expect.poll(() => alarmTile.getByTestId('tile-alarm').count()).toBe(0);
+    expect(await alarmTile.getAttribute('class')).not.toContain('tile-alarm');
+    // an event about an unknown camera changes nothing
+    w.ctx.bus.publish('event.candidate', { id: 'ev-2', cameraId: '00000000-0000-4000-8000-000000000000' }, '00000000-0000-4000-8000-000000000000');
+    await page.waitForTimeout(300);
+    expect(await page.getByTestId('alarm-count').count()).toBe(0);
+  });
+
+  it('shows snapshots with their age on a 36-tile wall beyond the live budget', async () => {
+    await page.goto(`/wall?layout=36&cameras=${ids(36).join(',')}`);
+    await expect.poll(() => attrs('data-mode')).toEqual([...Array(16).fill('live'), ...Array(20).fill('snapshot')]);
+    // snapshots are pictures, not stalled players
+    await expect.poll(() => page.locator('[data-testid="tile-snapshot"] img').evaluateAll((imgs) => imgs.filter((i) => (i as unknown as { naturalWidth: number }).naturalWidth > 0).length), { timeout: 30_000 }).toBe(20);
+    expect(await page.locator('[data-testid="tile"][data-mode="snapshot"] video').count()).toBe(0);
+    await expect.poll(() => page.locator('.snap-age').first().textContent()).toMatch(/snapshot · \d+ s/);
+    await expect.poll(() => attrs('data-state'), { timeout: 30_000 }).toEqual([...Array(16).fill('live'), ...Array(20).fill('snapshot')]);
+    await shot('36');
+    // the map view draws the cameras without external tiles
+    await page.keyboard.press('m');
+    await expect.poll(() => page.getByTestId('map-camera').count()).toBe(4);
+    expect(await page.locator('.map-svg image').count()).toBe(0);
+  });
+});

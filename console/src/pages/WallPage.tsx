@@ -1,0 +1,253 @@
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
+import { useSearchParams } from 'react-router';
+import { useLiveMessages } from '../live';
+import { ApiError } from '../api';
+import { Notice } from '../components/Notice';
+import { wallApi } from '../wall/wall-api';
+import { CameraTree } from '../wall/CameraTree';
+import { WallGrid } from '../wall/WallGrid';
+import { MapView } from '../wall/MapView';
+import { PresetMenu } from '../wall/PresetMenu';
+import { StatusStore } from '../wall/status-store';
+import { initialWall, wallReducer } from '../wall/wall-state';
+import { useTour } from '../wall/useTour';
+import { SHORTCUTS, useWallKeys } from '../wall/useWallKeys';
+import { isLayout, LAYOUT_KEYS, layoutFor, tileCount } from '../wall/layouts';
+import { LAYOUTS, type AlarmPayload, type CameraGroup, type CameraStatePayload, type CameraTreeResponse, type ConsoleConfig, type Layout, type WallPreset } from '../wall/types';
+import '../wall/wall.css';
+
+const BUDGET_KEY = 'streeteye.wall.liveBudget';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ALARM_TOPICS = ['event.candidate', 'incident.created'] as const;
+const KEY_OF_LAYOUT = Object.fromEntries(Object.entries(LAYOUT_KEYS).map(([k, l]) => [l, k])) as Record<Layout, string>;
+
+/** Parses /wall?layout=16&cameras=ID,,ID (empty entries are empty tiles) &tour=GROUP&interval=S. */
+function parseLink(sp: URLSearchParams): { layout?: Layout; cameras?: (string | null)[]; tour?: string; interval?: number; preset?: string } {
+  const raw = sp.get('cameras');
+  const cameras = raw !== null ? raw.split(',').slice(0, 36).map((s) => (UUID.test(s.trim()) ? s.trim() : null)) : undefined;
+  const l = sp.get('layout');
+  const layout = isLayout(l) ? l : cameras ? layoutFor(cameras.length) : undefined;
+  const tour = sp.get('tour') ?? undefined;
+  const iv = Number(sp.get('interval'));
+  return { layout, cameras, tour: tour && UUID.test(tour) ? tour : undefined, interval: iv >= 3 && iv <= 3600 ? iv : undefined, preset: sp.get('preset') ?? undefined };
+}
+
+export default function WallPage() {
+  const [sp, setSp] = useSearchParams();
+  const [wall, dispatch] = useReducer(wallReducer, sp, (s) => { const l = parseLink(s); return initialWall(l.layout ?? '16', l.cameras ?? []); });
+  const [tree, setTree] = useState<CameraTreeResponse | null>(null);
+  const [config, setConfig] = useState<ConsoleConfig | null>(null);
+  const [groups, setGroups] = useState<CameraGroup[]>([]);
+  const [presets, setPresets] = useState<WallPreset[]>([]);
+  const [favourites, setFavourites] = useState<Set<string>>(new Set());
+  const [error, setError] = useState<string | null>(null);
+  const [budget, setBudget] = useState<number | null>(() => { const v = Number(localStorage.getItem(BUDGET_KEY)); return v >= 1 && v <= 64 ? v : null; });
+  const [showMap, setShowMap] = useState(false);
+  const [help, setHelp] = useState(false);
+  const [store] = useState(() => new StatusStore());
+  const wallRef = useRef<HTMLDivElement>(null);
+  const searchRef = useRef<HTMLInputElement | null>(null);
+  const n = tileCount(wall.layout);
+
+  const loadLists = useCallback(async () => {
+    const [g, p, f] = await Promise.all([wallApi.groups(), wallApi.presets(), wallApi.favourites()]);
+    setGroups(g.items);
+    setPresets(p.items);
+    setFavourites(new Set(f.items.map((x) => x.cameraId)));
+  }, []);
+
+  useEffect(() => {
+    const ac = new AbortController();
+    Promise.all([wallApi.config(ac.signal), wallApi.tree(ac.signal)]).then(([c, t]) => { setConfig(c); setTree(t); }, (e) => { if (!ac.signal.aborted) setError(e instanceof ApiError ? e.message : String(e)); });
+    loadLists().catch((e) => setError(e instanceof ApiError ? e.message : String(e)));
+    return () => ac.abort();
+  }, [loadLists]);
+
+  const byId = useMemo(() => new Map((tree?.cameras ?? []).map((c) => [c.id, c])), [tree]);
+  const liveBudget = budget ?? config?.liveBudget ?? 16;
+
+  // ---- tours
+  const onTourStep = useCallback((cameras: (string | null)[]) => dispatch({ type: 'page', cameras }), []);
+  const tours = useTour(n, onTourStep);
+  const { tour } = tours;
+
+  // ---- deep link: read once the groups are known (a tour link), then keep the URL in step with the wall
+  const linkApplied = useRef(false);
+  useEffect(() => {
+    if (linkApplied.current || !tree) return;
+    linkApplied.current = true;
+    const l = parseLink(sp);
+    if (l.tour) {
+      wallApi.groups().then((g) => {
+        const grp = g.items.find((x) => x.id === l.tour);
+        if (grp) tours.start({ groupId: grp.id, name: grp.name, cameraIds: grp.cameraIds, intervalS: l.interval ?? grp.tourIntervalS });
+      }, () => {});
+    }
+    if (l.preset) {
+      wallApi.presets().then((p) => { const pr = p.items.find((x) => x.id === l.preset); if (pr) loadPreset(pr); }, () => {});
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [tree]);
+
+  const linkQuery = useMemo(() => {
+    const q = new URLSearchParams({ layout: wall.layout });
+    if (tour) { q.set('tour', tour.groupId); q.set('interval', String(tour.intervalS)); } else q.set('cameras', wall.tiles.slice(0, n).map((x) => x ?? '').join(',').replace(/,+$/, ''));
+    return q.toString();
+  }, [wall.layout, wall.tiles, n, tour]);
+  useEffect(() => {
+    if (!linkApplied.current) return;
+    if (sp.toString() !== linkQuery) setSp(new URLSearchParams(linkQuery), { replace: true });
+  }, [linkQuery, sp, setSp]);
+
+  // ---- push: camera states for dots; alarms to the designated tile
+  useLiveMessages<CameraStatePayload>({ topic: 'camera.state' }, (m) => { if (m.payload?.cameraId) store.apply(m.payload); });
+  useLiveMessages<AlarmPayload>({ topic: ALARM_TOPICS }, (m) => {
+    const cameraId = m.cameraId ?? (typeof m.payload?.cameraId === 'string' ? m.payload.cameraId : undefined);
+    if (!cameraId || !byId.has(cameraId)) return;
+    const p = m.payload ?? {};
+    const what = m.topic === 'incident.created' ? `110 警情 Incident${p.ticketNo ? ` ${String(p.ticketNo)}` : ''}` : `候选事件 Event${p.eventType ? ` ${String(p.eventType)}` : ''}`;
+    const title = `${what}${typeof p.title === 'string' ? ` · ${p.title}` : ''} · ${byId.get(cameraId)!.name}`;
+    dispatch({ type: 'alarm', alarm: { key: `${m.topic}:${String(p.id ?? Date.now())}`, topic: m.topic, cameraId, title, at: Date.now() } });
+  });
+  const alarm = wall.alarms.at(-1) ?? null;
+
+  // ---- which tiles play live: the focused tile, the alarm tile, then in order, up to the budget
+  const liveSet = useMemo(() => {
+    const order = [...(wall.focused !== null ? [wall.focused] : []), ...(alarm ? [wall.alarmTile] : []), ...Array.from({ length: n }, (_, i) => i)];
+    const set = new Set<number>();
+    for (const i of order) {
+      if (set.size >= liveBudget) break;
+      if (wall.tiles[i]) set.add(i);
+    }
+    return set;
+  }, [wall.focused, wall.alarmTile, wall.tiles, alarm, n, liveBudget]);
+
+  // ---- tile actions (stable callbacks: tiles are memoised)
+  const manual = useRef(tours.pause);
+  useEffect(() => { manual.current = tours.pause; });
+  const onSelect = useCallback((i: number) => dispatch({ type: 'select', index: i }), []);
+  const onToggleFocus = useCallback((i: number) => dispatch({ type: 'focus', index: i }), []);
+  const onDropCamera = useCallback((i: number, id: string) => { manual.current(); dispatch({ type: 'assign', index: i, cameraId: id }); }, []);
+  const onSwap = useCallback((a: number, b: number) => dispatch({ type: 'swap', from: a, to: b }), []);
+  const onClear = useCallback((i: number) => dispatch({ type: 'assign', index: i, cameraId: null }), []);
+  const onAck = useCallback(() => dispatch({ type: 'ack' }), []);
+  const onSetAlarmTile = useCallback((i: number) => dispatch({ type: 'alarmTile', index: i }), []);
+
+  const pick = useCallback((id: string) => {
+    manual.current();
+    dispatch({ type: 'assign', index: wall.selected, cameraId: id });
+    if (wall.selected + 1 < n) dispatch({ type: 'select', index: wall.selected + 1 });
+  }, [wall.selected, n]);
+  const pickMany = useCallback((ids: string[]) => {
+    tours.stop();
+    const layout = ids.length > n ? layoutFor(Math.min(ids.length, 36)) : wall.layout;
+    dispatch({ type: 'load', layout, cameras: ids.slice(0, 36) });
+  }, [n, wall.layout, tours]);
+
+  const loadPreset = (p: WallPreset) => {
+    dispatch({ type: 'load', layout: p.layout, cameras: p.cameras });
+    const g = p.tour ? groups.find((x) => x.id === p.tour!.groupId) : undefined;
+    if (p.tour && g) tours.start({ groupId: g.id, name: g.name, cameraIds: g.cameraIds, intervalS: p.tour.intervalS });
+    else tours.stop();
+  };
+
+  const toggleFavourite = useCallback(async (id: string) => {
+    const on = favourites.has(id);
+    try {
+      if (on) await wallApi.removeFavourite(id); else await wallApi.addFavourite(id);
+      setFavourites((s) => { const x = new Set(s); if (on) x.delete(id); else x.add(id); return x; });
+    } catch (e) { setError(e instanceof ApiError ? e.message : String(e)); }
+  }, [favourites]);
+
+  const fullscreenWall = () => { void wallRef.current?.requestFullscreen?.().catch(() => {}); };
+  const fullscreenTile = () => { void (document.querySelector(`[data-testid="tile"][data-index="${wall.selected}"]`) as HTMLElement | null)?.requestFullscreen?.().catch(() => {}); };
+  useWallKeys(wall, dispatch, {
+    fullscreenWall, fullscreenTile, toggleTour: tours.toggle, ack: () => dispatch({ type: 'ack' }), toggleMap: () => setShowMap((x) => !x),
+    search: () => searchRef.current?.focus(), help: () => setHelp((x) => !x),
+  });
+
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!tour || tour.paused) return;
+    const t = window.setInterval(() => setNow(Date.now()), 500);
+    return () => window.clearInterval(t);
+  }, [tour]);
+
+  const onWall = useMemo(() => new Set(wall.tiles.slice(0, n).filter((x): x is string => !!x)), [wall.tiles, n]);
+  const copyLink = () => { void navigator.clipboard?.writeText(`${location.origin}/wall?${linkQuery}`).catch(() => {}); };
+
+  if (error && !tree) return <div className="page"><Notice kind="error" title="视频墙不可用 Wall unavailable">{error}</Notice></div>;
+
+  return (
+    <div className="wall-page" data-testid="wall-page" data-live-budget={liveBudget} data-tour-step={tour?.step ?? ''} data-tour-paused={tour ? String(tour.paused) : ''}>
+      {tree ? (
+        <CameraTree cameras={tree.cameras} byId={byId} districts={tree.districts} groups={groups} favourites={favourites} store={store} searchRef={searchRef}
+          onPick={pick} onPickMany={pickMany} onToggleFavourite={(id) => void toggleFavourite(id)}
+          onStartTour={(g) => tours.start({ groupId: g.id, name: g.name, cameraIds: g.cameraIds, intervalS: g.tourIntervalS })}
+          onDeleteGroup={(g) => { if (window.confirm(`删除分组 Delete group “${g.name}”?`)) void wallApi.deleteGroup(g.id).then(loadLists, (e) => setError(String(e))); }} />
+      ) : <aside className="camera-tree"><div className="loading-line" /></aside>}
+      <section className="wall-main">
+        <div className="wall-bar" role="toolbar" aria-label="视频墙工具栏 Wall toolbar">
+          <div className="seg" role="group" aria-label="布局 Layout">
+            {LAYOUTS.map((l) => (
+              <button key={l} type="button" className={`btn btn-small${wall.layout === l ? ' btn-primary' : ''}`} aria-pressed={wall.layout === l}
+                onClick={() => dispatch({ type: 'layout', layout: l })} title={`${l} (${KEY_OF_LAYOUT[l]})`} data-testid={`layout-${l}`}>{l}</button>
+            ))}
+          </div>
+          <label className="small muted" title="同时实时播放的窗口数，其余显示快照 Tiles that play live at once; the rest show snapshots">
+            实时 live ≤ <input type="number" min={1} max={64} value={liveBudget} className="num-input" data-testid="live-budget"
+              onChange={(e) => { const v = Math.max(1, Math.min(64, Number(e.target.value) || 1)); setBudget(v); localStorage.setItem(BUDGET_KEY, String(v)); }} />
+          </label>
+          {tour ? (
+            <span className="tour-ctl" data-testid="tour-ctl">
+              ⟳ {tour.name} · {tour.step + 1}
+              {tour.paused ? ' · 已暂停 paused' : ` · ${Math.max(0, Math.ceil(((tour.nextAt ?? now) - now) / 1000))} s`}
+              <button type="button" className="btn btn-small" onClick={tours.toggle} data-testid="tour-toggle" title="Space">{tour.paused ? '▶ 继续 Resume' : '⏸ 暂停 Pause'}</button>
+              <button type="button" className="btn btn-small btn-ghost" onClick={tours.stop} title="停止轮巡 Stop the tour">✕</button>
+            </span>
+          ) : null}
+          {wall.alarms.length ? (
+            <span className="alarm-ctl" role="alert" data-testid="alarm-count">
+              ⚠ {wall.alarms.length}
+              <button type="button" className="btn btn-small" onClick={() => dispatch({ type: 'ack', all: true })}>全部确认 Ack all</button>
+            </span>
+          ) : null}
+          <span className="spacer" />
+          <span className="small muted tabular" data-testid="wall-summary">{liveSet.size} 实时 live · {wall.tiles.slice(0, n).filter((x, i) => x && !liveSet.has(i)).length} 快照 snapshot</span>
+          <PresetMenu presets={presets} tourRunning={!!tour}
+            onLoad={loadPreset}
+            onSave={async (name, shared) => {
+              await wallApi.createPreset({ name, shared, layout: wall.layout, cameras: wall.tiles.slice(0, n), tour: tour ? { groupId: tour.groupId, intervalS: tour.intervalS } : null });
+              await loadLists();
+            }}
+            onOverwrite={async (p) => {
+              await wallApi.updatePreset(p.id, { layout: wall.layout, cameras: wall.tiles.slice(0, n), tour: tour ? { groupId: tour.groupId, intervalS: tour.intervalS } : null });
+              await loadLists();
+            }}
+            onDelete={async (p) => { await wallApi.deletePreset(p.id); await loadLists(); }}
+            onSaveGroup={async (name, intervalS, shared) => {
+              const g = await wallApi.createGroup({ name, cameraIds: [...onWall], tourIntervalS: intervalS, shared });
+              await loadLists();
+              return g;
+            }} />
+          <button type="button" className={`btn btn-small${showMap ? ' btn-primary' : ''}`} onClick={() => setShowMap((x) => !x)} title="地图 Map (m)" data-testid="map-toggle">地图 Map</button>
+          <button type="button" className="btn btn-small" onClick={copyLink} title="复制墙链接 Copy a link to this wall">🔗</button>
+          <button type="button" className="btn btn-small" onClick={fullscreenWall} title="全屏 Fullscreen (f)">⛶</button>
+          <button type="button" className="btn btn-small btn-ghost" onClick={() => setHelp((x) => !x)} title="快捷键 Shortcuts (?)">?</button>
+        </div>
+        {error ? <Notice kind="error">{error}</Notice> : null}
+        <div className={`wall-area${showMap ? ' with-map' : ''}`}>
+          {showMap && tree ? <MapView cameras={tree.cameras} store={store} tileUrl={config?.mapTileUrl ?? null} onPick={pick} onWall={onWall} /> : null}
+          <WallGrid ref={wallRef} layout={wall.layout} tiles={wall.tiles} cameras={byId} liveSet={liveSet} selected={wall.selected} focused={wall.focused}
+            alarmTile={wall.alarmTile} alarm={alarm} snapshotEveryMs={5000}
+            onSelect={onSelect} onToggleFocus={onToggleFocus} onDropCamera={onDropCamera} onSwap={onSwap} onClear={onClear} onAck={onAck} onSetAlarmTile={onSetAlarmTile} />
+        </div>
+        {help ? (
+          <div className="help-panel" role="dialog" aria-label="快捷键 Shortcuts" onClick={() => setHelp(false)}>
+            <table><tbody>{SHORTCUTS.map(([k, d]) => <tr key={k}><td><kbd>{k}</kbd></td><td>{d}</td></tr>)}</tbody></table>
+          </div>
+        ) : null}
+      </section>
+    </div>
+  );
+}
