@@ -12,6 +12,7 @@ import type { CameraRepo } from '../server/inventory/camera-repo.js';
 import { seesRestrictedCameras, type Role } from '../server/auth/roles.js';
 import { deriveKey } from '../server/secrets.js';
 import { audit } from '../server/audit.js';
+import { recordCameraAccess } from '../server/sharing/access-log.js';
 import { IngestService, ingestSettingsFromEnv } from './service.js';
 import { liveRoutes, type LiveCamera } from './live-routes.js';
 import { validateRtspUrl } from './rtsp-url.js';
@@ -107,6 +108,11 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext & { cam
         return null;
       }
     },
-    audit: (e) => audit(ctx.db, { user: e.user, action: e.action, targetType: 'camera', targetId: e.cameraId, detail: e.detail, ip: e.ip }),
+    audit: async (e) => {
+      await audit(ctx.db, { user: e.user, action: e.action, targetType: 'camera', targetId: e.cameraId, detail: e.detail, ip: e.ip });
+      // who watched which camera when (GET /api/cameras/:id/viewers); a live view stays open-ended (endCameraAccess closes it)
+      const kind = e.action === 'live.view' ? 'live' : e.action === 'snapshot.view' ? 'snapshot' : null;
+      if (kind) await recordCameraAccess(ctx.db, { user: e.user, cameraId: e.cameraId, kind, startedAt: new Date(), endedAt: kind === 'snapshot' ? new Date() : null, ip: e.ip });
+    },
   });
 }

@@ -131,6 +131,7 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
         if (!src) return fail(reply, 503, session ? 'the stream has no picture yet' : 'the camera is not streaming and has no snapshot URI');
         jpeg = await ingest.snapshots.fromUri(src.uri, src);
       }
+      if (o.audit) void o.audit({ user, action: 'snapshot.view', cameraId: id, detail: { stream: wanted }, ip: request.ip }).catch((e2) => request.log.warn({ err: e2 }, 'audit failed'));
       return reply.header('content-type', 'image/jpeg').header('cache-control', 'private, max-age=1').send(jpeg);
     } catch (e) {
       if (e instanceof SnapshotUnavailableError) return fail(reply, 503, e.message);
