@@ -88,6 +88,27 @@ describe('authorization matrix (pglite)', () => {
     expect(checked).toBeGreaterThan(100);
   });
 
+  it('drops WebSocket pushes about the restricted camera for roles that may not see it', async () => {
+    const shared = (await t.app.inject({ url: '/api/cameras?q=shared%20cam', headers: { cookie: cookies.get('admin')! } })).json().items[0].id as string;
+    const got = new Map<Role, string[]>();
+    const sockets = [];
+    for (const role of ROLES) {
+      const ws = await t.app.injectWS('/api/ws', { headers: { cookie: cookies.get(role)! } });
+      got.set(role, []);
+      ws.on('message', (d: Buffer) => got.get(role)!.push(d.toString()));
+      sockets.push(ws);
+    }
+    t.ctx.bus.publish('incident.updated', { ticketNo: 'WS-RESTRICTED' }, restricted.id);
+    t.ctx.bus.publish('incident.updated', { ticketNo: 'WS-SHARED' }, shared);
+    for (let i = 0; i < 200 && ROLES.some((r) => !got.get(r)!.some((m) => m.includes('WS-SHARED'))); i++) await new Promise((r) => setTimeout(r, 10));
+    for (const role of ROLES) {
+      const msgs = got.get(role)!.join('\n');
+      expect(msgs, role).toContain('WS-SHARED');
+      expect(msgs.includes('WS-RESTRICTED'), role).toBe(seesRestrictedCameras(role));
+    }
+    for (const ws of sockets) ws.terminate();
+  });
+
   it('shows the restricted camera to police110 and admin', async () => {
     for (const role of ['police110', 'admin'] as const) {
       const r = await t.app.inject({ url: `/api/cameras/${restricted.id}`, headers: { cookie: cookies.get(role)! } });
