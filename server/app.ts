@@ -16,6 +16,7 @@ import { userRoutes } from './users/routes.js';
 import { cameraRoutes } from './inventory/routes.js';
 import { CameraRepo } from './inventory/camera-repo.js';
 import { deriveKey } from './secrets.js';
+import { outboxRoutes } from './outbox/routes.js';
 import { fleetRoutes } from './fleet/routes.js';
 import { discoveryRoutes } from './discovery/routes.js';
 import { caseRoutes } from './cases/case-routes.js';
@@ -74,6 +75,7 @@ export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOpti
   await app.register(sharingRoutes, ctx);
   await app.register(kpiRoutes, ctx);
   await app.register((await import('./wall/plugin.js')).wallPlugin, ctx);
+  await app.register(outboxRoutes, ctx);
   await app.register(consoleStatic);
   return { app, metrics, cameras };
 }

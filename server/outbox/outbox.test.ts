@@ -102,6 +102,20 @@ describe.each(dbKinds())('outbox worker on %s', (kind) => {
     await t.db.query('UPDATE outbox SET delivered_at = now() WHERE id = $1', [id]);
   });
 
+  it('shows admins what is waiting and why, and retries a row on request', async () => {
+    const id = await enqueue(t.db, { kind: 'city' }, 'case.filed', { caseNo: 'WAIT-1' });
+    await t.db.query(`UPDATE outbox SET last_error = 'receiver answered HTTP 502', attempts = 3, next_attempt_at = now() + interval '1 hour' WHERE id = $1`, [id]);
+    const admin = await t.cookie('admin');
+    const failing = await t.app.inject({ url: '/api/outbox?state=failing', headers: { cookie: admin } });
+    expect(failing.json()).toMatchObject({ failing: expect.any(Number), items: expect.arrayContaining([expect.objectContaining({ id, lastError: 'receiver answered HTTP 502', attempts: 3 })]) });
+    expect((await t.app.inject({ url: '/api/outbox', headers: { cookie: await t.cookie('operator') } })).statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'POST', url: `/api/outbox/${id}/retry`, headers: { cookie: admin } })).statusCode).toBe(204);
+    const due = await t.db.query<{ due: boolean }>('SELECT next_attempt_at <= now() AS due FROM outbox WHERE id = $1', [id]);
+    expect(due.rows[0].due).toBe(true);
+    await t.db.query('UPDATE outbox SET delivered_at = now() WHERE id = $1', [id]);
+    expect((await t.app.inject({ method: 'POST', url: `/api/outbox/${id}/retry`, headers: { cookie: admin } })).statusCode).toBe(404);
+  });
+
   it('two workers on one database deliver each row exactly once (FOR UPDATE SKIP LOCKED)', async () => {
     const rx = await startReceiver();
     const ids: number[] = [];
