@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export interface Config {
@@ -13,6 +14,9 @@ export interface Config {
   adminPassword?: string;
   simCameras: number;
   simSource?: string;
+  /** Fixed ports for the demo fleet: the inventory keeps their URLs across restarts. */
+  simRtspPort: number;
+  simHttpPort: number;
   sessionTtlHours: number;
   logLevel: string;
   role: 'all' | 'api' | 'ingest' | 'analytics';
@@ -60,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const tlsKeyFile = env.TLS_KEY_FILE || undefined;
   if (Boolean(tlsCertFile) !== Boolean(tlsKeyFile)) throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE must be set together');
   const simSource = env.STREETEYE_SIM_SOURCE || undefined;
+  if (simSource && !existsSync(simSource)) throw new ConfigError(`STREETEYE_SIM_SOURCE: no such file: ${simSource}`);
   const cityWebhookUrl = env.CITY_WEBHOOK_URL?.trim() || undefined;
   const cityWebhookSecret = env.CITY_WEBHOOK_SECRET || undefined;
   if (cityWebhookUrl) {
@@ -89,6 +94,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminPassword,
     simCameras: intVar(env, 'STREETEYE_SIM_CAMERAS', 8, 0, 1000),
     simSource: simSource ? resolve(simSource) : undefined,
+    simRtspPort: intVar(env, 'STREETEYE_SIM_RTSP_PORT', 8554, 0, 65535),
+    simHttpPort: intVar(env, 'STREETEYE_SIM_HTTP_PORT', 8580, 0, 65535),
     sessionTtlHours: intVar(env, 'SESSION_TTL_HOURS', 12, 1, 24 * 30),
     logLevel,
     role,

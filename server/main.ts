@@ -9,6 +9,7 @@ import { buildApp, LOG_REDACT } from './app.js';
 import { Bus } from './bus.js';
 import type { AppContext } from './context.js';
 import { loadOrCreateTlsCertificate } from './tls.js';
+import { startDemoFleet } from './demo-fleet.js';
 import { fleetFor } from './fleet/service.js';
 import { startOutboxWorker } from './outbox/start.js';
 
@@ -34,12 +35,19 @@ async function main(): Promise<void> {
   }
 
   const ctx: AppContext = { config, db, logger, secretKey, bus: new Bus(), onShutdown: [] };
-  const { app } = await buildApp(ctx);
+  const { app, cameras } = await buildApp(ctx);
   const fleet = fleetFor(ctx);
   fleet.start();
   ctx.onShutdown.push(() => fleet.stop());
   startOutboxWorker(ctx);
   await app.listen({ port: config.port, host: config.host });
+  if (config.simCameras && config.role === 'all') {
+    // In the background: the first start encodes the pictures, and the console is usable meanwhile.
+    startDemoFleet(ctx, cameras, logger).then(
+      (sim) => { if (sim) ctx.onShutdown.push(() => sim.stop()); },
+      (err) => log.error({ err }, 'simulated camera fleet failed to start'),
+    );
+  }
 
   // A second listener with TLS and HTTP/2 for big video walls: browsers allow only 6 HTTP/1.1 connections per host.
   let tlsApp: Awaited<ReturnType<typeof buildApp>>['app'] | undefined;
