@@ -65,6 +65,8 @@ export class FfmpegFrameSource implements FrameSource {
   async *frames(): AsyncGenerator<RgbFrame> {
     const child = spawn(this.opts.ffmpegPath ?? resolveFfmpeg(), this.args(), { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
+    // ffmpeg may close stdin before we send 'q' (it is exiting anyway): EPIPE there is not an error.
+    child.stdin!.on('error', () => {});
     const infos: { ptsMs: number; width: number; height: number }[] = [];
     const chunks: Buffer[] = [];
     let buffered = 0;
