@@ -15,7 +15,7 @@ import { stripFilter } from './clock-strip.js';
 
 export const LOOP_SECONDS = 60;
 /** Bump when the picture or the encoder settings change so stale caches are not reused. */
-const ENCODER_VERSION = 3;
+const ENCODER_VERSION = 4;
 
 export interface Size {
   width: number;
@@ -114,7 +114,7 @@ function ffmpegArgs(spec: EncodeSpec, outDir: string, withText: boolean): string
   args.push('-filter_complex', graph);
   const x264 = (s: Size) => {
     const kbps = bitrateKbps(s, fps);
-    return ['-an', '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'main', '-pix_fmt', 'yuv420p', '-threads', '1',
+    return ['-an', '-c:v', 'libx264', '-preset', 'superfast', '-profile:v', 'main', '-pix_fmt', 'yuv420p', '-threads', '1',
       '-bf', '0', '-g', String(spec.gopFrames), '-keyint_min', String(spec.gopFrames), '-sc_threshold', '0',
       '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps}k`, '-f', 'h264'];
   };
