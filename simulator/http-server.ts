@@ -108,7 +108,6 @@ export class SimHttpServer {
     });
   }
 
-  /** Offline fault: reset this camera's open HTTP connections too (keep-alive sockets). */
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));

@@ -194,7 +194,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     auth,
     log,
   );
-  const httpPort = await http.start(host, opts.httpPort ?? 0);
+  let httpPort: number;
+  try {
+    httpPort = await http.start(host, opts.httpPort ?? 0);
+  } catch (e) {
+    await rtsp.stop();
+    throw e;
+  }
 
   const info = (cam: SimCamera): SimCameraInfo => ({
     id: cam.id,
@@ -234,7 +240,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         .map((c) => ({ uuid: uuidFor(secret, c.id), name: c.ident.name, xaddr: info(c).onvifUrl })),
     log,
   );
-  await discovery.start(host, opts.discoveryPort ?? 0, opts.discoveryMulticast ?? true);
+  try {
+    await discovery.start(host, opts.discoveryPort ?? 0, opts.discoveryMulticast ?? true);
+  } catch (e) {
+    await rtsp.stop();
+    await http.stop();
+    throw e;
+  }
 
   const camera = (id: string) => {
     const c = cams.get(id);
@@ -316,7 +328,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   };
   let control: ControlServer | undefined;
   if (opts.controlPort !== undefined) {
-    control = await startControlServer(sim, host, opts.controlPort, log);
+    try {
+      control = await startControlServer(sim, host, opts.controlPort, log);
+    } catch (e) {
+      // A taken control port must not leave the RTSP/HTTP/discovery sockets open behind the error.
+      await sim.stop();
+      throw e;
+    }
     sim.controlUrl = control.url;
   }
   log.info({ cameras: cams.size, rtspPort, httpPort, discoveryPort: discovery.port, control: sim.controlUrl }, 'simulator started');
