@@ -19,7 +19,18 @@ import { hashPassword } from '../../server/auth/passwords.js';
 import { ROLES, type Role } from '../../server/auth/roles.js';
 import { loadOrCreateTlsCertificate } from '../../server/tls.js';
 import { startSimulator, type SimCameraInfo } from '../../simulator/index.js';
-import { assertConsoleBuilt, launchChromium } from '../../test/browser.js';
+import { existsSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { CONSOLE_DIST } from '../../server/http/console-static.js';
+
+// as test/browser.ts (not imported: it pulls in vitest, and the bench runs without it)
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+function launchChromium(extra: string[]): Promise<Browser> {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extra] });
+}
+function assertConsoleBuilt(): void {
+  if (!existsSync(join(CONSOLE_DIST, 'index.html'))) throw new Error('console/dist is missing: run `npm run build:console` first (npm test does it)');
+}
 
 export const WALL_PASSWORD = 'wall-test-password-1';
 
@@ -48,6 +59,8 @@ export interface WallStackOptions {
   /** INGEST_*, WALL_* and other environment for the node */
   env?: Record<string, string>;
   chromiumArgs?: string[];
+  /** simulator frame rate (default 25) */
+  fps?: number;
   logLevel?: string;
 }
 
@@ -58,7 +71,7 @@ export async function startWallStack(o: WallStackOptions): Promise<WallStack> {
   const close = async () => { for (const fn of cleanup.reverse()) await fn().catch(() => {}); };
   try {
     const sim = await startSimulator({
-      cameras: o.cameras, dataDir: o.simDataDir ?? join(tmpdir(), 'streeteye-sim-test-cache'), keyframeIntervalS: 1, labelledCameras: 0,
+      cameras: o.cameras, fps: o.fps, dataDir: o.simDataDir ?? join(tmpdir(), 'streeteye-sim-test-cache'), keyframeIntervalS: 1, labelledCameras: 0,
       logger: pino({ level: 'warn' }),
     });
     cleanup.push(() => sim.stop());

@@ -11,13 +11,13 @@ import type { StreamKind } from './types';
  */
 export const HLS_CONFIG: Partial<HlsConfig> = {
   lowLatencyMode: true,
-  enableWorker: false,
+  enableWorker: true,
   backBufferLength: 4,
   maxBufferLength: 4,
   maxMaxBufferLength: 8,
   maxBufferSize: 8 * 1000 * 1000,
-  liveSyncDurationCount: 2,
-  liveMaxLatencyDurationCount: 6,
+  // no liveSyncDuration(Count) nor liveMaxLatency*: setting one makes hls.js ignore the playlist's PART-HOLD-BACK
+  // (≈ 3 parts) and sit whole segments behind; drift is caught up by playback rate instead
   maxLiveSyncPlaybackRate: 1.25,
   startFragPrefetch: true,
   // our own loop restarts a dead player with backoff; hls.js retries a little first
@@ -112,7 +112,13 @@ export function TilePlayer({ cameraId, stream, kick, onStatus, statsRef }: {
       if (disposed) return;
       stats.restarts++;
       lastAdvance = performance.now();
-      const h = new Hls(HLS_CONFIG);
+      let h: Hls;
+      try {
+        h = new Hls(HLS_CONFIG);
+      } catch (e) {
+        retryLater(`播放器 player: ${(e as Error).message}`);
+        return;
+      }
       hls = h;
       h.on(Hls.Events.FRAG_LOADED, (_e, d) => { loaded.push({ t: performance.now(), n: d.payload.byteLength }); });
       h.on(Hls.Events.MANIFEST_PARSED, () => { void video.play().catch(() => {}); });
