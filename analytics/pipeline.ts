@@ -96,6 +96,8 @@ export interface EngineEvents {
   'candidate.opened': [CandidateEvent];
   'candidate.updated': [CandidateEvent];
   'candidate.closed': [CandidateEvent];
+  /** Evidence that arrived after the candidate was reported (the clip); may come after 'closed'. */
+  'candidate.evidence': [{ id: string; ruleId: string; cameraId: string; evidence: EvidencePaths }];
   'model.progress': [WarmupProgress];
   error: [Error];
 }
@@ -430,10 +432,11 @@ export class AnalyticsEngine extends EventEmitter<EngineEvents> {
         .writeClipFor(stay.id, cam.ctx.cameraId, frame.ts)
         .then((clip) => {
           if (!clip || this.stopped) return;
-          const paths = { ...(rt.evidence.get(stay.id) ?? {}), clip };
-          rt.evidence.set(stay.id, paths);
-          const current = rt.stays.current().find((s) => s.id === stay.id) ?? stay;
-          this.emit('candidate.updated', { ...this.toEvent(cam, rt, current, current.closedAt ? 'closed' : 'open'), evidence: paths });
+          const still = rt.evidence.get(stay.id);
+          const paths = { ...(still ?? {}), clip };
+          // A stay that closed meanwhile no longer keeps evidence here; the event still tells the server.
+          if (still) rt.evidence.set(stay.id, paths);
+          this.emit('candidate.evidence', { id: stay.id, ruleId: rt.rule.id, cameraId: cam.ctx.cameraId, evidence: paths });
         })
         .catch((err) => this.fail(err));
     }
