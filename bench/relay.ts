@@ -45,24 +45,6 @@ interface SimCam {
   subSize?: unknown;
 }
 
-// ------------------------------------------------------------------ simulator child process
-if (arg('sim-child')) {
-  const n = Number(arg('sim-child'));
-  const { startSimulator } = await import('../simulator/index.js');
-  const dataDir = arg('data-dir')!;
-  const sim = await startSimulator({ cameras: n, dataDir, keyframeIntervalS: 1 } as Parameters<typeof startSimulator>[0]);
-  process.stdout.write(JSON.stringify({ cameras: sim.cameras() }) + '\n');
-  const stop = async () => {
-    await sim.stop();
-    process.exit(0);
-  };
-  process.stdin.on('end', stop);
-  process.stdin.resume();
-  process.on('SIGTERM', stop);
-} else {
-  await main();
-}
-
 // ------------------------------------------------------------------ helpers
 function pct(xs: number[], p: number): number {
   if (!xs.length) return NaN;
@@ -98,6 +80,7 @@ function boxTicks(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 const TICK = 100; // USER_HZ on Linux
+const spawned: ChildProcess[] = [];
 
 // ------------------------------------------------------------------ the bench
 async function main(): Promise<void> {
@@ -112,13 +95,13 @@ async function main(): Promise<void> {
   const totalCams = maxN + onDemand * (steps.length + baselineSteps.length + 1) + 4;
   const ncpu = cpus().length;
   const tmp = mkdtempSync(join(tmpdir(), 'bench-relay-'));
-  const children: ChildProcess[] = [];
+  const children = spawned;
   console.log(`bench:relay — ${ncpu} cores, steps ${steps.join('/')}, ${totalCams} simulated cameras, measure ${measureS} s`);
 
   // simulator in its own process
   const simDir = join(tmp, 'sim');
   const t0 = Date.now();
-  const sim = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/relay.ts'), '--sim-child', String(totalCams), '--data-dir', join(ROOT, 'data', 'bench-sim')], { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
+  const sim = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/relay.ts'), '--sim-child', String(totalCams), '--data-dir', join(tmpdir(), 'streeteye-sim-test-cache')], { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
   children.push(sim);
   const cams: SimCam[] = await new Promise((resolve, reject) => {
     const rl = createInterface({ input: sim.stdout! });
@@ -439,3 +422,29 @@ window.grab = () => videos.map((v) => {
   return { now, w, h, gray: btoa(s) };
 });
 </script></body></html>`;
+
+// ------------------------------------------------------------------ simulator child process
+if (arg('sim-child')) {
+  const n = Number(arg('sim-child'));
+  const { startSimulator } = await import('../simulator/index.js');
+  const dataDir = arg('data-dir')!;
+  // one shared encode for the whole fleet (the clock strip is in every picture); 1 s GOP, 640x360 sub at 25 fps
+  const pino = (await import('pino')).default;
+  const sim = await startSimulator({ cameras: n, dataDir, keyframeIntervalS: 1, labelledCameras: 0, logger: pino({ level: 'warn' }) });
+  process.stdout.on('error', () => {});
+  process.stdout.write(JSON.stringify({ cameras: sim.cameras() }) + '\n');
+  const stop = async () => {
+    await sim.stop();
+    process.exit(0);
+  };
+  process.stdin.on('end', stop);
+  process.stdin.resume();
+  process.on('SIGTERM', stop);
+} else {
+  await main().catch((e) => {
+    console.error(e);
+    for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    process.exit(1);
+  });
+}
+
