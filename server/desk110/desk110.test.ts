@@ -79,6 +79,8 @@ describe.each(dbKinds())('110 desk on %s', (kind) => {
     expect(both.map((r) => r.statusCode).sort()).toEqual([200, 201]);
     expect(new Set(both.map((r) => r.json().id)).size).toBe(1);
     expect(pushed.some((m) => m.topic === 'incident.updated')).toBe(true);
+    expect(pushed.filter((m) => m.topic === 'incident.created' && (m.payload as { ticketNo: string }).ticketNo === 'T20261125-0002')).toHaveLength(1);
+    expect(JSON.stringify(pushed)).not.toContain(PHONE);
   });
 
   it('refuses bad input, unknown categories, missing or bad credentials with a clear 4xx', async () => {

@@ -128,6 +128,8 @@ export async function incidentRoutes(app: FastifyInstance, ctx: AppContext): Pro
       return row;
     });
     if (created) {
+      // incident.created: the wall's alarm tile jumps to the camera; incident.updated: the desk's live status.
+      ctx.bus.publish('incident.created', { id: created.id, ticketNo: b.ticketNo, cameraId: b.cameraId ?? null, categoryName: b.categoryName ?? cat.rows[0].name, eventType: cat.rows[0].event_type, address: b.address, at: new Date(created.received_at).toISOString() }, b.cameraId);
       ctx.bus.publish('incident.updated', { id: created.id, ticketNo: b.ticketNo, status: 'received', at: new Date(created.received_at).toISOString(), caseNo: null }, b.cameraId);
       return reply.code(201).send({ id: created.id, ticketNo: b.ticketNo, status: created.status, receivedAt: created.received_at, duplicate: false, message: '已接收 (received)' });
     }
