@@ -238,3 +238,39 @@ describe('faults', () => {
     expect((await probe(authedUrl(c, 'main'))).ok).toBe(true);
   });
 });
+
+describe('keyframes', () => {
+  const keyframeSpacing = async (url: string): Promise<number[]> => {
+    const r = await run(
+      resolveFfmpeg(),
+      ['-hide_banner', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', url, '-t', '5', '-c', 'copy', '-f', 'framecrc', '-'],
+      30_000,
+    );
+    // framecrc lines: stream, dts, pts, duration, size, crc[, F=flags]; ffmpeg omits F= when the flags are
+    // exactly "keyframe", so a line without it is a keyframe.
+    const lines = r.stdout.toString().split('\n').filter((l) => /^\d+,/.test(l));
+    const isKey = (l: string) => {
+      const f = /F=(0x[0-9a-f]+)/i.exec(l);
+      return f ? (Number(f[1]) & 1) === 1 : true;
+    };
+    const keys = lines.map((l, i) => (isKey(l) ? i : -1)).filter((i) => i >= 0);
+    return keys.slice(1).map((k, i) => k - keys[i]);
+  };
+
+  it('sends a keyframe every second by default', async () => {
+    const gaps = await keyframeSpacing(authedUrl(cams[0], 'sub'));
+    expect(gaps.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(gaps)).toEqual(new Set([25]));
+  });
+
+  it('honours keyframeIntervalS', async () => {
+    const other = await startSimulator({ cameras: 1, dataDir: testCacheDir, mainSize: SUB, subSize: SUB, keyframeIntervalS: 2, discoveryMulticast: false, logger: pino({ level: 'silent' }) });
+    try {
+      const gaps = await keyframeSpacing(authedUrl(other.cameras()[0], 'sub'));
+      expect(gaps.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(gaps)).toEqual(new Set([50]));
+    } finally {
+      await other.stop();
+    }
+  });
+});
