@@ -43,6 +43,21 @@ function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: num
 }
 
 /** Reads and validates configuration from the environment; throws ConfigError with a message a person can act on. */
+/** Command-line flags override the environment: `npm start -- --role ingest` = STREETEYE_ROLE=ingest. */
+export function envWithArgs(env: NodeJS.ProcessEnv, argv: string[]): NodeJS.ProcessEnv {
+  const out = { ...env };
+  const flags: Record<string, string> = { '--role': 'STREETEYE_ROLE', '--port': 'PORT', '--data-dir': 'DATA_DIR' };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split('=', 2);
+    const name = flags[flag];
+    if (!name) throw new ConfigError(`unknown option ${flag}; known: ${Object.keys(flags).join(', ')}`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
+    out[name] = value;
+  }
+  return out;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -59,7 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = env.LOG_LEVEL || 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   const role = (env.STREETEYE_ROLE || 'all') as Config['role'];
-  if (!['all', 'api', 'ingest', 'analytics'].includes(role)) throw new ConfigError('STREETEYE_ROLE must be all, api, ingest or analytics');
+  if (!['all', 'api', 'ingest', 'analytics'].includes(role)) throw new ConfigError(`STREETEYE_ROLE (--role) must be all, api, ingest or analytics, got "${role}"`);
   const tlsCertFile = env.TLS_CERT_FILE || undefined;
   const tlsKeyFile = env.TLS_KEY_FILE || undefined;
   if (Boolean(tlsCertFile) !== Boolean(tlsKeyFile)) throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE must be set together');

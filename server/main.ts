@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { readFile } from 'node:fs/promises';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, envWithArgs, loadConfig, type Config } from './config.js';
 import { openDatabase } from './database.js';
 import { migrate } from './db/migrate.js';
 import { loadSecretKey } from './secrets.js';
@@ -16,7 +16,7 @@ import { startOutboxWorker } from './outbox/start.js';
 async function main(): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig();
+    config = loadConfig(envWithArgs(process.env, process.argv.slice(2)));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`streeteye: configuration error: ${err.message}\n`);

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, envWithArgs, loadConfig } from './config.js';
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 8080, tlsPort: 8443, simCameras: 8, role: 'all', databaseUrl: undefined, sessionTtlHours: 12 });
+    expect(c.dataDir).toMatch(/data$/);
+  });
+
+  it('refuses bad values with a message naming the variable', () => {
+    const bad: Array<[NodeJS.ProcessEnv, RegExp]> = [
+      [{ PORT: 'eighty' }, /PORT must be a whole number/],
+      [{ PORT: '70000' }, /PORT must be between/],
+      [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must start with postgres/],
+      [{ STREETEYE_SECRET: 'short' }, /STREETEYE_SECRET must be at least 32/],
+      [{ STREETEYE_ADMIN_PASSWORD: 'x' }, /STREETEYE_ADMIN_PASSWORD/],
+      [{ STREETEYE_SIM_CAMERAS: '-1' }, /STREETEYE_SIM_CAMERAS/],
+      [{ STREETEYE_SIM_SOURCE: '/no/such/clip.mp4' }, /STREETEYE_SIM_SOURCE: no such file/],
+      [{ STREETEYE_ROLE: 'worker' }, /STREETEYE_ROLE \(--role\) must be/],
+      [{ TLS_CERT_FILE: '/x.pem' }, /TLS_CERT_FILE and TLS_KEY_FILE must be set together/],
+      [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    ];
+    for (const [env, message] of bad) {
+      expect(() => loadConfig(env), JSON.stringify(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env), JSON.stringify(env)).toThrow(message);
+    }
+  });
+
+  it('takes --role and friends from the command line', () => {
+    expect(loadConfig(envWithArgs({}, ['--role', 'ingest'])).role).toBe('ingest');
+    expect(loadConfig(envWithArgs({ STREETEYE_ROLE: 'api' }, ['--role=analytics', '--port', '9090']))).toMatchObject({ role: 'analytics', port: 9090 });
+    expect(() => envWithArgs({}, ['--colour', 'red'])).toThrow(/unknown option --colour/);
+    expect(() => envWithArgs({}, ['--role'])).toThrow(/needs a value/);
+  });
+});
