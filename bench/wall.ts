@@ -70,27 +70,28 @@ function chromiumTicks(): number {
   return total;
 }
 
-interface Sample { playing: number; live: number; snapshots: number; snapshotsWithPicture: number; stalls: number; heapMB: number }
+interface Sample { playing: number; live: number; snapshots: number; snapshotsWithPicture: number; stalls: number; resyncs: number; heapMB: number }
 
 async function sample(page: Page): Promise<Sample> {
   return page.evaluate(`(() => {
     const tiles = [...document.querySelectorAll('[data-testid="tile"]')];
     const now = performance.now();
     window.__benchLast ??= new Map();
-    let playing = 0, live = 0, stalls = 0, snaps = 0, pics = 0;
+    let playing = 0, live = 0, stalls = 0, resyncs = 0, snaps = 0, pics = 0;
     for (const t of tiles) {
       const v = t.querySelector('video');
       if (t.getAttribute('data-mode') === 'snapshot') { snaps++; const img = t.querySelector('img'); if (img && img.naturalWidth > 0) pics++; }
       if (!v) continue;
       live++;
       stalls += Number(v.dataset.stalls || 0);
+      resyncs += Number(v.dataset.resyncs || 0);
       const key = t.getAttribute('data-index');
       const last = window.__benchLast.get(key);
       if (!last || v.currentTime !== last.time) window.__benchLast.set(key, { time: v.currentTime, at: now });
       const seen = window.__benchLast.get(key);
       if (v.currentTime > 0 && now - seen.at < 5000) playing++;
     }
-    return { playing, live, snapshots: snaps, snapshotsWithPicture: pics, stalls, heapMB: performance.memory ? performance.memory.usedJSHeapSize / 1048576 : NaN };
+    return { playing, live, snapshots: snaps, snapshotsWithPicture: pics, stalls, resyncs, heapMB: performance.memory ? performance.memory.usedJSHeapSize / 1048576 : NaN };
   })()`) as Promise<Sample>;
 }
 
@@ -151,7 +152,8 @@ async function main(): Promise<void> {
       await cdp.send('Performance.enable');
       const metric = async (name: string) => ((await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === name)?.value ?? NaN);
       try {
-        await w.login(page, base, 'operator');
+        // console/dist may be rebuilt under us by someone's test run: try the login twice
+        await w.login(page, base, 'operator').catch(async () => { await sleep(5000); await w.login(page, base, 'operator'); });
         await page.evaluate(`localStorage.setItem('streeteye.wall.liveBudget', '${run.budget}')`);
         const ids = w.cams.slice(0, run.tiles).map((c) => c.id);
         await page.goto(`${base}/wall?layout=${run.tiles}&cameras=${ids.join(',')}`);
@@ -197,10 +199,13 @@ async function main(): Promise<void> {
         rows.push([
           run.proto === 'h2' ? 'HTTP/2' : 'HTTP/1.1', String(run.tiles), String(run.budget), f1(warmS),
           `${end.playing}/${end.live} (min ${Number.isFinite(minPlaying) ? minPlaying : '—'})`, run.tiles > run.budget ? `${end.snapshotsWithPicture}/${end.snapshots}` : '—',
-          (stallsPerMin).toFixed(2), f0(cpuPct), f0(mainPct), `${f1(start.heapMB)} → ${f1(end.heapMB)}`,
+          (stallsPerMin).toFixed(2), (((end.resyncs - start.resyncs) / elapsedS) * 60).toFixed(2), f0(cpuPct), f0(mainPct), `${f1(start.heapMB)} → ${f1(end.heapMB)}`,
           `${f0(pct(all, 50))}/${f0(pct(all, 95))}`, perTile.length ? `${f0(Math.min(...perTile))}…${f0(Math.max(...perTile))} (${perTile.length} tiles)` : '—',
         ]);
         heapTrends.push(`${run.tiles} tiles ${run.proto} live≤${run.budget}: heap MB ${heap.map(f1).join(' → ')}`);
+        console.log('  ' + rows.at(-1)!.join(' | '));
+      } catch (e) {
+        rows.push([run.proto, String(run.tiles), String(run.budget), `failed: ${(e as Error).message.split('\n')[0]}`]);
         console.log('  ' + rows.at(-1)!.join(' | '));
       } finally {
         await context.close();
@@ -208,11 +213,12 @@ async function main(): Promise<void> {
       await sleep(2000);
     }
   } finally {
-    const head = ['protocol', 'tiles', 'live budget', 'warm-up s', 'playing/live (min during run)', 'snapshots with picture', 'stalls/min (all tiles)', 'browser CPU % (1 core)', 'page main thread %', 'JS heap MB start → end', 'latency p50/p95 ms', 'per-tile median latency ms'];
+    const head = ['protocol', 'tiles', 'live budget', 'warm-up s', 'playing/live (min during run)', 'snapshots with picture', 'stalls/min (all tiles)', 'jumps to live/min', 'browser CPU % (1 core)', 'page main thread %', 'JS heap MB start → end', 'latency p50/p95 ms', 'per-tile median latency ms'];
     console.log(`\nbench:wall — each wall ran ${durationS} s after warm-up; ${cpus().length} cores; Chromium headless (software decode)`);
     console.log([head, ...rows].map((r) => '| ' + r.join(' | ') + ' |').join('\n'));
     for (const h of heapTrends) console.log(h);
     console.log('playing: live tiles whose video advanced in the last 5 s at the end; stalls: a live tile not advancing for ≥ 1 s (the tile player counts them);');
+    console.log('jumps to live: a tile more than 5 s behind for 3 s seeks to the live edge (the player counts them);');
     console.log('browser CPU: all Chromium processes (renderer decode included); latency: wall clock minus the burnt-in clock of the frame on screen, sampled every 5 s.');
     await w.close();
     await db.close();

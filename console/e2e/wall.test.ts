@@ -63,32 +63,37 @@ describe('video wall in Chromium', () => {
     await shot('16-deeplink');
   });
 
-  it('builds a wall by drag and drop from the tree, swaps and clears tiles, and keeps the URL shareable', async () => {
-    await page.goto('/wall?layout=4');
-    await expect.poll(() => attrs('data-state')).toEqual(Array(4).fill('empty'));
+  it('builds a 16-tile wall by drag and drop from the tree, swaps and clears tiles, and keeps the URL shareable', async () => {
+    await page.goto('/wall?layout=16');
+    await expect.poll(() => attrs('data-state')).toEqual(Array(16).fill('empty'));
     await page.getByRole('searchbox', { name: /Search cameras/ }).fill('路口');
     const rows = page.getByTestId('tree-camera');
     await expect.poll(() => rows.count()).toBe(4);
-    for (let i = 0; i < 4; i++) await rows.nth(i).dragTo(tiles().nth(3 - i));
-    const order = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-camera')));
-    expect(await attrs('data-camera')).toEqual([...order].reverse());
-    await expect.poll(() => attrs('data-state'), { timeout: 30_000 }).toEqual(Array(4).fill('live'));
-    // drag tile 0 onto tile 1: they swap
+    const order = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-camera')!));
+    for (let i = 0; i < 16; i++) await rows.nth(i % 4).dragTo(tiles().nth(i));
+    const wanted = Array.from({ length: 16 }, (_, i) => order[i % 4]);
+    expect(await attrs('data-camera')).toEqual(wanted);
+    await expect.poll(() => attrs('data-state'), { timeout: 30_000 }).toEqual(Array(16).fill('live'));
+    await allAdvance(16);
+    // drag tile 1 onto tile 2: they swap
     await tiles().nth(0).dragTo(tiles().nth(1));
-    expect(await attrs('data-camera')).toEqual([order[2], order[3], order[1], order[0]]);
+    [wanted[0], wanted[1]] = [wanted[1], wanted[0]];
+    expect(await attrs('data-camera')).toEqual(wanted);
     // the URL is the deep link of this wall
-    await expect.poll(() => new URL(page.url()).searchParams.get('cameras')).toBe([order[2], order[3], order[1], order[0]].join(','));
-    // keyboard: select tile 2 with the arrows and clear it
+    await expect.poll(() => new URL(page.url()).searchParams.get('cameras')).toBe(wanted.join(','));
+    // keyboard: from tile 1, ArrowDown selects tile 5 (the row below); Delete clears it
     await tiles().nth(0).click();
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Delete');
-    expect(await attrs('data-camera')).toEqual([order[2], order[3], '', order[0]]);
-    expect((await attrs('data-state'))[2]).toBe('empty');
-    // layout shortcut: 4 = 16 tiles
-    await page.keyboard.press('4');
-    await expect.poll(() => tiles().count()).toBe(16);
+    wanted[4] = '';
+    expect(await attrs('data-camera')).toEqual(wanted);
+    expect((await attrs('data-state'))[4]).toBe('empty');
+    // layout shortcuts: 2 = 4 tiles, 4 = 16 tiles (the cameras beyond the smaller layout come back)
     await page.keyboard.press('2');
     await expect.poll(() => tiles().count()).toBe(4);
+    await page.keyboard.press('4');
+    await expect.poll(() => tiles().count()).toBe(16);
+    expect(await attrs('data-camera')).toEqual(wanted);
     await shot('dnd');
   });
 
@@ -194,6 +199,32 @@ describe('video wall in Chromium', () => {
     w.ctx.bus.publish('event.candidate', { id: 'ev-2', cameraId: '00000000-0000-4000-8000-000000000000' }, '00000000-0000-4000-8000-000000000000');
     await page.waitForTimeout(300);
     expect(await page.getByTestId('alarm-count').count()).toBe(0);
+  });
+
+  it('keeps favourites and saves and loads a wall preset', async () => {
+    await page.goto(`/wall?layout=1%2B5&cameras=${ids(6).join(',')}`);
+    await expect.poll(() => tiles().count()).toBe(6);
+    // favourite: star a camera in the tree, find it under the favourites tab
+    await page.getByRole('searchbox', { name: /Search cameras/ }).fill(w.cams[2].name);
+    await page.getByTestId('tree-camera').first().getByTestId('fav-toggle').click();
+    await expect.poll(() => page.getByTestId('tree-camera').first().getByTestId('fav-toggle').getAttribute('aria-pressed')).toBe('true');
+    await page.getByRole('searchbox', { name: /Search cameras/ }).fill('');
+    await page.getByTestId('tree-tab-favourites').click();
+    await expect.poll(() => page.getByTestId('tree-camera').evaluateAll((els) => els.map((e) => e.getAttribute('data-camera')))).toEqual([w.cams[2].id]);
+    // save this wall, change it, load it back from the menu
+    await page.getByTestId('preset-menu').locator('summary').click();
+    await page.getByTestId('preset-name').fill('早班 1+5');
+    await page.getByTestId('preset-save').click();
+    await expect.poll(() => page.getByTestId('preset-item').count()).toBe(1);
+    await page.getByTestId('preset-menu').locator('summary').click();
+    await page.keyboard.press('1');
+    await expect.poll(() => tiles().count()).toBe(1);
+    await page.getByTestId('preset-menu').locator('summary').click();
+    await page.getByTestId('preset-item').getByRole('button', { name: /早班/ }).click();
+    await expect.poll(() => tiles().count()).toBe(6);
+    expect(await attrs('data-camera')).toEqual(ids(6));
+    expect(await page.getByTestId('wall-grid').getAttribute('data-layout')).toBe('1+5');
+    await page.getByTestId('preset-menu').locator('summary').click();
   });
 
   it('shows snapshots with their age on a 36-tile wall beyond the live budget', async () => {

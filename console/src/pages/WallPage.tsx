@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
-import { useSearchParams } from 'react-router';
+import { useNavigate, useSearchParams } from 'react-router';
 import { useLiveMessages } from '../live';
 import { ApiError } from '../api';
 import { Notice } from '../components/Notice';
@@ -12,28 +12,18 @@ import { StatusStore } from '../wall/status-store';
 import { initialWall, wallReducer } from '../wall/wall-state';
 import { useTour } from '../wall/useTour';
 import { SHORTCUTS, useWallKeys } from '../wall/useWallKeys';
-import { isLayout, LAYOUT_KEYS, layoutFor, tileCount } from '../wall/layouts';
+import { LAYOUT_KEYS, layoutFor, tileCount } from '../wall/layouts';
+import { parseLink, wallQuery } from '../wall/deep-link';
 import { LAYOUTS, type AlarmPayload, type CameraGroup, type CameraStatePayload, type CameraTreeResponse, type ConsoleConfig, type Layout, type WallPreset } from '../wall/types';
 import '../wall/wall.css';
 
 const BUDGET_KEY = 'streeteye.wall.liveBudget';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ALARM_TOPICS = ['event.candidate', 'incident.created'] as const;
 const KEY_OF_LAYOUT = Object.fromEntries(Object.entries(LAYOUT_KEYS).map(([k, l]) => [l, k])) as Record<Layout, string>;
 
-/** Parses /wall?layout=16&cameras=ID,,ID (empty entries are empty tiles) &tour=GROUP&interval=S. */
-function parseLink(sp: URLSearchParams): { layout?: Layout; cameras?: (string | null)[]; tour?: string; interval?: number; preset?: string } {
-  const raw = sp.get('cameras');
-  const cameras = raw !== null ? raw.split(',').slice(0, 36).map((s) => (UUID.test(s.trim()) ? s.trim() : null)) : undefined;
-  const l = sp.get('layout');
-  const layout = isLayout(l) ? l : cameras ? layoutFor(cameras.length) : undefined;
-  const tour = sp.get('tour') ?? undefined;
-  const iv = Number(sp.get('interval'));
-  return { layout, cameras, tour: tour && UUID.test(tour) ? tour : undefined, interval: iv >= 3 && iv <= 3600 ? iv : undefined, preset: sp.get('preset') ?? undefined };
-}
-
 export default function WallPage() {
-  const [sp, setSp] = useSearchParams();
+  const [sp] = useSearchParams();
+  const navigate = useNavigate();
   const [wall, dispatch] = useReducer(wallReducer, sp, (s) => { const l = parseLink(s); return initialWall(l.layout ?? '16', l.cameras ?? []); });
   const [tree, setTree] = useState<CameraTreeResponse | null>(null);
   const [config, setConfig] = useState<ConsoleConfig | null>(null);
@@ -89,15 +79,12 @@ export default function WallPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [tree]);
 
-  const linkQuery = useMemo(() => {
-    const q = new URLSearchParams({ layout: wall.layout });
-    if (tour) { q.set('tour', tour.groupId); q.set('interval', String(tour.intervalS)); } else q.set('cameras', wall.tiles.slice(0, n).map((x) => x ?? '').join(',').replace(/,+$/, ''));
-    return q.toString();
-  }, [wall.layout, wall.tiles, n, tour]);
+  const linkQuery = useMemo(() => wallQuery(wall.layout, wall.tiles.slice(0, n), tour ? { groupId: tour.groupId, intervalS: tour.intervalS } : null), [wall.layout, wall.tiles, n, tour]);
   useEffect(() => {
     if (!linkApplied.current) return;
-    if (sp.toString() !== linkQuery) setSp(new URLSearchParams(linkQuery), { replace: true });
-  }, [linkQuery, sp, setSp]);
+    // commas stay readable in the address bar (operators read and paste these links)
+    if (sp.toString() !== new URLSearchParams(linkQuery).toString()) void navigate(`/wall?${linkQuery}`, { replace: true });
+  }, [linkQuery, sp, navigate]);
 
   // ---- push: camera states for dots; alarms to the designated tile
   useLiveMessages<CameraStatePayload>({ topic: 'camera.state' }, (m) => { if (m.payload?.cameraId) store.apply(m.payload); });

@@ -1,6 +1,6 @@
 import { memo, useMemo, useState, type DragEvent, type KeyboardEvent, type ReactNode } from 'react';
 import { CAMERA_MIME } from './Tile';
-import { dotClass, useCameraStatus, type StatusStore } from './status-store';
+import { dotClass, useCameraStatus, useOnlineCount, type StatusStore } from './status-store';
 import type { CameraGroup, DistrictNode, TreeCamera } from './types';
 
 type Tab = 'area' | 'owner' | 'groups' | 'favourites';
@@ -55,17 +55,17 @@ export function CameraTree(p: CameraTreeProps) {
     body = p.districts.map((d) => {
       const dk = `d:${d.name}`;
       return (
-        <Branch key={dk} label={d.name ?? NONE} count={d.count} online={d.online} open={open.has(dk)} onToggle={() => toggle(dk)}
+        <Branch key={dk} label={d.name ?? NONE} count={d.count} online={<Online store={p.store} ids={d.streets.flatMap((s) => s.communities.flatMap((c) => c.cameraIds))} byId={p.byId} />} open={open.has(dk)} onToggle={() => toggle(dk)}
           onPickAll={() => p.onPickMany(d.streets.flatMap((s) => s.communities.flatMap((c) => c.cameraIds)))}>
           {d.streets.map((s) => {
             const sk = `${dk}/s:${s.name}`;
             return (
-              <Branch key={sk} label={s.name ?? NONE} count={s.count} online={s.online} open={open.has(sk)} onToggle={() => toggle(sk)}
+              <Branch key={sk} label={s.name ?? NONE} count={s.count} online={<Online store={p.store} ids={s.communities.flatMap((c) => c.cameraIds)} byId={p.byId} />} open={open.has(sk)} onToggle={() => toggle(sk)}
                 onPickAll={() => p.onPickMany(s.communities.flatMap((c) => c.cameraIds))}>
                 {s.communities.map((c) => {
                   const ck = `${sk}/c:${c.name}`;
                   return (
-                    <Branch key={ck} label={c.name ?? NONE} count={c.count} online={c.online} open={open.has(ck)} onToggle={() => toggle(ck)} onPickAll={() => p.onPickMany(c.cameraIds)}>
+                    <Branch key={ck} label={c.name ?? NONE} count={c.count} online={<Online store={p.store} ids={c.cameraIds} byId={p.byId} />} open={open.has(ck)} onToggle={() => toggle(ck)} onPickAll={() => p.onPickMany(c.cameraIds)}>
                       {c.cameraIds.map(cam)}
                     </Branch>
                   );
@@ -78,7 +78,7 @@ export function CameraTree(p: CameraTreeProps) {
     });
   } else if (tab === 'owner') {
     body = owners.map(([owner, ids]) => (
-      <Branch key={owner} label={owner} count={ids.length} open={open.has(`o:${owner}`)} onToggle={() => toggle(`o:${owner}`)} onPickAll={() => p.onPickMany(ids)}>
+      <Branch key={owner} label={owner} count={ids.length} online={<Online store={p.store} ids={ids} byId={p.byId} />} open={open.has(`o:${owner}`)} onToggle={() => toggle(`o:${owner}`)} onPickAll={() => p.onPickMany(ids)}>
         {ids.map(cam)}
       </Branch>
     ));
@@ -113,15 +113,20 @@ export function CameraTree(p: CameraTreeProps) {
   );
 }
 
+function Online({ store, ids, byId }: { store: StatusStore; ids: string[]; byId: Map<string, TreeCamera> }) {
+  const n = useOnlineCount(store, ids, (id) => byId.get(id)?.status);
+  return <>{n}/</>;
+}
+
 function Branch({ label, count, online, open, onToggle, onPickAll, extra, children }: {
-  label: string; count: number; online?: number; open: boolean; onToggle(): void; onPickAll(): void; extra?: ReactNode; children: ReactNode;
+  label: string; count: number; online?: ReactNode; open: boolean; onToggle(): void; onPickAll(): void; extra?: ReactNode; children: ReactNode;
 }) {
   return (
     <div className="branch" role="treeitem" aria-expanded={open}>
       <div className="branch-row" onDoubleClick={onPickAll} title="双击上墙 Double-click: put these cameras on the wall">
         <button type="button" className="twisty" onClick={onToggle} aria-label={open ? '收起 Collapse' : '展开 Expand'}>{open ? '▾' : '▸'}</button>
         <span className="branch-label" onClick={onToggle}>{label}</span>
-        <span className="branch-count muted tabular">{online !== undefined ? `${online}/` : ''}{count}</span>
+        <span className="branch-count muted tabular" title="在线/总数 online/total">{online}{count}</span>
         {extra}
       </div>
       {open ? <div className="branch-children" role="group">{children}</div> : null}
@@ -138,7 +143,8 @@ const CameraRow = memo(function CameraRow({ camera, store, fav, onPick, onToggle
     e.dataTransfer.setData('text/plain', camera.name);
     e.dataTransfer.effectAllowed = 'copy';
   };
-  const onKey = (e: KeyboardEvent) => { if (e.key === 'Enter') { e.preventDefault(); onPick(camera.id); } };
+  // Enter puts the camera on the selected tile; it must not also reach the wall's Enter (focus) shortcut
+  const onKey = (e: KeyboardEvent) => { if (e.key === 'Enter') { e.preventDefault(); e.stopPropagation(); onPick(camera.id); } };
   return (
     <div className="cam-row" role="treeitem" tabIndex={0} draggable onDragStart={onDragStart} onDoubleClick={() => onPick(camera.id)} onKeyDown={onKey}
       data-testid="tree-camera" data-camera={camera.id} data-status={status} title={`${camera.name} · ${status}${store.reason(camera.id) ? ` · ${store.reason(camera.id)}` : ''}`}>

@@ -25,7 +25,7 @@ function tileState(mode: 'live' | 'snapshot', server: { state: ServerState; reas
   if (player.phase === 'live') return { state: 'live', reason: null };
   if (server?.state === 'reconnecting') return { state: 'reconnecting', reason: server.reason };
   if (player.phase === 'stalled') return { state: 'reconnecting', reason: player.reason };
-  if (player.phase === 'error') return { state: 'reconnecting', reason: player.reason };
+  if (player.phase === 'error') return { state: player.fatal ? 'error' : 'reconnecting', reason: player.reason };
   return { state: 'connecting', reason: null };
 }
 
@@ -57,7 +57,7 @@ export const Tile = memo(function Tile(p: TileProps) {
   const [kick, setKick] = useState(0);
   const [hover, setHover] = useState(false);
   const [over, setOver] = useState(false);
-  const statsRef = useRef<PlayerStats>({ latencyS: null, bitrateKbps: null, width: 0, height: 0, droppedFrames: 0, stalls: 0, restarts: 0 });
+  const statsRef = useRef<PlayerStats>({ latencyS: null, bitrateKbps: null, width: 0, height: 0, droppedFrames: 0, stalls: 0, restarts: 0, resyncs: 0 });
   const elRef = useRef<HTMLDivElement>(null);
   const playerRef = useRef(player);
   useEffect(() => { playerRef.current = player; });

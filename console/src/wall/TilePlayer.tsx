@@ -25,7 +25,12 @@ export const HLS_CONFIG: Partial<HlsConfig> = {
 };
 
 export type PlayerPhase = 'connecting' | 'live' | 'stalled' | 'error';
-export interface PlayerStatus { phase: PlayerPhase; reason: string | null }
+export interface PlayerStatus {
+  phase: PlayerPhase;
+  reason: string | null;
+  /** the server refused for a reason that retrying will not fix soon (no such camera, no stream URL, no access) */
+  fatal?: boolean;
+}
 
 /** Written by the player twice a second; read by the tile's hover panel, the tests and the bench. */
 export interface PlayerStats {
@@ -36,7 +41,12 @@ export interface PlayerStats {
   droppedFrames: number;
   stalls: number;
   restarts: number;
+  /** jumps back to the live edge after drifting too far behind */
+  resyncs: number;
 }
+
+/** A tile further behind live than this (s) jumps back to the edge: on a wall, old video is wrong video. */
+const MAX_LATENCY_S = 5;
 
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15_000];
 
@@ -60,7 +70,8 @@ export function TilePlayer({ cameraId, stream, kick, onStatus, statsRef }: {
   useEffect(() => {
     const video = videoRef.current!;
     const ac = new AbortController();
-    const stats: PlayerStats = { latencyS: null, bitrateKbps: null, width: 0, height: 0, droppedFrames: 0, stalls: 0, restarts: 0 };
+    const stats: PlayerStats = { latencyS: null, bitrateKbps: null, width: 0, height: 0, droppedFrames: 0, stalls: 0, restarts: 0, resyncs: 0 };
+    let behindSince = 0;
     statsRef.current = stats;
     let hls: Hls | null = null;
     let disposed = false;
@@ -74,9 +85,9 @@ export function TilePlayer({ cameraId, stream, kick, onStatus, statsRef }: {
     let status: PlayerStatus = { phase: 'connecting', reason: null };
     const loaded: Array<{ t: number; n: number }> = [];
 
-    const report = (phase: PlayerPhase, reason: string | null = null) => {
-      if (status.phase === phase && status.reason === reason) return;
-      status = { phase, reason };
+    const report = (phase: PlayerPhase, reason: string | null = null, fatal = false) => {
+      if (status.phase === phase && status.reason === reason && !!status.fatal === fatal) return;
+      status = { phase, reason, fatal };
       video.dataset.phase = phase;
       onStatusRef.current(status);
     };
@@ -86,9 +97,9 @@ export function TilePlayer({ cameraId, stream, kick, onStatus, statsRef }: {
       video.removeAttribute('src');
       video.load();
     };
-    const retryLater = (reason: string) => {
+    const retryLater = (reason: string, fatal = false) => {
       teardown();
-      report('error', reason);
+      report('error', reason, fatal);
       const delay = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)] * (0.8 + Math.random() * 0.4);
       attempt++;
       window.clearTimeout(retryTimer);
@@ -106,7 +117,8 @@ export function TilePlayer({ cameraId, stream, kick, onStatus, statsRef }: {
         live = await wallApi.live(cameraId, stream, ac.signal);
       } catch (e) {
         if (disposed) return;
-        retryLater(e instanceof ApiError ? `${e.status || ''} ${e.message}`.trim() : String(e));
+        const fatal = e instanceof ApiError && [403, 404, 409].includes(e.status);
+        retryLater(e instanceof ApiError ? `${e.status || ''} ${e.message}`.trim() : String(e), fatal);
         return;
       }
       if (disposed) return;
@@ -161,10 +173,21 @@ export function TilePlayer({ cameraId, stream, kick, onStatus, statsRef }: {
       const span = loaded.length ? Math.max(1000, now - loaded[0].t) : 0;
       stats.bitrateKbps = span ? Math.round((loaded.reduce((a, b) => a + b.n, 0) * 8) / span) : null;
       stats.latencyS = hls && Number.isFinite(hls.latency) && hls.latency > 0 ? hls.latency : null;
+      // catch-up by playback rate failed (a busy machine decodes too slowly): jump to the live edge after 3 s behind
+      if (hls && status.phase === 'live' && stats.latencyS !== null && stats.latencyS > MAX_LATENCY_S) {
+        behindSince ||= now;
+        const edge = hls.liveSyncPosition;
+        if (now - behindSince > 3000 && edge !== null && Number.isFinite(edge) && edge > video.currentTime) {
+          video.currentTime = edge;
+          stats.resyncs++;
+          behindSince = 0;
+        }
+      } else behindSince = 0;
       stats.width = video.videoWidth;
       stats.height = video.videoHeight;
       stats.droppedFrames = video.getVideoPlaybackQuality?.().droppedVideoFrames ?? 0;
       video.dataset.stalls = String(stats.stalls);
+      video.dataset.resyncs = String(stats.resyncs);
     }, 500);
 
     void start();

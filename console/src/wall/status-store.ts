@@ -39,3 +39,14 @@ export function dotClass(status: string): string {
   if (status === 'error' || status === 'auth_failed') return 'err';
   return 'off';
 }
+
+const ONLINE = new Set(['live', 'online']);
+
+/** How many of these cameras are online now (pushed state, else the inventory's). */
+export function useOnlineCount(store: StatusStore, ids: readonly string[], statusOf: (id: string) => string | undefined): number {
+  return useSyncExternalStore(store.subscribe, () => {
+    let n = 0;
+    for (const id of ids) if (ONLINE.has(store.state(id) ?? statusOf(id) ?? '')) n++;
+    return n;
+  });
+}
