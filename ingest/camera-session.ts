@@ -54,7 +54,8 @@ export interface CameraSessionOptions {
   /** stop: `q` first, SIGTERM after termAfterMs, SIGKILL after killAfterMs (both from the start of the stop) */
   termAfterMs?: number;
   killAfterMs?: number;
-  fragDurationUs?: number;
+  /** initial ffmpeg probe size in bytes (raised automatically when a camera needs more) */
+  probeSize?: number;
   muxer?: LlhlsMuxerOptions;
 }
 
@@ -115,6 +116,7 @@ export class CameraSession extends EventEmitter {
   private restarts = 0;
   private lastKeyframeTime?: number;
   private keyframeInterval?: number;
+  private probeSize: number;
 
   constructor(opts: CameraSessionOptions) {
     super();
@@ -128,10 +130,11 @@ export class CameraSession extends EventEmitter {
       stableAfterMs: 30_000,
       termAfterMs: 2000,
       killAfterMs: 5000,
-      fragDurationUs: 250_000,
+      probeSize: 4096,
       ...opts,
     } as CameraSession['o'];
     this.log = opts.logger.child({ module: 'ingest', camera: opts.cameraId, stream: opts.stream });
+    this.probeSize = this.o.probeSize;
     // deciseconds since 2023-11: later sessions always start above earlier ones (segments are ≥ ~1 s)
     this.muxer = new LlhlsMuxer({ firstMsn: Math.floor((Date.now() - 1.7e12) / 100), ...opts.muxer });
   }
@@ -222,7 +225,7 @@ export class CameraSession extends EventEmitter {
     try {
       src = await this.o.getSource();
       if (this.stopping) return;
-      args = buildIngestArgs(src, { fragDurationUs: this.o.fragDurationUs });
+      args = buildIngestArgs(src, { probeSize: this.probeSize });
     } catch (err) {
       const reason = err instanceof InvalidCameraUrlError ? err.message : `no usable stream URL: ${(err as Error).message}`;
       this.fail({ kind: 'fatal', reason });
@@ -318,7 +321,12 @@ export class CameraSession extends EventEmitter {
     if (spawnError) failure = { kind: 'fatal', reason: `ffmpeg could not be started: ${spawnError.message}` };
     // a camera that does not answer at all (or hangs up) before any video counts as offline, not as a glitch
     else if (this.killReason) failure = { kind: this.gotMedia ? 'transient' : 'network', reason: this.killReason };
-    else {
+    else if (/unspecified size|dimensions not set|Could not find codec parameters|Could not write header/i.test(stderr) && this.probeSize < 5_000_000) {
+      // the camera's SDP lacks the stream parameters: probe more of the stream next time
+      this.probeSize = Math.min(5_000_000, this.probeSize * 16);
+      this.log.info({ probeSize: this.probeSize }, 'probing more of the stream');
+      failure = { kind: 'transient', reason: 'stream parameters not found yet (probing more)' };
+    } else {
       failure = classifyFfmpegError(stderr) ?? { kind: 'transient', reason: code === 0 ? 'the stream ended' : `ffmpeg exited (${signal ?? `code ${code}`})` };
       if (!this.gotMedia && failure.kind === 'transient') failure = { kind: 'network', reason: `${failure.reason} before any video` };
     }

@@ -5,8 +5,12 @@ import { urlWithCredentials, validateRtspUrl, type RtspSource } from './rtsp-url
 export const PROTOCOL_WHITELIST = 'rtsp,rtsps,tcp,tls,udp,rtp';
 
 export interface IngestArgsOptions {
-  /** fMP4 fragment (LL-HLS part) duration, microseconds */
-  fragDurationUs?: number;
+  /**
+   * Bytes ffmpeg reads to probe the stream before it starts writing. Small = fast start (the SDP's
+   * sprop-parameter-sets already give the codec and size); the session retries with a bigger value when a
+   * camera needs in-band parameters.
+   */
+  probeSize?: number;
   loglevel?: 'error' | 'warning' | 'info';
 }
 
@@ -24,14 +28,15 @@ export function buildIngestArgs(src: RtspSource, opts: IngestArgsOptions = {}): 
     '-protocol_whitelist', PROTOCOL_WHITELIST,
     '-f', 'rtsp',
     '-rtsp_transport', 'tcp',
-    '-probesize', '32768',
+    '-probesize', String(Math.max(32, Math.round(opts.probeSize ?? 4096))),
     '-analyzeduration', '0',
     '-i', urlWithCredentials(checked),
     '-map', '0:v:0',
     '-c', 'copy',
     '-f', 'mp4',
-    '-movflags', '+frag_keyframe+empty_moov+default_base_moof',
-    '-frag_duration', String(Math.round(opts.fragDurationUs ?? 250_000)),
+    // one fragment per frame, written as soon as the frame is complete: StreetEye groups frames into LL-HLS
+    // parts itself (so the first part can be the first keyframe, and part boundaries follow its own target)
+    '-movflags', '+frag_every_frame+empty_moov+default_base_moof',
     'pipe:1',
   ];
 }

@@ -32,7 +32,8 @@ export interface Segment {
 }
 
 export interface LlhlsMuxerOptions {
-  /** declared PART-TARGET floor, seconds (raised when a longer part is seen) */
+  /** part target, seconds: frames are grouped into parts of about this length; the declared PART-TARGET is
+   *  raised if a longer part is ever cut (a long frame interval) */
   partTargetS?: number;
   /** a keyframe closes the open segment once it is at least this long, seconds */
   minSegmentS?: number;
@@ -65,11 +66,14 @@ export class LlhlsMuxer extends EventEmitter {
   private bytes = 0;
   private closed = false;
   private waiters = new Set<() => void>();
+  private pending?: { frags: Buffer[]; start: number; duration: number; independent: boolean };
+  private fastStart = true;
+  private lastFrameDuration = 0.04;
 
   constructor(opts: LlhlsMuxerOptions = {}) {
     super();
     this.opts = {
-      partTargetS: opts.partTargetS ?? 0.3,
+      partTargetS: opts.partTargetS ?? 0.2,
       minSegmentS: opts.minSegmentS ?? 1,
       windowSegments: opts.windowSegments ?? 12,
       maxBytes: opts.maxBytes ?? 24 * 1024 * 1024,
@@ -113,6 +117,7 @@ export class LlhlsMuxer extends EventEmitter {
     this.track = init.track;
     this.anchor = undefined;
     this.lastEnd = undefined;
+    this.fastStart = true;
     if (this.segments.length) this.pendingDiscontinuity = true;
     this.pruneInits();
     this.notify();
@@ -125,34 +130,54 @@ export class LlhlsMuxer extends EventEmitter {
   /** The source ended (ffmpeg exited): close the open segment so nobody waits on it. */
   endOfStream(): void {
     this.closeOpen();
+    this.fastStart = true;
     this.anchor = undefined;
     this.lastEnd = undefined;
     if (this.segments.length) this.pendingDiscontinuity = true;
     this.notify();
   }
 
+  /**
+   * One fMP4 fragment from ffmpeg (one frame with `frag_every_frame`, or several). Frames are grouped into
+   * parts of about partTargetS; a keyframe always starts a new part (and a new segment once the open one is
+   * long enough); the first part after a (re)start is flushed at once so that a player can start right away.
+   */
   pushFragment(f: Fragment, now = Date.now()): void {
     if (this.initId < 0 || this.closed) return;
     const ts = f.timescale || 1;
     const start = f.baseDecodeTime / ts;
     let duration = f.duration / ts;
-    const open = this.open();
-    if (!open && !f.independent) return; // wait for a keyframe before the first part after (re)start
-    if (duration <= 0) {
-      const prev = this.lastPart;
-      duration = prev ? prev.duration : this.opts.partTargetS;
-    }
+    if (duration <= 0) duration = this.lastFrameDuration * Math.max(1, f.sampleCount);
     // timestamps that jump back or far forward without a new init break MSE playback: mark a discontinuity
     if (this.lastEnd !== undefined && (start < this.lastEnd - 0.5 || start > this.lastEnd + 5)) {
       this.closeOpen();
       this.pendingDiscontinuity = true;
       this.anchor = undefined;
-      if (!f.independent) {
-        this.lastEnd = undefined;
-        this.notify();
-        return;
-      }
+      this.fastStart = true;
+      this.lastEnd = undefined;
     }
+    if (!this.open() && !this.pending && !f.independent) return; // wait for a keyframe before the first part
+    if (f.independent && this.pending) this.flushPending(now);
+    if (!this.anchor) this.anchor = { wall: now, dts: start };
+    if (!this.pending) this.pending = { frags: [], start, duration: 0, independent: f.independent };
+    this.pending.frags.push(f.data);
+    this.pending.duration += duration;
+    this.lastEnd = start + duration;
+    const frame = duration / Math.max(1, f.sampleCount);
+    this.lastFrameDuration = frame;
+    if (this.fastStart || this.pending.duration >= this.opts.partTargetS - frame / 2 - 1e-6) this.flushPending(now);
+  }
+
+  private flushPending(now = Date.now()): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    this.fastStart = false;
+    this.addPart(p.frags.length === 1 ? p.frags[0] : Buffer.concat(p.frags), p.start, p.duration, p.independent, now);
+  }
+
+  private addPart(data: Buffer, start: number, duration: number, independent: boolean, now: number): void {
+    const f = { independent, data };
     if (!this.anchor) this.anchor = { wall: now, dts: start };
     let seg = this.open();
     if (seg && f.independent && seg.duration >= this.opts.minSegmentS - 0.05) {
@@ -187,7 +212,6 @@ export class LlhlsMuxer extends EventEmitter {
     seg.duration += duration;
     seg.bytes += f.data.length;
     this.bytes += f.data.length;
-    this.lastEnd = start + duration;
     if (duration > this.partTarget) this.partTarget = Math.ceil(duration * 1000) / 1000;
     const td = Math.round(seg.duration);
     if (td > this.maxTargetDuration) this.maxTargetDuration = td;
@@ -202,6 +226,7 @@ export class LlhlsMuxer extends EventEmitter {
   }
 
   private closeOpen(): void {
+    this.flushPending();
     const seg = this.open();
     if (!seg) return;
     if (seg.parts.length === 0) this.segments.pop();

@@ -36,8 +36,8 @@ describe('fMP4 parser and LL-HLS muxer (real ffmpeg output)', () => {
     expect(init!.track.codec).toMatch(/^avc1\.[0-9a-f]{6}$/);
     expect(init!.track.width).toBe(768);
     expect(init!.track.height).toBe(576);
-    expect(fragments.length).toBeGreaterThan(20);
-    // 8 s at 10 fps = 80 frames; 1 s GOP = 8 keyframes, each starting a fragment
+    expect(fragments.length).toBe(80); // one fragment per frame (frag_every_frame, as ingest runs ffmpeg)
+    // 8 s at 10 fps = 80 frames; 1 s GOP = 8 keyframes
     expect(fragments.reduce((a, f) => a + f.sampleCount, 0)).toBe(80);
     expect(fragments.filter((f) => f.independent).length).toBe(8);
     expect(fragments.reduce((a, f) => a + f.keyframes, 0)).toBe(8);
@@ -103,16 +103,22 @@ describe('fMP4 parser and LL-HLS muxer (real ffmpeg output)', () => {
 
   it('unblocks a waiting reload when the part arrives, and bounds memory', async () => {
     const { init, fragments } = split(fmp4);
-    const mux = new LlhlsMuxer({ minSegmentS: 1, windowSegments: 3, maxBytes: 400_000 });
+    const mux = new LlhlsMuxer({ partTargetS: 0.2, minSegmentS: 1, windowSegments: 3, maxBytes: 400_000 });
     mux.setInit(init!);
     mux.pushFragment(fragments[0]);
+    expect(mux.getPart(0, 0)?.duration).toBeCloseTo(0.1, 5); // fast start: the first keyframe alone is the first part
+    let i = 1;
     const waiting = mux.waitFor(0, 1, 5000);
-    mux.pushFragment(fragments[1]);
+    mux.pushFragment(fragments[i++]);
+    expect(mux.has(0, 1)).toBe(false); // 0.1 s of a 0.2 s part: not published yet
+    mux.pushFragment(fragments[i++]);
     expect(await waiting).toBe('ok');
+    expect(mux.getPart(0, 1)?.duration).toBeCloseTo(0.2, 5);
     const hint = mux.waitForPart(0, 2, 5000);
-    mux.pushFragment(fragments[2]);
+    mux.pushFragment(fragments[i++]);
+    mux.pushFragment(fragments[i++]);
     expect((await hint)?.index).toBe(2);
-    for (const f of fragments.slice(3)) mux.pushFragment(f);
+    for (const f of fragments.slice(i)) mux.pushFragment(f);
     expect(mux.heldBytes).toBeLessThanOrEqual(400_000 + 200_000); // cap + the open segment
     expect(mux.range!.first).toBeGreaterThanOrEqual(3);
     // a part hinted in a segment that closed with fewer parts will never exist

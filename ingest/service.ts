@@ -19,7 +19,8 @@ export interface IngestSettings {
   startWaitMs: number;
   windowSegments: number;
   maxBytesPerStream: number;
-  fragDurationUs: number;
+  /** LL-HLS part target, seconds */
+  partTargetS: number;
 }
 
 function num(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max: number): number {
@@ -42,7 +43,7 @@ export function ingestSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ing
     startWaitMs: num(env, 'INGEST_START_WAIT_S', 10, 1, 120) * 1000,
     windowSegments: num(env, 'LLHLS_WINDOW_SEGMENTS', 12, 3, 120),
     maxBytesPerStream: num(env, 'LLHLS_MAX_MB_PER_STREAM', 24, 1, 1024) * 1024 * 1024,
-    fragDurationUs: num(env, 'LLHLS_PART_MS', 250, 100, 2000) * 1000,
+    partTargetS: num(env, 'LLHLS_PART_MS', 200, 100, 2000) / 1000,
   };
 }
 
@@ -78,8 +79,7 @@ export class IngestService {
       session: {
         watchdogMs: s.watchdogMs,
         connectTimeoutMs: s.connectTimeoutMs,
-        fragDurationUs: s.fragDurationUs,
-        muxer: { windowSegments: s.windowSegments, maxBytes: s.maxBytesPerStream },
+        muxer: { windowSegments: s.windowSegments, maxBytes: s.maxBytesPerStream, partTargetS: s.partTargetS },
       },
     });
     if (o.onState) this.manager.on('state', o.onState);

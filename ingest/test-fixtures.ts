@@ -40,7 +40,7 @@ export async function oneSecondGopFixture(): Promise<string> {
 export async function fragmentedMp4(file: string): Promise<Buffer> {
   const r = await run(resolveFfmpeg(), [
     '-hide_banner', '-loglevel', 'error', '-i', file, '-map', '0:v', '-c', 'copy', '-f', 'mp4',
-    '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '250000', 'pipe:1',
+    '-movflags', '+frag_every_frame+empty_moov+default_base_moof', 'pipe:1',
   ]);
   if (r.code !== 0) throw new Error(`remux failed: ${r.stderr}`);
   return r.stdout;
