@@ -112,9 +112,9 @@ describe('console in Chromium', () => {
     expect(names.sort()).toEqual(['东门路口', '人民广场东', '南京路步行街口', '外滩观景台'].sort());
     // Health pushed over /api/ws updates the row in place.
     const id = (await h.t.db.query<{ id: string }>(`SELECT id FROM cameras WHERE name = '人民广场东'`)).rows[0].id;
-    h.t.ctx.bus.publish('camera.state', { cameraId: id, stream: 'sub', state: 'error', reason: 'RTSP 401 Unauthorized' }, id);
+    h.t.ctx.bus.publish('camera.status', { status: 'auth_failed', reason: 'RTSP 401 Unauthorized' }, id);
     const row = table.locator('tbody tr', { hasText: '人民广场东' });
-    await expect.poll(() => row.locator('.badge').first().textContent()).toContain('error');
+    await expect.poll(() => row.locator('.badge').first().textContent()).toContain('auth failed');
     // Export: a plain download link that carries the filters and the cookie.
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
     const csv = await readFile((await download.path())!, 'utf8');

@@ -170,6 +170,8 @@ export class HealthRecorder {
       this.lastDerived.set(id, derived.status);
       try {
         await this.o.cameras.setStatus(this.o.db, id, derived.status, derived.reason);
+        // The camera-level status (derived from its streams) is what lists show; stream states stay on camera.state.
+        this.o.bus.publish('camera.status', { status: derived.status, reason: derived.reason }, id);
       } catch (err) {
         this.log.warn({ err, camera: id }, 'camera status write failed');
       }
@@ -229,7 +231,10 @@ export class HealthRecorder {
       }
       if (!active) await this.o.cameras.setStatus(q, cameraId, status, reason);
     });
-    if (!active) this.lastDerived.set(cameraId, status);
+    if (!active) {
+      this.lastDerived.set(cameraId, status);
+      this.o.bus.publish('camera.status', { status, reason }, cameraId);
+    }
     this.o.bus.publish('camera.health', {
       cameraId, status, reason, reachable: p.reachable, clockDriftMs: p.clockDriftMs, method: p.method, checkedAt: new Date().toISOString(), statusWritten: !active,
     }, cameraId);

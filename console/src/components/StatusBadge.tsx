@@ -1,6 +1,7 @@
 const STATUS: Record<string, { cls: string; label: string }> = {
   online: { cls: 'ok', label: '在线 online' },
   live: { cls: 'ok', label: '在线 live' },
+  reachable: { cls: 'ok', label: '在线 reachable' },
   connecting: { cls: 'warn', label: '连接中 connecting' },
   reconnecting: { cls: 'warn', label: '重连中 reconnecting' },
   auth_failed: { cls: 'err', label: '认证失败 auth failed' },

@@ -78,11 +78,11 @@ export default function CamerasPage() {
     return () => ctl.abort();
   }, [reload]);
 
-  // Health pushed by ingest (camera.state) updates the visible rows in place: no refetch storm when
-  // many cameras flap. idle/connecting are not written to the inventory either, so they are skipped.
-  useLiveMessages<{ state?: string; reason?: string | null }>({ topic: 'camera.state' }, (msg) => {
-    const state = msg.payload?.state;
-    if (!msg.cameraId || !state || state === 'idle' || state === 'connecting') return;
+  // The camera-level status written by the health recorder (camera.status) updates the visible rows in
+  // place: no refetch storm when many cameras flap.
+  useLiveMessages<{ status?: string; reason?: string | null }>({ topic: 'camera.status' }, (msg) => {
+    const state = msg.payload?.status;
+    if (!msg.cameraId || !state) return;
     setData((d) => {
       if (!d || !d.items.some((c) => c.id === msg.cameraId && (c.status !== state || c.statusReason !== (msg.payload.reason ?? null)))) return d;
       const now = new Date().toISOString();
