@@ -30,3 +30,15 @@ export async function recordCameraAccess(q: Queryable, a: CameraAccess): Promise
 export async function endCameraAccess(q: Queryable, id: number, endedAt: Date = new Date()): Promise<void> {
   await q.query('UPDATE camera_view_log SET ended_at = greatest(started_at, $2) WHERE id = $1 AND ended_at IS NULL', [id, endedAt]);
 }
+
+/**
+ * Closes every open live view of this user on this camera (for ingest: call it when the user's viewer lease
+ * on the stream expires — the session manager's viewer timeout — since HLS requests carry no "disconnect").
+ */
+export async function endLiveViews(q: Queryable, v: { cameraId: string; userId: string; endedAt?: Date }): Promise<number> {
+  const res = await q.query(
+    `UPDATE camera_view_log SET ended_at = greatest(started_at, $3)
+      WHERE camera_id = $1 AND user_id = $2 AND kind = 'live' AND ended_at IS NULL`,
+    [v.cameraId, v.userId, v.endedAt ?? new Date()]);
+  return res.rowCount;
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import { dbKinds } from '../../test/db.js';
-import { endCameraAccess, recordCameraAccess } from './access-log.js';
+import { endCameraAccess, endLiveViews, recordCameraAccess } from './access-log.js';
 
 describe.each(dbKinds())('camera sharing and access log on %s', (kind) => {
   let t: TestApp;
@@ -60,6 +60,12 @@ describe.each(dbKinds())('camera sharing and access log on %s', (kind) => {
       ],
     });
     expect((await t.app.inject({ url: `/api/cameras/${ids[0]}/viewers`, headers: { cookie: await t.cookie('operator') } })).statusCode).toBe(403);
+    const open = await recordCameraAccess(t.db, { user: police, cameraId: ids[0], kind: 'live', startedAt: new Date('2026-11-25T04:00:00Z') });
+    expect(await endLiveViews(t.db, { cameraId: ids[0], userId: police.id, endedAt: new Date('2026-11-25T04:05:00Z') })).toBe(1);
+    expect(await endLiveViews(t.db, { cameraId: ids[0], userId: police.id })).toBe(0);
+    const closed = await t.db.query<{ ended_at: Date }>('SELECT ended_at FROM camera_view_log WHERE id = $1', [open]);
+    expect(closed.rows[0].ended_at.toISOString()).toBe('2026-11-25T04:05:00.000Z');
+    await t.db.query('DELETE FROM camera_view_log WHERE id = $1', [open]);
     const restrictedOnly = await t.app.inject({ url: '/api/camera-access?sharing=restricted&kind=live', headers: { cookie: pol } });
     expect(restrictedOnly.json().total).toBe(1);
     const all = await t.app.inject({ url: '/api/camera-access', headers: { cookie: await t.cookie('admin') } });
