@@ -74,8 +74,10 @@ export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOpti
   await app.register(desk110Routes, ctx);
   await app.register(sharingRoutes, ctx);
   await app.register(kpiRoutes, ctx);
+  await app.register((await import('./cluster/routes.js')).clusterRoutes, ctx);
   await app.register((await import('./wall/plugin.js')).wallPlugin, ctx);
   await app.register(outboxRoutes, ctx);
+  await app.register((await import('./analytics/routes.js')).analyticsRoutes, { ...ctx, cameras });
   await app.register(consoleStatic);
   return { app, metrics, cameras };
 }

@@ -1,0 +1,279 @@
+/**
+ * The node's analytics subsystem: one engine per node, fed by ingest's frame tap (the camera's existing pull),
+ * rules from the database (loaded at start and after every change), candidate events persisted in `events` and
+ * pushed on the bus (`event.candidate`, with cameraId so that restricted cameras are filtered by the WebSocket).
+ *
+ * Settings: ANALYTICS_CONFIG (JSON, validated strictly by parseAnalyticsConfig), MODELS_DIR (weights; models/ is
+ * searched too), ANALYTICS_ENABLED=0 to switch the engine off on this node. Missing weights never stop the node:
+ * GET /api/analytics/status says what is missing and where it was looked for.
+ */
+import { isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import {
+  createAnalytics, eventTypesFromRows, parseAnalyticsConfig, ruleInputFromRow, validateRule,
+  type AnalyticsConfig, type AnalyticsEngine, type CandidateEvent, type EventTypeRow, type ModelStore, type Rule, type RuleContext, type RuleRow,
+} from '../../analytics/index.js';
+import { FrameTap, type TapRate } from '../../ingest/frame-tap.js';
+import type { IngestService } from '../../ingest/service.js';
+import type { AppContext } from '../context.js';
+
+export const projectRoot = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+
+export type AnalyticsState = 'disabled' | 'starting' | 'ready' | 'degraded' | 'error';
+
+/** Reads the analytics settings of this node from the environment; throws a ValidationError with paths. */
+export function analyticsConfigFromEnv(env: NodeJS.ProcessEnv, dataDir: string): AnalyticsConfig {
+  let raw: Record<string, unknown> = {};
+  if (env.ANALYTICS_CONFIG) {
+    try {
+      raw = JSON.parse(env.ANALYTICS_CONFIG) as Record<string, unknown>;
+    } catch (err) {
+      throw new Error(`ANALYTICS_CONFIG is not JSON: ${(err as Error).message}`);
+    }
+  }
+  const cfg = parseAnalyticsConfig({
+    ...raw,
+    ...(env.MODELS_DIR && raw.modelsDir === undefined ? { modelsDir: env.MODELS_DIR } : {}),
+    ...(env.ANALYTICS_ENABLED !== undefined && raw.enabled === undefined ? { enabled: !['0', 'false', 'no', 'off'].includes(env.ANALYTICS_ENABLED.toLowerCase()) } : {}),
+  });
+  // evidence lives with the node's data unless configured elsewhere
+  if (raw.evidenceDir === undefined) cfg.evidenceDir = join(dataDir, 'evidence');
+  else if (!isAbsolute(cfg.evidenceDir)) cfg.evidenceDir = join(projectRoot, cfg.evidenceDir);
+  return cfg;
+}
+
+interface CameraRow {
+  id: string;
+  grid_code: string | null;
+  lat: number | null;
+  lng: number | null;
+  address: string | null;
+}
+
+export class AnalyticsService {
+  readonly config: AnalyticsConfig;
+  readonly tap: FrameTap | null;
+  engine: AnalyticsEngine | null = null;
+  models: ModelStore | null = null;
+  evidenceDir: string;
+  state: AnalyticsState = 'starting';
+  message: string | null = null;
+  /** rules as the engine runs them, per camera */
+  private rules = new Map<string, Rule[]>();
+  private eventTypeKeys = new Set<string>();
+  private readonly log: Logger;
+  private stopped = false;
+  private writes: Promise<unknown> = Promise.resolve();
+  /** wall-clock time a stay was first seen → when its candidate reached the database (latency numbers) */
+  readonly latencies: number[] = [];
+
+  constructor(private readonly ctx: AppContext, private readonly ingest: IngestService | null, env: NodeJS.ProcessEnv = process.env) {
+    this.log = (ctx.logger as unknown as Logger).child({ module: 'analytics' });
+    this.config = analyticsConfigFromEnv(env, ctx.config.dataDir);
+    this.evidenceDir = this.config.evidenceDir;
+    const rate: TapRate = this.config.sampling.mode === 'keyframes' ? { mode: 'keyframes' } : { mode: 'fps', fps: this.config.sampling.fps };
+    this.tap = ingest ? new FrameTap({ manager: ingest.manager, ffmpegPath: ingest.ffmpegPath, logger: ctx.logger, rate }) : null;
+    if (!this.config.enabled) {
+      this.state = 'disabled';
+      this.message = 'analytics is switched off on this node (ANALYTICS_ENABLED / ANALYTICS_CONFIG.enabled)';
+    }
+  }
+
+  /** What validateRule needs: the classification's keys and the classes of each model. */
+  ruleContext(): RuleContext {
+    return {
+      eventTypes: this.eventTypeKeys,
+      classesOf: (id) => this.models?.manifest(id)?.classes,
+      defaultModel: this.config.defaultModel,
+    };
+  }
+
+  async loadEventTypes(): Promise<void> {
+    const rows = (await this.ctx.db.query<EventTypeRow>('SELECT key, code, name_zh, name_en, enabled FROM event_types')).rows;
+    const types = eventTypesFromRows(rows);
+    this.eventTypeKeys = new Set(types.keys());
+    this.engine?.setEventTypes(types);
+  }
+
+  async start(): Promise<void> {
+    await this.loadEventTypes();
+    if (!this.config.enabled) {
+      // rules can still be validated (classes from the manifests)
+      await this.initModelsOnly();
+      return;
+    }
+    const { engine, models, evidenceDir } = await createAnalytics({
+      config: this.config,
+      logger: this.log,
+      projectRoot,
+      eventTypes: eventTypesFromRows((await this.ctx.db.query<EventTypeRow>('SELECT key, code, name_zh, name_en, enabled FROM event_types')).rows),
+      clipSource: this.tap ? (cameraId, ts) => this.tap!.clip(cameraId, ts) : undefined,
+    });
+    this.engine = engine;
+    this.models = models;
+    this.evidenceDir = evidenceDir;
+    engine.on('error', (err) => this.log.error({ err }, 'analytics engine error'));
+    engine.on('model.progress', (p) => this.ctx.bus.publish('analytics.progress', p));
+    engine.on('candidate.opened', (e) => this.queue(() => this.onOpened(e)));
+    engine.on('candidate.updated', (e) => this.queue(() => this.onUpdated(e)));
+    engine.on('candidate.closed', (e) => this.queue(() => this.onClosed(e)));
+    engine.on('candidate.evidence', (e) => this.queue(() => this.onEvidence(e)));
+    this.tap?.onFrame((f) => {
+      void engine.pushFrame(f).catch((err) => this.log.warn({ err, camera: f.cameraId }, 'frame analysis failed'));
+    });
+    await this.reloadRules();
+    // warm-up in the background: the rest of the node is usable meanwhile, progress goes out on the bus
+    void engine.start().then(
+      (states) => {
+        if (this.stopped) return;
+        const def = states.find((s) => s.id === this.config.defaultModel);
+        this.state = def?.status === 'ready' ? 'ready' : 'degraded';
+        this.message = def?.status === 'ready' ? null : `default model ${this.config.defaultModel} is ${def?.status ?? 'unknown'}: ${def?.message ?? 'no manifest'}`;
+        if (this.state !== 'ready') this.log.warn({ model: this.config.defaultModel, status: def?.status, why: def?.message }, 'analytics runs without its default model');
+        this.ctx.bus.publish('analytics.progress', { state: this.state, message: this.message });
+      },
+      (err) => {
+        this.state = 'error';
+        this.message = (err as Error).message;
+        this.log.error({ err }, 'analytics engine failed to start');
+      },
+    );
+  }
+
+  private async initModelsOnly(): Promise<void> {
+    const { models } = await createAnalytics({ config: this.config, logger: this.log, projectRoot });
+    this.models = models;
+  }
+
+  /** Reloads a camera's rules (or all) from the database into the engine and the frame tap. */
+  async reloadRules(cameraId?: string): Promise<void> {
+    const rows = (await this.ctx.db.query<RuleRow>(
+      cameraId ? 'SELECT * FROM rules WHERE camera_id = $1' : 'SELECT * FROM rules', cameraId ? [cameraId] : [])).rows;
+    const byCamera = new Map<string, Rule[]>();
+    if (cameraId) byCamera.set(cameraId, []);
+    else for (const id of this.rules.keys()) byCamera.set(id, []);
+    for (const row of rows) {
+      const r = validateRule(ruleInputFromRow(row), this.ruleContext());
+      if (!r.ok) {
+        this.log.warn({ rule: row.id, errors: r.errors }, 'stored rule no longer valid: not run');
+        continue;
+      }
+      if (!byCamera.has(row.camera_id)) byCamera.set(row.camera_id, []);
+      byCamera.get(row.camera_id)!.push(r.rule);
+    }
+    const cams = (await this.ctx.db.query<CameraRow>('SELECT id, grid_code, lat, lng, address FROM cameras WHERE id = ANY($1::uuid[])', [[...byCamera.keys()]])).rows;
+    const camById = new Map(cams.map((c) => [c.id, c]));
+    for (const [id, rules] of byCamera) {
+      const enabled = rules.filter((r) => r.enabled);
+      const cam = camById.get(id);
+      if (!cam || enabled.length === 0) {
+        this.rules.delete(id);
+        this.engine?.setRules(id, []);
+        this.engine?.removeCamera(id);
+        this.tap?.untap(id);
+        continue;
+      }
+      this.rules.set(id, enabled);
+      if (this.engine && !this.stopped) {
+        this.engine.setCamera({ cameraId: id, gridCode: cam.grid_code ?? undefined, lat: cam.lat ?? undefined, lng: cam.lng ?? undefined, address: cam.address ?? undefined });
+        this.engine.setRules(id, enabled);
+        this.tap?.tap(id);
+      }
+    }
+  }
+
+  rulesOf(cameraId: string): Rule[] {
+    return this.rules.get(cameraId) ?? [];
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      state: this.state,
+      message: this.message,
+      enabled: this.config.enabled,
+      defaultModel: this.config.defaultModel,
+      sampling: this.config.sampling,
+      models: this.models?.list() ?? [],
+      engine: this.engine ? this.engine.status() : null,
+      frames: this.tap?.stats() ?? [],
+    };
+  }
+
+  /** A reviewer rejected an event: no new candidate from this rule in the same place within its cooldown. */
+  suppress(ruleId: string, cameraId: string, box: { x1: number; y1: number; x2: number; y2: number } | null): void {
+    const rule = this.rulesOf(cameraId).find((r) => r.id === ruleId);
+    if (!rule || !this.engine) return;
+    this.engine.suppress(ruleId, Date.now() + rule.cooldownSeconds * 1000, box ?? undefined);
+  }
+
+  /** Waits for queued event writes (tests, shutdown). */
+  async flush(): Promise<void> {
+    await this.writes;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.tap?.stop();
+    await this.engine?.stop();
+    await this.flush();
+  }
+
+  private queue(fn: () => Promise<void>): void {
+    // one write at a time, in event order (an update never overtakes its insert)
+    this.writes = this.writes.then(fn).catch((err) => {
+      if (!this.stopped) this.log.error({ err }, 'could not persist a candidate event');
+    });
+  }
+
+  private push(e: CandidateEvent | { id: string; cameraId: string }, kind: string): void {
+    this.ctx.bus.publish('event.candidate', { kind, event: e }, e.cameraId);
+  }
+
+  private async onOpened(e: CandidateEvent): Promise<void> {
+    await this.ctx.db.query(
+      `INSERT INTO events (id, rule_id, camera_id, event_type, event_code, status, score, label, object_count, box, first_seen, last_seen,
+                           grid_code, lat, lng, address, evidence_jpeg, evidence_frame, evidence_clip, track)
+       SELECT $1, r.id, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
+         FROM (SELECT 1) one LEFT JOIN rules r ON r.id = $2
+       ON CONFLICT (id) DO NOTHING`,
+      [e.id, e.ruleId, e.cameraId, e.eventType, e.eventCode ?? '', clamp01(e.score), e.label, Math.max(1, e.count), JSON.stringify(e.box),
+        new Date(e.firstSeen), new Date(Math.max(e.lastSeen, e.firstSeen)), e.gridCode, e.lat, e.lng, e.address,
+        e.evidence.annotatedJpeg ?? null, e.evidence.cleanJpeg ?? null, e.evidence.clip ?? null,
+        JSON.stringify({ trackIds: e.trackIds, detector: e.detector, model: e.model, dwellSeconds: e.dwellSeconds, openedAt: e.openedAt })],
+    );
+    this.latencies.push(Date.now() - e.openedAt);
+    this.log.info({ event: e.id, rule: e.ruleId, camera: e.cameraId, type: e.eventType, score: e.score }, 'candidate event');
+    this.push(e, 'opened');
+  }
+
+  private async onUpdated(e: CandidateEvent): Promise<void> {
+    await this.ctx.db.query(
+      `UPDATE events SET last_seen = greatest(first_seen, $2), score = greatest(score, $3), object_count = greatest(1, $4), box = $5,
+              track = track || $6::jsonb, updated_at = now() WHERE id = $1`,
+      [e.id, new Date(e.lastSeen), clamp01(e.score), e.count, JSON.stringify(e.box), JSON.stringify({ trackIds: e.trackIds, dwellSeconds: e.dwellSeconds })],
+    );
+    this.push(e, 'updated');
+  }
+
+  private async onClosed(e: CandidateEvent): Promise<void> {
+    await this.ctx.db.query(
+      `UPDATE events SET last_seen = greatest(first_seen, $2), closed_at = $3, track = track || $4::jsonb, updated_at = now() WHERE id = $1`,
+      [e.id, new Date(e.lastSeen), new Date(e.closedAt ?? e.lastSeen), JSON.stringify({ dwellSeconds: e.dwellSeconds })],
+    );
+    this.push(e, 'closed');
+  }
+
+  private async onEvidence(e: { id: string; cameraId: string; evidence: { annotatedJpeg?: string; cleanJpeg?: string; clip?: string } }): Promise<void> {
+    await this.ctx.db.query(
+      `UPDATE events SET evidence_clip = coalesce($2, evidence_clip), evidence_jpeg = coalesce(evidence_jpeg, $3),
+              evidence_frame = coalesce(evidence_frame, $4), updated_at = now() WHERE id = $1`,
+      [e.id, e.evidence.clip ?? null, e.evidence.annotatedJpeg ?? null, e.evidence.cleanJpeg ?? null],
+    );
+    this.push({ id: e.id, cameraId: e.cameraId }, 'evidence');
+  }
+}
+
+function clamp01(n: number): number {
+  return Math.min(1, Math.max(0, Number.isFinite(n) ? n : 0));
+}
