@@ -135,6 +135,10 @@ async function main(): Promise<void> {
   const tls = await loadOrCreateTlsCertificate(join(tmp, 'tls'));
   const build = async (h2: boolean): Promise<FastifyInstance> => {
     const app = (h2 ? Fastify({ http2: true, https: { allowHTTP1: true, ...tls } } as never) : Fastify()) as unknown as FastifyInstance;
+    if (arg('debug-player')) {
+      app.addHook('onRequest', async (req) => { (req as unknown as { t0: number }).t0 = Date.now(); });
+      app.addHook('onResponse', async (req, rep) => { if (req.url.includes('m3u8')) console.log(`${new Date().toISOString().slice(17, 23)} ${rep.statusCode} ${Date.now() - (req as unknown as { t0: number }).t0}ms ${req.url.replace(/\/live\/[^?]*\//, '…/')}`); });
+    }
     await app.register(liveRoutes, { ingest, urlKey: key, getVisibleCamera: async () => null, userMaySee: async () => true });
     const hlsJs = await readFile(join(ROOT, 'node_modules/hls.js/dist/hls.min.js'));
     app.get('/bench/hls.min.js', async (_q, r) => r.header('content-type', 'text/javascript').send(hlsJs));
@@ -223,6 +227,7 @@ async function main(): Promise<void> {
       }
       const firstFrame = (await page.evaluate(() => (globalThis as unknown as { firstFrameAt: (number | null)[] }).firstFrameAt)) as (number | null)[];
       const errors = (await page.evaluate(() => (globalThis as unknown as { fatal: string[] }).fatal)) as string[];
+      if (arg('debug-player')) console.log(((await page.evaluate(() => (globalThis as unknown as { timeline?: string[] }).timeline)) ?? []).slice(0, 40).join('\n'));
       return { firstFrameMs: firstFrame.map((t) => (t ? t - started : NaN)), latency: lat, errors };
     } finally {
       await ctx.close();
@@ -406,6 +411,7 @@ window.startTiles = (srcs, ll) => {
     const mark = () => { if (!window.firstFrameAt[i]) window.firstFrameAt[i] = Date.now(); };
     if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(mark); else v.addEventListener('playing', mark, { once: true });
     const hls = new Hls({ lowLatencyMode: ll, backBufferLength: 4, liveSyncDurationCount: ll ? undefined : 3 });
+    if (i === 0) { window.timeline = []; const t0 = Date.now(); for (const ev of ['MANIFEST_LOADED','LEVEL_LOADED','FRAG_LOADING','FRAG_LOADED','BUFFER_APPENDED','FRAG_BUFFERED']) hls.on(Hls.Events[ev], (_e, d) => window.timeline.push((Date.now() - t0) + ' ' + ev + ' ' + (d && d.frag ? d.frag.sn + (d.part ? '.' + d.part.index : '') + ' ' + d.frag.start.toFixed(2) : '') + (d && d.details ? ' live=' + d.details.live + ' edge=' + (d.details.edge||0).toFixed(2) + ' fragments=' + d.details.fragments.length + ' parts=' + (d.details.partList||[]).length : ''))); v.addEventListener('playing', () => window.timeline.push((Date.now() - t0) + ' playing ct=' + v.currentTime.toFixed(2))); }
     hls.on(Hls.Events.ERROR, (_e, d) => { if (d.fatal) { window.fatal.push(i + ':' + d.details); hls.startLoad(); } });
     hls.loadSource(src); hls.attachMedia(v); v.play().catch(() => {});
   });

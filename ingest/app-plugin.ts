@@ -31,6 +31,8 @@ export function ingestFor(ctx: AppContext & { cameras: CameraRepo }): IngestServ
   const onState = (ev: CameraStateEvent): void => ctx.bus.publish('camera.state', ev, ev.cameraId);
   const fingerprints = new Map<string, string>();
   const resolveSource = async (cameraId: string, stream: StreamKind) => {
+      // fencing: a node never pulls a camera it does not lease (checked at every (re)connect)
+      if (ctx.cluster && !ctx.cluster.streams(cameraId)) throw new Error('camera is not leased by this node (fencing)');
       const cam = await ctx.cameras.getById(ctx.db, cameraId);
       if (!cam) throw new Error('camera no longer exists');
       // a camera without a sub stream serves its main stream to tiles as well
@@ -41,9 +43,27 @@ export function ingestFor(ctx: AppContext & { cameras: CameraRepo }): IngestServ
       fingerprints.set(`${cameraId}/${stream}`, createHash('sha256').update(JSON.stringify(src)).digest('hex'));
       return src;
   };
-  const service = new IngestService({ logger: ctx.logger, settings: ingestSettingsFromEnv(), resolveSource, onState });
+  const cluster = ctx.cluster;
+  const admit = cluster ? (cameraId: string) => cluster.streams(cameraId) : undefined;
+  const service = new IngestService({ logger: ctx.logger, settings: ingestSettingsFromEnv(), resolveSource, onState, admit });
+  if (cluster) cluster.sessions = () => service.manager.list().map((e) => ({ cameraId: e.cameraId, stream: e.stream, state: e.state }));
   services.set(ctx.bus, service);
   ctx.onShutdown.push(() => service.stop());
+  // cluster (role ingest): a lost lease stops the camera's sessions at once, whoever watches; always-on nodes keep
+  // every leased camera's sub stream up without viewers
+  const leases = ctx.cluster?.ingest;
+  if (leases) {
+    leases.on('lost', (id: string, reason: string) => {
+      if (!service.manager.get(id, 'main') && !service.manager.get(id, 'sub')) return;
+      log.warn({ camera: id, reason }, 'camera lease lost: stopping its sessions');
+      void service.manager.removeCamera(id);
+    });
+    if (ctx.config.ingestAlwaysOn) {
+      const pin = (id: string) => { try { service.manager.pin(id, 'sub'); } catch (err) { log.warn({ camera: id, err: (err as Error).message }, 'cannot keep leased camera on'); } };
+      leases.on('acquired', pin);
+      for (const id of leases.cameras()) pin(id);
+    }
+  }
   // camera edits and deletions reach running sessions
   ctx.bus.subscribe((msg) => {
     if (msg.topic !== 'camera.changed') return;
@@ -83,6 +103,7 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext & { cam
   await app.register(liveRoutes, {
     ingest,
     urlKey: deriveKey(ctx.secretKey, 'live-url'),
+    cluster: ctx.cluster,
     getVisibleCamera: async (user: { id: string; role: Role }, id: string) => {
       if (!isUuid(id)) return null;
       const cam = await ctx.cameras.getVisible(ctx.db, user, id);

@@ -31,6 +31,19 @@ export interface LiveRoutesOptions {
   userMaySee(userId: string, cameraId: string): Promise<boolean>;
   /** the camera's own snapshot URI (ONVIF GetSnapshotUri) with credentials, when there is one */
   snapshotSource?(cameraId: string): Promise<{ uri: string; username?: string | null; password?: string | null } | null>;
+  /**
+   * Cluster placement (absent: this node streams every camera). A live URL asked of a node that does not stream the
+   * camera points at the ingest node that does (absolute, signed with the key every node shares); a playlist or media
+   * request reaching the wrong node is redirected (307) to the holder, or refused with 503 while nobody holds it.
+   */
+  cluster?: {
+    /** base URL of this node */
+    readonly address: string;
+    /** may this node pull the camera (its lease, fencing)? */
+    streams(cameraId: string): boolean;
+    /** base URL of the node streaming the camera now, or null */
+    locate(cameraId: string): Promise<string | null>;
+  };
   /** audit trail: who started watching which camera */
   audit?(e: { user: { id: string; username: string }; action: string; cameraId: string; detail: Record<string, unknown>; ip: string }): Promise<void>;
 }
@@ -100,16 +113,24 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     const camera = await o.getVisibleCamera(user, id);
     if (!camera) return fail(reply, 404, 'camera not found');
     if (!camera.streams.includes(stream) && !camera.streams.length) return fail(reply, 409, 'this camera has no stream URL');
-    try {
-      manager.touch(id, stream, `u:${user.id}`); // start pulling now: the player's first playlist request finds it warming up
-    } catch (e) {
-      if (e instanceof SessionLimitError) return fail(reply.header('retry-after', '30'), 503, e.message);
-      throw e;
+    // the URL points at the node that pulls the camera (one pull per camera across the cluster)
+    let base = '';
+    if (o.cluster && !o.cluster.streams(id)) {
+      const holder = await o.cluster.locate(id);
+      if (!holder) return fail(reply.header('retry-after', '3'), 503, 'no ingest node holds this camera right now; try again in a few seconds');
+      base = holder;
+    } else {
+      try {
+        manager.touch(id, stream, `u:${user.id}`); // start pulling now: the player's first playlist request finds it warming up
+      } catch (e) {
+        if (e instanceof SessionLimitError) return fail(reply.header('retry-after', '30'), 503, e.message);
+        throw e;
+      }
     }
     const exp = Math.floor(Date.now() / 1000) + settings.liveUrlTtlS;
     const token = signLiveToken(o.urlKey, { cameraId: id, stream, userId: user.id, exp });
     if (o.audit) void o.audit({ user, action: 'live.view', cameraId: id, detail: { stream }, ip: request.ip }).catch((e2) => request.log.warn({ err: e2 }, 'audit failed'));
-    return { url: `/live/${encodeURIComponent(id)}/${stream}/${token}/index.m3u8`, expiresAt: new Date(exp * 1000).toISOString(), stream };
+    return { url: `${base}/live/${encodeURIComponent(id)}/${stream}/${token}/index.m3u8`, expiresAt: new Date(exp * 1000).toISOString(), stream };
   });
 
   app.get<{ Params: { id: string }; Querystring: { stream: StreamKind } }>('/api/cameras/:id/snapshot', {
@@ -163,6 +184,24 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     return { userId: v.userId };
   };
 
+  // Signed media may be fetched cross-origin (console on an API node, video from an ingest node): the signature in the
+  // path is the credential, no cookie is involved, so any origin may read it.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url.startsWith('/live/')) reply.header('access-control-allow-origin', '*');
+  });
+
+  /** Not this node's camera: 307 to the node that streams it (same path and query), else 503. True when answered. */
+  const elsewhere = async (request: FastifyRequest<{ Params: LiveParams }>, reply: FastifyReply): Promise<boolean> => {
+    if (!o.cluster || o.cluster.streams(request.params.id)) return false;
+    const holder = await o.cluster.locate(request.params.id);
+    if (holder && holder !== o.cluster.address) {
+      reply.code(307).header('cache-control', 'no-store').redirect(`${holder}${request.url}`, 307);
+      return true;
+    }
+    fail(reply.header('retry-after', '2'), 503, 'this camera is moving to another node; try again in a moment');
+    return true;
+  };
+
   const mediaSession = (request: FastifyRequest<{ Params: LiveParams }>, userId: string, reply: FastifyReply): CameraSession | undefined => {
     try {
       return manager.touch(request.params.id, request.params.stream as StreamKind, `u:${userId}`);
@@ -183,12 +222,14 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     if (!auth) return reply;
     const { id } = request.params;
     if (!(await maySee(auth.userId, id))) return fail(reply, 403, 'you may not see this camera');
+    if (await elsewhere(request, reply)) return reply;
     const session = mediaSession(request, auth.userId, reply);
     if (!session) return reply;
     const gone = clientGone(reply);
     const mux = session.muxer;
-    if (!mux.hasMedia) {
-      const ok = await session.waitForMedia(settings.startWaitMs, gone);
+    if (!mux.hasSegment) {
+      // players need one complete segment to start; the muxer completes the first keyframe as one at once
+      const ok = (await mux.waitUntil(() => mux.hasSegment, settings.startWaitMs, gone)) === 'ok';
       if (!ok) {
         if (gone.aborted) return reply;
         return fail(reply.header('retry-after', '2'), 503, `camera not streaming yet (${session.state}${session.reason ? `: ${session.reason}` : ''})`);
@@ -224,6 +265,7 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     const auth = authorize(request, reply);
     if (!auth) return reply;
     const file = request.params.file!;
+    if (await elsewhere(request, reply)) return reply;
     const session = manager.get(request.params.id, request.params.stream as StreamKind);
     if (!session) return fail(reply, 404, 'stream not running');
     mediaSession(request, auth.userId, reply);

@@ -29,6 +29,8 @@ export interface Segment {
   discontinuity: boolean;
   programDateTime: number;
   bytes: number;
+  /** closes at the next keyframe whatever its length (follows a fast-start segment) */
+  short?: boolean;
 }
 
 export interface LlhlsMuxerOptions {
@@ -68,6 +70,8 @@ export class LlhlsMuxer extends EventEmitter {
   private waiters = new Set<() => void>();
   private pending?: { frags: Buffer[]; start: number; duration: number; independent: boolean };
   private fastStart = true;
+  /** the next segment may start without a keyframe (it continues the one-part fast-start segment) */
+  private continuation = false;
   private lastFrameDuration = 0.04;
 
   constructor(opts: LlhlsMuxerOptions = {}) {
@@ -105,6 +109,10 @@ export class LlhlsMuxer extends EventEmitter {
     }
     return undefined;
   }
+  /** true once the playlist lists a complete segment (what players need to start) */
+  get hasSegment(): boolean {
+    return this.segments.some((s) => s.complete);
+  }
   get lastCompleteMsn(): number {
     for (let i = this.segments.length - 1; i >= 0; i--) if (this.segments[i].complete) return this.segments[i].msn;
     return -1;
@@ -130,6 +138,7 @@ export class LlhlsMuxer extends EventEmitter {
   /** The source ended (ffmpeg exited): close the open segment so nobody waits on it. */
   endOfStream(): void {
     this.closeOpen();
+    this.continuation = false;
     this.fastStart = true;
     this.anchor = undefined;
     this.lastEnd = undefined;
@@ -156,7 +165,7 @@ export class LlhlsMuxer extends EventEmitter {
       this.fastStart = true;
       this.lastEnd = undefined;
     }
-    if (!this.open() && !this.pending && !f.independent) return; // wait for a keyframe before the first part
+    if (!this.open() && !this.pending && !this.continuation && !f.independent) return; // wait for a keyframe first
     if (f.independent && this.pending) this.flushPending(now);
     if (!this.anchor) this.anchor = { wall: now, dts: start };
     if (!this.pending) this.pending = { frags: [], start, duration: 0, independent: f.independent };
@@ -172,21 +181,28 @@ export class LlhlsMuxer extends EventEmitter {
     const p = this.pending;
     if (!p) return;
     this.pending = undefined;
+    const fast = this.fastStart;
     this.fastStart = false;
-    this.addPart(p.frags.length === 1 ? p.frags[0] : Buffer.concat(p.frags), p.start, p.duration, p.independent, now);
+    this.addPart(p.frags.length === 1 ? p.frags[0] : Buffer.concat(p.frags), p.start, p.duration, p.independent, now, fast);
   }
 
-  private addPart(data: Buffer, start: number, duration: number, independent: boolean, now: number): void {
+  /**
+   * `fast`: the first part after a (re)start becomes a complete one-part segment at once, because players
+   * (hls.js) only start on a playlist with at least one complete segment; the next segment continues the GOP
+   * and ends at the next keyframe whatever its length.
+   */
+  private addPart(data: Buffer, start: number, duration: number, independent: boolean, now: number, fast = false): void {
     const f = { independent, data };
     if (!this.anchor) this.anchor = { wall: now, dts: start };
     let seg = this.open();
-    if (seg && f.independent && seg.duration >= this.opts.minSegmentS - 0.05) {
+    if (seg && f.independent && (seg.duration >= this.opts.minSegmentS - 0.05 || seg.short)) {
       this.complete(seg);
       seg = undefined;
     }
     if (!seg) {
-      if (!f.independent) return;
+      if (!f.independent && !this.continuation) return;
       seg = {
+        short: this.continuation,
         msn: this.nextMsn++,
         parts: [],
         duration: 0,
@@ -197,6 +213,7 @@ export class LlhlsMuxer extends EventEmitter {
         bytes: 0,
       };
       this.pendingDiscontinuity = false;
+      this.continuation = false;
       this.segments.push(seg);
     }
     const part: Part = {
@@ -212,6 +229,10 @@ export class LlhlsMuxer extends EventEmitter {
     seg.duration += duration;
     seg.bytes += f.data.length;
     this.bytes += f.data.length;
+    if (fast && seg.parts.length === 1) {
+      this.complete(seg);
+      this.continuation = true;
+    }
     if (duration > this.partTarget) this.partTarget = Math.ceil(duration * 1000) / 1000;
     const td = Math.round(seg.duration);
     if (td > this.maxTargetDuration) this.maxTargetDuration = td;
@@ -227,6 +248,7 @@ export class LlhlsMuxer extends EventEmitter {
 
   private closeOpen(): void {
     this.flushPending();
+    this.continuation = false;
     const seg = this.open();
     if (!seg) return;
     if (seg.parts.length === 0) this.segments.pop();
@@ -410,6 +432,7 @@ export class LlhlsMuxer extends EventEmitter {
         ? { msn: open.msn, initUri: `init${open.initId}.mp4`, discontinuity: open.discontinuity, programDateTime: open.programDateTime, parts: partList(open) }
         : undefined,
       preloadHintUri: hint,
+      independentSegments: list.every((s) => s.parts.length === 0 || s.parts[0].independent),
       canSkipUntil,
       skipSegments,
     });

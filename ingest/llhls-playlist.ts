@@ -29,6 +29,8 @@ export interface PlaylistInput {
   /** the segment being built: parts only, no EXTINF yet */
   open?: { msn: number; initUri: string; discontinuity: boolean; programDateTime: number; parts: PlaylistPart[] };
   preloadHintUri?: string;
+  /** every listed segment starts with a keyframe (EXT-X-INDEPENDENT-SEGMENTS) */
+  independentSegments?: boolean;
   /** advertise delta updates (EXT-X-SKIP) for segments older than this many seconds from the end */
   canSkipUntil?: number;
   /** number of leading segments to replace by EXT-X-SKIP (delta update); 0 or undefined: full playlist */
@@ -50,7 +52,7 @@ export function renderPlaylist(p: PlaylistInput): string {
     `#EXT-X-MEDIA-SEQUENCE:${p.mediaSequence}`,
   ];
   if (p.discontinuitySequence) out.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${p.discontinuitySequence}`);
-  out.push('#EXT-X-INDEPENDENT-SEGMENTS');
+  if (p.independentSegments) out.push('#EXT-X-INDEPENDENT-SEGMENTS');
   const skip = Math.min(p.skipSegments ?? 0, p.segments.length);
   if (skip > 0) out.push(`#EXT-X-SKIP:SKIPPED-SEGMENTS=${skip}`);
   let map: string | undefined;

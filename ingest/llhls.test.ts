@@ -61,8 +61,9 @@ describe('fMP4 parser and LL-HLS muxer (real ffmpeg output)', () => {
     expect(manifest.serverControl.partHoldBack).toBeGreaterThanOrEqual(3 * manifest.partTargetDuration - 1e-9);
     expect(manifest.partTargetDuration).toBeGreaterThanOrEqual(0.3);
     expect(manifest.targetDuration).toBe(1);
-    // 8 segments of 1 s were cut; 7 are complete (the last is open) and the window keeps 5
-    expect(manifest.mediaSequence).toBe(2);
+    // fast start: segment 0 is the first keyframe alone, segment 1 the rest of that GOP; then 1 s segments:
+    // 9 segments, 8 complete (the last is open), the window keeps 5
+    expect(manifest.mediaSequence).toBe(3);
     expect(manifest.segments.length).toBe(5);
     for (const s of manifest.segments) {
       expect(s.duration).toBeCloseTo(1, 2);
@@ -79,19 +80,20 @@ describe('fMP4 parser and LL-HLS muxer (real ffmpeg output)', () => {
     }
     // the open segment: parts + a preload hint for the next part
     expect(manifest.preloadSegment.parts.length).toBeGreaterThan(0);
-    expect(manifest.preloadSegment.preloadHints[0]).toMatchObject({ type: 'PART', uri: `part7.${manifest.preloadSegment.parts.length}.m4s` });
+    expect(manifest.preloadSegment.preloadHints[0]).toMatchObject({ type: 'PART', uri: `part8.${manifest.preloadSegment.parts.length}.m4s` });
 
     // blocking semantics
-    expect(mux.has(6)).toBe(true);
-    expect(mux.has(7)).toBe(false);
-    expect(mux.has(7, 0)).toBe(true);
-    expect(mux.has(7, 9)).toBe(false);
-    expect(await mux.waitFor(7, 9, 50)).toBe('timeout');
+    expect(mux.has(7)).toBe(true);
+    expect(mux.has(8)).toBe(false);
+    expect(mux.has(8, 0)).toBe(true);
+    expect(mux.has(8, 9)).toBe(false);
+    expect(await mux.waitFor(8, 9, 50)).toBe('timeout');
+    expect(mux.getSegment(7)!.duration).toBeCloseTo(1, 5);
 
     // the media decodes: init + the listed segments through ffprobe
     const dir = mkdtempSync(join(tmpdir(), 'llhls-'));
     try {
-      const body = Buffer.concat([mux.getInit(0)!, ...[2, 3, 4, 5, 6].map((m) => Buffer.concat(mux.getSegment(m)!.parts.map((p) => p.data)))]);
+      const body = Buffer.concat([mux.getInit(0)!, ...[3, 4, 5, 6, 7].map((m) => Buffer.concat(mux.getSegment(m)!.parts.map((p) => p.data)))]);
       writeFileSync(join(dir, 'x.mp4'), body);
       const r = await run(resolveFfprobe(), ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', join(dir, 'x.mp4')]);
       expect(r.stderr).toBe('');
@@ -106,18 +108,26 @@ describe('fMP4 parser and LL-HLS muxer (real ffmpeg output)', () => {
     const mux = new LlhlsMuxer({ partTargetS: 0.2, minSegmentS: 1, windowSegments: 3, maxBytes: 400_000 });
     mux.setInit(init!);
     mux.pushFragment(fragments[0]);
-    expect(mux.getPart(0, 0)?.duration).toBeCloseTo(0.1, 5); // fast start: the first keyframe alone is the first part
+    // fast start: the first keyframe alone is the first part, and a complete segment (players need one)
+    expect(mux.getSegment(0)?.parts.map((p) => p.duration)).toEqual([0.1]);
     let i = 1;
-    const waiting = mux.waitFor(0, 1, 5000);
+    const waiting = mux.waitFor(1, 0, 5000);
     mux.pushFragment(fragments[i++]);
-    expect(mux.has(0, 1)).toBe(false); // 0.1 s of a 0.2 s part: not published yet
+    expect(mux.has(1, 0)).toBe(false); // 0.1 s of a 0.2 s part: not published yet
     mux.pushFragment(fragments[i++]);
     expect(await waiting).toBe('ok');
-    expect(mux.getPart(0, 1)?.duration).toBeCloseTo(0.2, 5);
-    const hint = mux.waitForPart(0, 2, 5000);
+    expect(mux.getPart(1, 0)?.duration).toBeCloseTo(0.2, 5);
+    expect(mux.getPart(1, 0)?.independent).toBe(false); // the continuation segment starts mid-GOP
+    expect(mux.playlist()).not.toContain('#EXT-X-INDEPENDENT-SEGMENTS');
+    const hint = mux.waitForPart(1, 1, 5000);
     mux.pushFragment(fragments[i++]);
     mux.pushFragment(fragments[i++]);
-    expect((await hint)?.index).toBe(2);
+    expect((await hint)?.index).toBe(1);
+    for (const f of fragments.slice(i, 10)) mux.pushFragment(f);
+    i = 10;
+    mux.pushFragment(fragments[i++]); // the next keyframe's part closes the continuation segment whatever its length
+    mux.pushFragment(fragments[i++]);
+    expect(mux.getSegment(1)?.duration).toBeCloseTo(0.9, 5);
     for (const f of fragments.slice(i)) mux.pushFragment(f);
     expect(mux.heldBytes).toBeLessThanOrEqual(400_000 + 200_000); // cap + the open segment
     expect(mux.range!.first).toBeGreaterThanOrEqual(3);
@@ -135,7 +145,7 @@ describe('fMP4 parser and LL-HLS muxer (real ffmpeg output)', () => {
     for (const f of fragments) mux.pushFragment(f);
     const full = parse(mux.playlist()).manifest;
     const disc = full.segments.findIndex((s: { discontinuity?: boolean }) => s.discontinuity);
-    expect(full.mediaSequence + disc).toBe(8); // the first segment after the restart
+    expect(full.mediaSequence + disc).toBe(9); // the first segment after the restart
     expect(full.discontinuitySequence ?? 0).toBe(0);
     expect(full.segments[disc].map.uri).toBe('init1.mp4');
     expect(full.serverControl.canSkipUntil).toBe(6);
@@ -148,7 +158,7 @@ describe('fMP4 parser and LL-HLS muxer (real ffmpeg output)', () => {
     mux2.endOfStream();
     const delta = parse(mux2.playlist({ skip: true })).manifest;
     expect(delta.skip.skippedSegments).toBeGreaterThanOrEqual(1); // 8 s listed, only ~6 s must stay
-    expect(delta.skip.skippedSegments + delta.segments.length).toBe(8);
+    expect(delta.skip.skippedSegments + delta.segments.length).toBe(9);
     expect(delta.mediaSequence).toBe(0);
   });
 });

@@ -54,6 +54,8 @@ export interface IngestServiceOptions {
   resolveSource: (cameraId: string, stream: StreamKind) => Promise<RtspSource>;
   /** camera state changes and periodic stats (publish to consoles, write camera health) */
   onState?: (ev: CameraStateEvent) => void;
+  /** cluster fencing: may this node pull the camera now? (default: yes) */
+  admit?: (cameraId: string) => boolean;
 }
 
 export class IngestService {
@@ -74,6 +76,7 @@ export class IngestService {
       logger: o.logger,
       resolveSource: o.resolveSource,
       maxSessions: s.maxSessions,
+      admit: o.admit,
       idleGraceMs: s.idleGraceMs,
       viewerTtlMs: s.viewerTtlMs,
       session: {

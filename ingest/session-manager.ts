@@ -17,6 +17,14 @@ export class SessionLimitError extends Error {
   }
 }
 
+export class NotHeldError extends Error {
+  readonly statusCode = 503;
+  constructor(readonly cameraId: string) {
+    super('this node does not hold this camera (another node streams it)');
+    this.name = 'NotHeldError';
+  }
+}
+
 export interface CameraStateEvent {
   cameraId: string;
   stream: StreamKind;
@@ -34,6 +42,8 @@ export interface SessionManagerOptions {
   resolveSource: (cameraId: string, stream: StreamKind) => Promise<RtspSource>;
   /** node-wide limit on concurrent sessions */
   maxSessions?: number;
+  /** may this node pull the camera now (cluster lease; fencing)? New sessions for others are refused (NotHeldError). */
+  admit?: (cameraId: string) => boolean;
   /** how long a session without consumers stays up (ms) */
   idleGraceMs?: number;
   /** how long an HTTP viewer counts as watching after its last request (ms) */
@@ -192,6 +202,7 @@ export class SessionManager extends EventEmitter {
     const key = SessionManager.key(cameraId, stream);
     const existing = this.entries.get(key);
     if (existing) return existing;
+    if (this.o.admit && !this.o.admit(cameraId)) throw new NotHeldError(cameraId);
     if (this.entries.size >= this.maxSessions) {
       // make room by ending the session that has been idle longest, if any
       let oldest: Entry | undefined;
