@@ -33,8 +33,6 @@ describe('live push over WebSocket', () => {
     const restricted = (await t.app.inject({ method: 'POST', url: '/api/cameras', headers: { cookie: admin }, payload: { name: 'Closed', sharing: 'restricted' } })).json().id;
     const op = await connect('operator');
     const police = await connect('police110');
-    // The visibility cache refreshes on camera.changed; let it settle before pushing.
-    await new Promise((r) => setTimeout(r, 100));
     t.ctx.bus.publish('camera.state', { state: 'live' }, restricted);
     t.ctx.bus.publish('camera.state', { state: 'live' }, shared);
     await expect.poll(() => police.got.filter((m) => m.topic === 'camera.state').length).toBe(2);

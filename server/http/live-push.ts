@@ -18,7 +18,12 @@ export async function livePushRoutes(app: FastifyInstance, ctx: AppContext): Pro
   };
   await refresh();
   ctx.bus.subscribe((msg) => {
-    if (msg.topic === 'camera.changed') void refresh().catch(() => {});
+    if (msg.topic !== 'camera.changed') return;
+    // Apply a known sharing at once (the bus is synchronous, so no later message slips through), then re-read.
+    const p = msg.payload as { sharing?: string; deleted?: boolean } | undefined;
+    if (msg.cameraId && p?.sharing === 'restricted') restricted.add(msg.cameraId);
+    if (msg.cameraId && (p?.sharing === 'shared' || p?.deleted)) restricted.delete(msg.cameraId);
+    void refresh().catch(() => {});
   });
 
   app.get('/api/ws', { websocket: true, config: { roles: ALL_ROLES }, schema: { hide: true } }, (socket: WebSocket, request) => {

@@ -114,7 +114,7 @@ export async function cameraRoutes(app: FastifyInstance, ctx: AppContext & { cam
       await audit(q, { user, action: 'camera.create', targetType: 'camera', targetId: created.id, detail: { name: created.name }, ip: request.ip });
       return created;
     });
-    ctx.bus.publish('camera.changed', { action: 'create', id: cam.id }, cam.id);
+    ctx.bus.publish('camera.changed', { action: 'create', id: cam.id, sharing: cam.sharing }, cam.id);
     return reply.code(201).send(cam);
   });
 
@@ -138,7 +138,7 @@ export async function cameraRoutes(app: FastifyInstance, ctx: AppContext & { cam
       return updated!;
     }).then((updated) => {
       // Published after commit: subscribers (live push visibility, running sessions) read the new row.
-      ctx.bus.publish('camera.changed', { action: 'update', id: updated.id }, updated.id);
+      ctx.bus.publish('camera.changed', { action: 'update', id: updated.id, sharing: updated.sharing }, updated.id);
       return updated;
     });
   });
