@@ -81,7 +81,8 @@ export class StreamChannel implements Pumpable {
   /** Global index of the next frame this stream will send, for RTP-Info. */
   nextFrameIndex(now: number): number {
     // With no viewer yet, the first pump sends the frame due at that moment (not the one after).
-    return this.lastSent >= 0 ? this.lastSent + 1 : Math.floor(this.viewTime(now) / this.frameMs);
+    // A position left over from earlier viewers is stale: add() restarts the stream at "now".
+    return this.sinks.size > 0 && this.lastSent >= 0 ? this.lastSent + 1 : Math.floor(this.viewTime(now) / this.frameMs);
   }
 
   private viewTime(now: number): number {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveFfmpeg } from '../ingest/ffmpeg-path.js';
 import { minuteDelta, readClockStrip } from './clock-strip.js';
 import { startSimulator, type SimCameraInfo, type Simulator } from './index.js';
+import { RtspReader } from './rtsp-test-client.js';
 import { authedUrl, grabFrame, probe, rtspTimeoutOption, run, testCacheDir, withCreds } from './test-helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -91,6 +92,39 @@ describe('RTSP', () => {
     expect(ms).not.toBeNull();
     // The frame cannot show a time later than when it arrived.
     expect(minuteDelta(f!.receivedAt % 60_000, ms!)).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('RTP', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const waitFrames = async (r: RtspReader, n: number) => {
+    for (let i = 0; i < 200 && r.frames < n; i++) await sleep(50);
+  };
+
+  it('starts every session on a keyframe with SPS in-band, RTP-Info matching the first packet, and steady timestamps', async () => {
+    const c = cams[1];
+    const a = new RtspReader(c.rtspSub, c.username, c.password);
+    await a.start();
+    await waitFrames(a, 10);
+    a.stop();
+    await sleep(1500); // the stream goes idle, then a new viewer arrives
+    const b = new RtspReader(c.rtspSub, c.username, c.password);
+    await b.start();
+    await waitFrames(b, 5);
+    const joiner = new RtspReader(c.rtspSub, c.username, c.password); // joins a stream already being sent
+    await joiner.start();
+    await waitFrames(joiner, 30);
+    await waitFrames(b, 60);
+    b.stop();
+    joiner.stop();
+    for (const r of [a, b, joiner]) {
+      expect(r.first?.nalType).toBe(7); // SPS, then PPS and the IDR
+      expect(r.rtpInfo).toEqual({ seq: r.first!.seq, rtptime: r.first!.ts });
+      expect(r.regressions).toBe(0);
+      // 90 kHz at 25 fps: 3600 per frame (a multiple if the scheduler ever had to skip).
+      expect(r.steps.filter((s) => s % 3600 !== 0)).toEqual([]);
+    }
+    expect(b.frames).toBeGreaterThanOrEqual(60);
   });
 });
 
