@@ -228,14 +228,15 @@ async function main(): Promise<void> {
       const firstFrame = (await page.evaluate(() => (globalThis as unknown as { firstFrameAt: (number | null)[] }).firstFrameAt)) as (number | null)[];
       const errors = (await page.evaluate(() => (globalThis as unknown as { fatal: string[] }).fatal)) as string[];
       if (arg('debug-player')) console.log(((await page.evaluate(() => (globalThis as unknown as { timeline?: string[] }).timeline)) ?? []).slice(0, 40).join('\n'));
-      return { firstFrameMs: firstFrame.map((t) => (t ? t - started : NaN)), latency: lat, errors };
+      const stalls = (await page.evaluate(() => (globalThis as unknown as { stalls: number[] }).stalls)) as number[];
+      return { firstFrameMs: firstFrame.map((t) => (t ? t - started : NaN)), latency: lat, errors, stalls };
     } finally {
       await ctx.close();
     }
   };
 
   const rows: string[][] = [];
-  const head = ['mode', 'N', 'live', 'CPU %/sess (1 core)', 'ingest % box', 'box busy %', 'RSS MB/sess', 'held MB/sess', 'first part p50/p95 ms', 'player 1st frame ms', 'latency p50/p95 ms'];
+  const head = ['mode', 'N', 'live', 'CPU %/sess (1 core)', 'ingest % box', 'box busy %', 'RSS MB/sess', 'held MB/sess', 'first part p50/p95 ms', 'player 1st frame ms', 'latency p50/p95 ms', 'stalls'];
 
   // ---------------------------------------------------------------- LL-HLS steps
   const running: Array<{ release(): void }> = [];
@@ -285,15 +286,17 @@ async function main(): Promise<void> {
     }
     // glass-to-glass on a cold camera in Chromium
     let ff = NaN;
+    let stalls = NaN;
     let lat: number[] = [];
     const pc = take(1)[0];
     const res = await play(h2Base, [liveUrl(pc.id)], true, 12);
     if (res) {
       ff = res.firstFrameMs[0];
+      stalls = res.stalls[0];
       lat = res.latency[0].slice(Math.floor(res.latency[0].length / 4)); // after the player settled
       if (res.errors.length) console.log(`  player errors: ${res.errors.join('; ')}`);
     }
-    rows.push(['LL-HLS (StreetEye)', String(n), `${live}`, f2(ingestCpuPct / n), f1(ingestCpuPct / ncpu), f1(boxBusy), f1((ffRss + nodeGrowth) / n), f2(held / n), `${Math.round(median(od))}/${Math.round(pct(od, 95))}`, f1(ff), `${Math.round(median(lat))}/${Math.round(pct(lat, 95))}`]);
+    rows.push(['LL-HLS (StreetEye)', String(n), `${live}`, f2(ingestCpuPct / n), f1(ingestCpuPct / ncpu), f1(boxBusy), f1((ffRss + nodeGrowth) / n), f2(held / n), `${Math.round(median(od))}/${Math.round(pct(od, 95))}`, f1(ff), `${Math.round(median(lat))}/${Math.round(pct(lat, 95))}`, String(stalls)]);
     console.log('  ' + rows.at(-1)!.join(' | '));
   }
 
@@ -306,7 +309,7 @@ async function main(): Promise<void> {
       if (!r) continue;
       const playing = r.latency.filter((l) => l.length >= 5).length;
       const all = r.latency.flatMap((l) => l.slice(Math.floor(l.length / 3)));
-      wallRows.push(`${wallTiles}-tile wall over ${label}: ${playing}/${wallTiles} tiles playing (≥5 clock readings in 15 s); first frames p50 ${Math.round(median(r.firstFrameMs.filter(Number.isFinite)))} ms, max ${Math.round(Math.max(...r.firstFrameMs.map((x) => (Number.isFinite(x) ? x : 0))))} ms; latency p50/p95 ${Math.round(median(all))}/${Math.round(pct(all, 95))} ms${r.errors.length ? `; errors: ${r.errors.slice(0, 3).join('; ')}` : ''}`);
+      wallRows.push(`${wallTiles}-tile wall over ${label}: ${playing}/${wallTiles} tiles playing (≥5 clock readings in 15 s), ${r.stalls.reduce((a, b) => a + b, 0)} stalls; first frames p50 ${Math.round(median(r.firstFrameMs.filter(Number.isFinite)))} ms, max ${Math.round(Math.max(...r.firstFrameMs.map((x) => (Number.isFinite(x) ? x : 0))))} ms; latency p50/p95 ${Math.round(median(all))}/${Math.round(pct(all, 95))} ms${r.errors.length ? `; errors: ${r.errors.slice(0, 3).join('; ')}` : ''}`);
       console.log('  ' + wallRows.at(-1));
     }
   }
@@ -362,6 +365,7 @@ async function main(): Promise<void> {
         if (Number.isFinite(w)) od.push(performance.now() - t);
       }
       let ffr = NaN;
+      let stalls = NaN;
       let lat: number[] = [];
       const pc = take(1)[0];
       startHls(pc);
@@ -369,10 +373,11 @@ async function main(): Promise<void> {
       const res = await play(h1Base, [`/baseline/${pc.id}/index.m3u8`], false, 14);
       if (res) {
         ffr = coldWait + res.firstFrameMs[0];
+        stalls = res.stalls[0];
         lat = res.latency[0].slice(Math.floor(res.latency[0].length / 4));
       }
       const alive = procs.filter((p) => p.exitCode === null).length;
-      rows.push(['ffmpeg HLS hls_time 2', String(n), String(alive), f2(((ffCpu / wall) * 100) / pids.length), f1(((ffCpu / wall) * 100) / ncpu), f1(((box1.busy - box0.busy) / (box1.total - box0.total)) * 100), f1(rss / pids.length), '(disk)', `${Math.round(median(od))}/${Math.round(pct(od, 95))}`, f1(ffr), `${Math.round(median(lat))}/${Math.round(pct(lat, 95))}`]);
+      rows.push(['ffmpeg HLS hls_time 2', String(n), String(alive), f2(((ffCpu / wall) * 100) / pids.length), f1(((ffCpu / wall) * 100) / ncpu), f1(((box1.busy - box0.busy) / (box1.total - box0.total)) * 100), f1(rss / pids.length), '(disk)', `${Math.round(median(od))}/${Math.round(pct(od, 95))}`, f1(ffr), `${Math.round(median(lat))}/${Math.round(pct(lat, 95))}`, String(stalls)]);
       console.log('  ' + rows.at(-1)!.join(' | '));
     }
     for (const p of procs) p.kill('SIGTERM');
@@ -384,6 +389,7 @@ async function main(): Promise<void> {
   for (const w of wallRows) console.log(w);
   console.log(`\nCPU %/sess: ffmpeg + this Node process per session, in % of one core; "ingest % box" = that total over all ${ncpu} cores; box busy includes the simulator and Chromium.`);
   console.log('first part: HTTP/2 GET of the playlist of a cold camera (session starts on request) until init + first part are received; baseline: ffmpeg start until its playlist lists a segment.');
+  console.log('stalls: "waiting" events of the <video> more than 2 s after its first frame (rebuffering).');
   console.log('player 1st frame: hls.js in Chromium, from loadSource to the first rendered frame (cold camera for LL-HLS). latency: wall clock minus the burnt-in clock of the frame on screen.');
 
   h2c.close();
@@ -403,12 +409,13 @@ body{margin:0;background:#111;display:grid;grid-template-columns:repeat(4,1fr);g
 video{width:100%;aspect-ratio:16/9;background:#000}</style>
 <script src="/bench/hls.min.js"></script></head><body>
 <script>
-window.firstFrameAt = []; window.fatal = []; const videos = [];
+window.firstFrameAt = []; window.fatal = []; window.stalls = []; const videos = [];
 window.startTiles = (srcs, ll) => {
   srcs.forEach((src, i) => {
     const v = document.createElement('video'); v.muted = true; v.autoplay = true; v.playsInline = true;
     document.body.appendChild(v); videos.push(v); window.firstFrameAt[i] = null;
     const mark = () => { if (!window.firstFrameAt[i]) window.firstFrameAt[i] = Date.now(); };
+    window.stalls[i] = 0; v.addEventListener('waiting', () => { if (window.firstFrameAt[i] && Date.now() - window.firstFrameAt[i] > 2000) window.stalls[i]++; });
     if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(mark); else v.addEventListener('playing', mark, { once: true });
     const hls = new Hls({ lowLatencyMode: ll, backBufferLength: 4, liveSyncDurationCount: ll ? undefined : 3 });
     if (i === 0) { window.timeline = []; const t0 = Date.now(); for (const ev of ['MANIFEST_LOADED','LEVEL_LOADED','FRAG_LOADING','FRAG_LOADED','BUFFER_APPENDED','FRAG_BUFFERED']) hls.on(Hls.Events[ev], (_e, d) => window.timeline.push((Date.now() - t0) + ' ' + ev + ' ' + (d && d.frag ? d.frag.sn + (d.part ? '.' + d.part.index : '') + ' ' + d.frag.start.toFixed(2) : '') + (d && d.details ? ' live=' + d.details.live + ' edge=' + (d.details.edge||0).toFixed(2) + ' fragments=' + d.details.fragments.length + ' parts=' + (d.details.partList||[]).length : ''))); v.addEventListener('playing', () => window.timeline.push((Date.now() - t0) + ' playing ct=' + v.currentTime.toFixed(2))); }
