@@ -20,11 +20,23 @@ describe('configuration', () => {
       [{ STREETEYE_ROLE: 'worker' }, /STREETEYE_ROLE \(--role\) must be/],
       [{ TLS_CERT_FILE: '/x.pem' }, /TLS_CERT_FILE and TLS_KEY_FILE must be set together/],
       [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+      [{ DATABASE_URL: 'postgres://db/x', STREETEYE_ROLE: 'ingest' }, /STREETEYE_SECRET must be set on every node/],
+      [{ STREETEYE_NODE_ADDRESS: 'http://x:8080/path' }, /STREETEYE_NODE_ADDRESS must be a base URL/],
+      [{ LEASE_TTL_S: '1' }, /LEASE_TTL_S/],
     ];
     for (const [env, message] of bad) {
       expect(() => loadConfig(env), JSON.stringify(env)).toThrow(ConfigError);
       expect(() => loadConfig(env), JSON.stringify(env)).toThrow(message);
     }
+  });
+
+  it('cluster settings: capacity follows INGEST_MAX_SESSIONS unless INGEST_CAPACITY says otherwise', () => {
+    const secret = 'x'.repeat(32);
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x', STREETEYE_ROLE: 'api', STREETEYE_SECRET: secret })).toMatchObject({ role: 'api', leaseTtlMs: 15_000 });
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x' }).role).toBe('all');
+    expect(loadConfig({ INGEST_MAX_SESSIONS: '150' }).ingestCapacity).toBe(150);
+    expect(loadConfig({ INGEST_MAX_SESSIONS: '150', INGEST_CAPACITY: '40' }).ingestCapacity).toBe(40);
+    expect(loadConfig({ STREETEYE_NODE_ADDRESS: 'http://ingest-1:8080/' }).nodeAddress).toBe('http://ingest-1:8080');
   });
 
   it('takes --role and friends from the command line', () => {

@@ -27,6 +27,15 @@ export interface Config {
   mapTileUrl?: string;
   /** Default live budget of the video wall: tiles beyond it show snapshots (a console setting may lower or raise it). */
   wallLiveBudget: number;
+  /** Base URL other nodes and browsers use to reach this node (STREETEYE_NODE_ADDRESS; default http://<hostname>:<PORT>). */
+  nodeAddress?: string;
+  /** Cameras an ingest/analytics node claims at most (INGEST_CAPACITY, else INGEST_MAX_SESSIONS, else 200 / ANALYTICS_CAPACITY 50). */
+  ingestCapacity: number;
+  analyticsCapacity: number;
+  /** Camera lease lifetime (LEASE_TTL_S): a dead node's cameras move after this. */
+  leaseTtlMs: number;
+  /** Keep every leased camera's sub stream on without viewers (INGEST_ALWAYS_ON=1; ingest nodes). */
+  ingestAlwaysOn: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -97,6 +106,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError('MAP_TILE_URL must be an http(s) URL template with {z}, {x} and {y}, e.g. https://tiles.example.gov.cn/{z}/{x}/{y}.png');
     }
   }
+  if (databaseUrl && role !== 'all' && !secret) {
+    throw new ConfigError(`STREETEYE_SECRET must be set on every node of a cluster (role ${role} with DATABASE_URL): all nodes share it to read camera credentials and to sign and check live URLs`);
+  }
+  const nodeAddress = env.STREETEYE_NODE_ADDRESS?.trim().replace(/\/+$/, '') || undefined;
+  if (nodeAddress) {
+    let ok = false;
+    try { const u = new URL(nodeAddress); ok = ['http:', 'https:'].includes(u.protocol) && u.pathname === '/' && !u.search && !u.username; } catch { ok = false; }
+    if (!ok) throw new ConfigError('STREETEYE_NODE_ADDRESS must be a base URL such as http://ingest-1.example:8080 (no path, no credentials)');
+  }
+  const maxSessions = intVar(env, 'INGEST_MAX_SESSIONS', 200, 1, 10_000);
   return {
     port: intVar(env, 'PORT', 8080, 0, 65535),
     host: env.HOST || '0.0.0.0',
@@ -118,5 +137,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cityWebhookSecret,
     mapTileUrl,
     wallLiveBudget: intVar(env, 'WALL_LIVE_BUDGET', 16, 1, 64),
+    nodeAddress,
+    // a camera takes one session per stream it plays: by default a node claims as many cameras as it may run sessions
+    ingestCapacity: intVar(env, 'INGEST_CAPACITY', maxSessions, 0, 10_000),
+    analyticsCapacity: intVar(env, 'ANALYTICS_CAPACITY', 50, 0, 10_000),
+    leaseTtlMs: intVar(env, 'LEASE_TTL_S', 15, 2, 600) * 1000,
+    ingestAlwaysOn: ['1', 'true', 'yes', 'on'].includes((env.INGEST_ALWAYS_ON ?? '').toLowerCase()),
   };
 }

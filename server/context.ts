@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.js';
 import type { Db } from './db/db.js';
 import type { Bus } from './bus.js';
+import type { Cluster } from './cluster/cluster.js';
 
 /**
  * What the composed server hands to every route plugin and subsystem. Subsystems (ingest,
@@ -16,4 +17,6 @@ export interface AppContext {
   bus: Bus;
   /** Called on shutdown in reverse order of registration: stop children before the database closes. */
   onShutdown: Array<() => Promise<void>>;
+  /** This node's cluster membership (role, leases, bus bridge); set by main.ts, absent in most tests (= role all). */
+  cluster?: Cluster;
 }

@@ -12,6 +12,7 @@ import { loadOrCreateTlsCertificate } from './tls.js';
 import { startDemoFleet } from './demo-fleet.js';
 import { fleetFor } from './fleet/service.js';
 import { startOutboxWorker } from './outbox/start.js';
+import { Cluster } from './cluster/cluster.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -35,9 +36,18 @@ async function main(): Promise<void> {
   }
 
   const ctx: AppContext = { config, db, logger, secretKey, bus: new Bus(), onShutdown: [] };
+  // Node row + heartbeat, camera leases (ingest/analytics roles) and the LISTEN/NOTIFY bridge (PostgreSQL): before the
+  // subsystems, which ask ctx.cluster which cameras are theirs. Stopped last (registered first): leases are released
+  // only after the sessions are down.
+  const cluster = new Cluster({ config, db, bus: ctx.bus, logger });
+  ctx.cluster = cluster;
+  await cluster.start();
+  ctx.onShutdown.push(() => cluster.stop());
   const { app, cameras } = await buildApp(ctx);
   const fleet = fleetFor(ctx);
-  fleet.start();
+  // the recorder writes health from this node's own camera.state; probes run where cameras are pulled
+  if (config.role === 'all' || config.role === 'ingest') fleet.start();
+  else fleet.recorder.start();
   ctx.onShutdown.push(() => fleet.stop());
   startOutboxWorker(ctx);
   await app.listen({ port: config.port, host: config.host });

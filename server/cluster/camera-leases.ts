@@ -120,7 +120,12 @@ export class CameraLeases extends EventEmitter {
       // Valid from the moment the renewal was sent, not when it answered: the database's clock started then at the latest.
       this.validUntil = started + this.ttlMs - Math.min(2000, this.ttlMs / 5);
       this.armFence();
-      for (const r of renewed.rows) this.held.set(r.camera_id, r.epoch);
+      for (const r of renewed.rows) {
+        // held again after a local fence (e.g. the database restarted and came back before the row expired)
+        const back = !this.held.has(r.camera_id);
+        this.held.set(r.camera_id, r.epoch);
+        if (back) this.emit('acquired', r.camera_id, r.epoch);
+      }
       for (const r of claimed.rows) {
         this.held.set(r.camera_id, r.epoch);
         this.emit('acquired', r.camera_id, r.epoch);

@@ -29,4 +29,32 @@ export async function clusterRoutes(app: FastifyInstance, ctx: AppContext): Prom
         ORDER BY alive DESC, n.role, n.id`);
     return { items: res.rows, total: res.rowCount };
   });
+
+  // This node only: what it holds and pulls right now (operators, the multi-process tests, the soak).
+  app.get('/api/cluster/self', {
+    config: { roles: ['admin', 'technician'] },
+    schema: {
+      tags: ['cluster'],
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' }, role: { type: 'string' }, address: { type: 'string' }, bridged: { type: 'boolean' },
+            leased: { type: 'array', items: { type: 'string' } },
+            sessions: { type: 'array', items: { type: 'object', properties: { cameraId: { type: 'string' }, stream: { type: 'string' }, state: { type: 'string' } } } },
+            rssBytes: { type: 'integer' }, cpuMicros: { type: 'integer' },
+          },
+        },
+        ...commonErrors,
+      },
+    },
+  }, async () => {
+    const c = ctx.cluster;
+    const cpu = process.cpuUsage();
+    return {
+      id: c?.nodeId ?? 'local', role: ctx.config.role, address: c?.address ?? '', bridged: c?.bridged ?? false,
+      leased: c?.ingest?.cameras() ?? [], sessions: c?.sessions() ?? [],
+      rssBytes: process.memoryUsage.rss(), cpuMicros: cpu.user + cpu.system,
+    };
+  });
 }
