@@ -25,6 +25,7 @@ export const PAGES: PageDef[] = [
   // after /cameras so that /cameras stays the landing page the console e2e expects; operators reach the wall with Alt+2
   { path: '/wall', nav: { zh: '视频墙', en: 'Wall' }, roles: ['operator', 'admin', 'police110'], Component: lazy(() => import('./pages/WallPage')) },
   { path: '/fleet', nav: { zh: '设备健康', en: 'Fleet health' }, roles: ['technician', 'admin'], Component: lazy(() => import('./pages/FleetPage')) },
+  { path: '/cluster', nav: { zh: '集群节点', en: 'Cluster' }, roles: ['admin', 'technician'], Component: lazy(() => import('./pages/ClusterPage')) },
   { path: '/discovery', nav: { zh: '设备发现', en: 'Discovery' }, roles: ['technician', 'admin'], Component: lazy(() => import('./pages/DiscoveryPage')) },
   { path: '/desk110', nav: { zh: '110 联动', en: '110 desk' }, roles: ['police110', 'admin', 'operator'], Component: lazy(() => import('./pages/Desk110Page')) },
   { path: '/kpi', nav: { zh: '综合评价', en: 'Assessment' }, roles: ['admin', 'operator'], Component: lazy(() => import('./pages/KpiPage')) },
