@@ -59,19 +59,19 @@ describe('analytics end to end: simulator → ingest frame tap → engine → ev
     });
     expect(rule.statusCode).toBe(201);
     const reviewer = { cookie: await t.cookie('reviewer') };
-    const first = await until(async () => {
+    const first = (await until(async () => {
       const r = await t.app.inject({ method: 'GET', url: '/api/events?status=pending', headers: reviewer });
       return r.json().items[0] as { id: string; evidence: { annotated: boolean; clean: boolean; clip: boolean }; eventCode: string; box: { x1: number } } | undefined;
-    }, 'a candidate', 900, 50);
+    }, 'a candidate', 900, 50))!;
     const latencyMs = Date.now() - ruleCreatedAt;
     expect(first.eventCode).toBe('09009');
     expect(first.evidence).toMatchObject({ annotated: true, clean: true });
     expect(first.box.x1).toBeGreaterThan(0.75);
     // the clip comes from the buffered segments around the moment (post-roll included)
-    const withClip = await until(async () => {
+    const withClip = (await until(async () => {
       const r = await t.app.inject({ method: 'GET', url: `/api/events/${first.id}`, headers: reviewer });
       return r.json().evidence.clip ? r.json() : undefined;
-    }, 'the evidence clip', 400, 50);
+    }, 'the evidence clip', 400, 50))!;
     expect(withClip.evidence.clip).toBe(true);
     for (const kind of ['annotated', 'clean', 'clip']) {
       const f = await t.app.inject({ method: 'GET', url: `/api/events/${first.id}/evidence/${kind}`, headers: reviewer });

@@ -1,0 +1,103 @@
+import { request, type Query } from '../api';
+
+/** Candidate events, rules and the classification (server/analytics/routes.ts). */
+export interface EventItem {
+  id: string;
+  ruleId: string | null;
+  cameraId: string;
+  cameraName: string | null;
+  eventType: string;
+  eventCode: string;
+  eventName: string | null;
+  status: 'pending' | 'confirmed' | 'rejected' | 'expired';
+  score: number;
+  label: string | null;
+  objectCount: number;
+  box: { x1: number; y1: number; x2: number; y2: number } | null;
+  firstSeen: string;
+  lastSeen: string;
+  closedAt: string | null;
+  address: string | null;
+  gridCode: string | null;
+  evidence: { annotated: boolean; clean: boolean; clip: boolean };
+  dwellSeconds: number | null;
+  reviewedBy: string | null;
+  reviewedAt: string | null;
+  rejectReason: string | null;
+  rejectNote: string | null;
+  caseNo: string | null;
+}
+
+export interface EventType {
+  key: string;
+  nameZh: string;
+  nameEn: string;
+  code: string;
+  enabled: boolean;
+  hasPreset: boolean;
+  videoDetectable: string;
+}
+
+export type Point = [number, number];
+export interface Schedule { days: number[]; from: string; to: string }
+export interface RuleInput {
+  cameraId: string;
+  eventType: string;
+  name?: string;
+  zone: Point[];
+  detector?: 'model' | 'foreground';
+  classes?: string[];
+  minScore?: number;
+  minArea?: number;
+  minCount?: number;
+  minDwellSeconds?: number;
+  schedule?: Schedule | null;
+  cooldownSeconds?: number;
+  enabled?: boolean;
+}
+export interface RuleItem extends Required<Omit<RuleInput, 'name' | 'schedule'>> {
+  id: string;
+  name: string | null;
+  cameraName: string | null;
+  schedule: Schedule | null;
+  confirmed: number;
+  rejected: number;
+  pending: number;
+  precision: number | null;
+}
+
+export interface PrecisionRow { confirmed: number; rejected: number; pending: number; total: number; reviewed: number; precision: number | null; flagged: boolean }
+export interface PrecisionReport {
+  threshold: number;
+  minReviews: number;
+  rules: Array<PrecisionRow & { ruleId: string | null; ruleName: string | null; cameraName: string; eventType: string }>;
+  cameras: Array<PrecisionRow & { cameraId: string; cameraName: string }>;
+  types: Array<PrecisionRow & { eventType: string }>;
+  reasons: Array<{ reason: string; n: number }>;
+}
+
+export const REJECT_REASONS: Array<{ key: string; zh: string; en: string }> = [
+  { key: 'misdetection', zh: '误检', en: 'Misdetection' },
+  { key: 'licensed_vendor', zh: '合规摊点/早餐车', en: 'Licensed vendor' },
+  { key: 'inside_shop', zh: '店内经营', en: 'Inside the shop' },
+  { key: 'bin_not_overflowing', zh: '垃圾桶未满溢', en: 'Bin not overflowing' },
+  { key: 'duplicate', zh: '重复', en: 'Duplicate' },
+  { key: 'other', zh: '其他', en: 'Other' },
+];
+
+const enc = encodeURIComponent;
+export const reviewApi = {
+  events: (q: Query) => request<{ items: EventItem[]; total: number }>('/api/events', { query: q }),
+  event: (id: string) => request<EventItem>(`/api/events/${enc(id)}`),
+  confirm: (id: string, body: { eventType?: string; description?: string }) => request<EventItem>(`/api/events/${enc(id)}/confirm`, { method: 'POST', json: body }),
+  reject: (id: string, body: { reason: string; note?: string }) => request<EventItem>(`/api/events/${enc(id)}/reject`, { method: 'POST', json: body }),
+  evidenceUrl: (id: string, kind: 'annotated' | 'clean' | 'clip') => `/api/events/${enc(id)}/evidence/${kind}`,
+  eventTypes: () => request<EventType[]>('/api/event-types'),
+  rules: (q: Query = {}) => request<{ items: RuleItem[]; total: number }>('/api/rules', { query: q }),
+  presets: () => request<{ presets: Record<string, Partial<RuleInput>>; defaultModel: string; classes: string[] }>('/api/rules/presets'),
+  createRule: (body: RuleInput) => request<RuleItem>('/api/rules', { method: 'POST', json: body }),
+  updateRule: (id: string, body: Partial<RuleInput>) => request<RuleItem>(`/api/rules/${enc(id)}`, { method: 'PATCH', json: body }),
+  deleteRule: (id: string) => request<void>(`/api/rules/${enc(id)}`, { method: 'DELETE' }),
+  precision: () => request<PrecisionReport>('/api/analytics/precision'),
+  status: () => request<{ state: string; message: string | null; models: Array<{ id: string; status: string; message?: string }> }>('/api/analytics/status'),
+};
