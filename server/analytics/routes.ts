@@ -200,6 +200,7 @@ export async function analyticsRoutes(app: FastifyInstance, ctx: AppContext & { 
     });
     await svc.loadEventTypes();
     await svc.reloadRules();
+    ctx.bus.publish('analytics.rules', { cameraId: null, eventTypes: true });
     return { ...row, hasPreset: !!PRESETS[row.key] };
   });
 
@@ -278,6 +279,7 @@ export async function analyticsRoutes(app: FastifyInstance, ctx: AppContext & { 
     const rule = validateOr422({ ...request.body });
     await upsert(user, request.ip, rule, true);
     await svc.reloadRules(rule.cameraId);
+    ctx.bus.publish('analytics.rules', { cameraId: rule.cameraId }, rule.cameraId);
     reply.code(201);
     return getRule(user, rule.id);
   });
@@ -305,6 +307,7 @@ export async function analyticsRoutes(app: FastifyInstance, ctx: AppContext & { 
     await upsert(user, request.ip, rule, false);
     await svc.reloadRules(current.camera_id);
     if (rule.cameraId !== current.camera_id) await svc.reloadRules(rule.cameraId);
+    for (const cameraId of new Set([current.camera_id, rule.cameraId])) ctx.bus.publish('analytics.rules', { cameraId }, cameraId);
     return getRule(user, rule.id);
   });
 
@@ -320,6 +323,7 @@ export async function analyticsRoutes(app: FastifyInstance, ctx: AppContext & { 
       await audit(q, { user, action: 'rule.delete', targetType: 'rule', targetId: request.params.id, ip: request.ip });
     });
     await svc.reloadRules(r.cameraId);
+    ctx.bus.publish('analytics.rules', { cameraId: r.cameraId }, r.cameraId);
     return reply.code(204).send();
   });
 
@@ -435,7 +439,10 @@ export async function analyticsRoutes(app: FastifyInstance, ctx: AppContext & { 
       await audit(q, { user, action: 'event.reject', targetType: 'event', targetId: id, detail: { reason }, ip: request.ip });
       return row;
     });
-    if (ev.rule_id) svc.suppress(ev.rule_id, ev.camera_id, ev.box);
+    if (ev.rule_id) {
+      svc.suppress(ev.rule_id, ev.camera_id, ev.box);
+      ctx.bus.publish('analytics.suppress', { ruleId: ev.rule_id, cameraId: ev.camera_id, box: ev.box }, ev.camera_id);
+    }
     ctx.bus.publish('event.reviewed', { id, status: 'rejected', reason }, ev.camera_id);
     return getEvent(user, id);
   });

@@ -64,6 +64,7 @@ export class AnalyticsService {
   private eventTypeKeys = new Set<string>();
   private readonly log: Logger;
   private stopped = false;
+  private unsubscribe?: () => void;
   private writes: Promise<unknown> = Promise.resolve();
   /** wall-clock time a stay was first seen → when its candidate reached the database (latency numbers) */
   readonly latencies: number[] = [];
@@ -77,6 +78,9 @@ export class AnalyticsService {
     if (!this.config.enabled) {
       this.state = 'disabled';
       this.message = 'analytics is switched off on this node (ANALYTICS_ENABLED / ANALYTICS_CONFIG.enabled)';
+    } else if (!ingest) {
+      this.state = 'disabled';
+      this.message = `this node (role ${ctx.config.role}) serves the API only; the engine runs on nodes with role all or analytics`;
     }
   }
 
@@ -98,7 +102,29 @@ export class AnalyticsService {
 
   async start(): Promise<void> {
     await this.loadEventTypes();
-    if (!this.config.enabled) {
+    // changes made through another node's API (rules, classification, rejections) arrive on the bus bridge;
+    // this node's own changes are applied directly by the routes
+    this.unsubscribe = this.ctx.bus.subscribe((msg) => {
+      if (this.stopped) return;
+      if (msg.topic === 'camera.changed') {
+        // a moved or deleted camera: new location on its events, or its rules (cascaded away) stop running
+        const c = msg.payload as { id?: string; cameraId?: string } | undefined;
+        const id = msg.cameraId ?? c?.cameraId ?? c?.id;
+        if (id && this.rules.has(id)) void this.reloadRules(id).catch((err) => this.log.warn({ err }, 'rule reload failed'));
+        return;
+      }
+      if (!(msg as { origin?: string }).origin) return;
+      const p = msg.payload as { cameraId?: string | null; eventTypes?: boolean; ruleId?: string; box?: { x1: number; y1: number; x2: number; y2: number } | null };
+      if (msg.topic === 'analytics.rules') {
+        void (async () => {
+          if (p.eventTypes) await this.loadEventTypes();
+          await this.reloadRules(p.cameraId ?? undefined);
+        })().catch((err) => this.log.warn({ err }, 'rule reload failed'));
+      } else if (msg.topic === 'analytics.suppress' && p.ruleId && p.cameraId) {
+        this.suppress(p.ruleId, p.cameraId, p.box ?? null);
+      }
+    });
+    if (!this.config.enabled || !this.ingest) {
       // rules can still be validated (classes from the manifests)
       await this.initModelsOnly();
       return;
@@ -214,6 +240,7 @@ export class AnalyticsService {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
     this.tap?.stop();
     await this.engine?.stop();
     await this.flush();

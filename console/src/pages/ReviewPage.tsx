@@ -119,7 +119,7 @@ export default function ReviewPage() {
   const cameras = useMemo(() => [...new Map(items.map((e) => [e.cameraId, e.cameraName ?? e.cameraId])).entries()], [items]);
 
   return (
-    <div className="review-page">
+    <div className="review-page" data-testid="review-page">
       <div className="page-head">
         <h1>事件审核 <span className="muted">Review desk</span></h1>
         <span className="muted">{total} 条 events{fresh ? ` · ${fresh} 条新事件 new` : ''}</span>
@@ -144,19 +144,19 @@ export default function ReviewPage() {
         </select>
       </div>
       {error && <Notice kind="error">{error}</Notice>}
-      {flash && <div className="review-flash" role="status">{flash}</div>}
+      {flash && <div className="review-flash" role="status" data-testid="review-flash">{flash}</div>}
       <div className="review-layout">
-        <ol className="review-queue" ref={listRef} aria-label="事件队列 Queue">
+        <ol className="review-queue" ref={listRef} aria-label="事件队列 Queue" data-testid="review-queue">
           {items.length === 0 && <li className="muted">队列为空 Nothing to review</li>}
           {items.map((e, i) => (
-            <li key={e.id} data-index={i} className={i === index ? 'is-current' : ''} aria-current={i === index} onClick={() => setIndex(i)}>
+            <li key={e.id} data-index={i} data-event-id={e.id} className={i === index ? 'is-current' : ''} aria-current={i === index} onClick={() => setIndex(i)}>
               <div><strong>{e.eventCode}</strong> {e.eventName ?? e.eventType}</div>
               <div className="muted">{e.cameraName} · {time(e.firstSeen)}</div>
               <div className="muted">{e.label ?? ''} {Math.round(e.score * 100)}%{e.dwellSeconds ? ` · ${Math.round(e.dwellSeconds)} s` : ''}{e.closedAt ? ' · 已离开 cleared' : ''}</div>
             </li>
           ))}
         </ol>
-        <section className="review-evidence" aria-label="证据 Evidence">
+        <section className="review-evidence" aria-label="证据 Evidence" data-testid="review-evidence" data-event-id={current?.id ?? ''}>
           {current ? (
             <>
               <div className="evidence-head">
