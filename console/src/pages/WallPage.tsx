@@ -160,6 +160,8 @@ export default function WallPage() {
     return () => window.clearInterval(t);
   }, [tour]);
 
+  // decision 6: a big wall over HTTP/1.1 starves on the browser's 6 connections per host; say so
+  const [http1] = useState(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined)?.nextHopProtocol === 'http/1.1');
   const onWall = useMemo(() => new Set(wall.tiles.slice(0, n).filter((x): x is string => !!x)), [wall.tiles, n]);
   const copyLink = () => { void navigator.clipboard?.writeText(`${location.origin}/wall?${linkQuery}`).catch(() => {}); };
 
@@ -197,6 +199,11 @@ export default function WallPage() {
             <span className="alarm-ctl" role="alert" data-testid="alarm-count">
               ⚠ {wall.alarms.length}
               <button type="button" className="btn btn-small" onClick={() => dispatch({ type: 'ack', all: true })}>全部确认 Ack all</button>
+            </span>
+          ) : null}
+          {http1 && liveSet.size > 4 ? (
+            <span className="small warn-text" data-testid="http1-warning" title="浏览器对 HTTP/1.1 每个主机只开 6 个连接，低延迟直播会互相阻塞。Browsers open 6 HTTP/1.1 connections per host; LL-HLS tiles starve each other. Use the HTTPS port (HTTP/2).">
+              ⚠ HTTP/1.1：大屏请用 HTTPS（HTTP/2）
             </span>
           ) : null}
           <span className="spacer" />
