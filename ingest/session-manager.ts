@@ -70,6 +70,8 @@ interface Entry {
 export class SessionManager extends EventEmitter {
   private readonly entries = new Map<string, Entry>();
   private readonly stopping = new Set<Promise<void>>();
+  /** stops still in flight per stream key: a new session for the same stream waits for them (never two pulls at once) */
+  private readonly stoppingByKey = new Map<string, Promise<void>>();
   private readonly log: Log;
   private readonly maxSessions: number;
   private readonly idleGraceMs: number;
@@ -224,7 +226,9 @@ export class SessionManager extends EventEmitter {
     const e: Entry = { key, session, consumers: new Map(), viewers: new Map() };
     this.entries.set(key, e);
     session.on('state', () => this.publish(session));
-    session.start();
+    const prev = this.stoppingByKey.get(key);
+    if (prev) void prev.then(() => { if (this.entries.get(key) === e && !this.closed) session.start(); });
+    else session.start();
     return e;
   }
 
@@ -259,7 +263,11 @@ export class SessionManager extends EventEmitter {
     clearTimeout(e.idleTimer);
     for (const t of e.viewers.values()) clearTimeout(t);
     e.viewers.clear();
-    const p = e.session.stop().finally(() => this.stopping.delete(p));
+    const p = e.session.stop().finally(() => {
+      this.stopping.delete(p);
+      if (this.stoppingByKey.get(e.key) === p) this.stoppingByKey.delete(e.key);
+    });
+    this.stoppingByKey.set(e.key, p);
     this.stopping.add(p);
     return p;
   }
