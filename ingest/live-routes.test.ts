@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http2 from 'node:http2';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { loadOrCreateTlsCertificate } from '../server/tls.js';
 import { Parser } from 'm3u8-parser';
 import { IngestService } from './service.js';
 import { liveRoutes } from './live-routes.js';
@@ -40,8 +45,8 @@ async function issue(cam: string, user = 'u1', stream = 'sub') {
 }
 
 /** Feed the running session's muxer like a live camera: one fragment every `ms`. */
-function feed(cam: string, stream: 'sub' | 'main', ms: number): void {
-  const mux = ingest.manager.get(cam, stream)!.muxer;
+function feed(cam: string, stream: 'sub' | 'main', ms: number, svc = ingest): void {
+  const mux = svc.manager.get(cam, stream)!.muxer;
   mux.setInit(init);
   let i = 0;
   let offset = 0;
@@ -186,5 +191,55 @@ describe('live routes (signed LL-HLS over real sockets)', () => {
     expect(r.status).toBe(503);
     expect(r.headers.get('retry-after')).toBeTruthy();
     expect(((await r.json()) as { message: string }).message).toMatch(/limit of 3/);
+  });
+});
+
+describe('HTTP/2: a 16-tile wall shares one connection', () => {
+  it('answers 16 concurrent blocking playlist reloads multiplexed on one TLS connection', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ingest-h2-'));
+    const svc = new IngestService({
+      logger: silentLog,
+      settings: { maxSessions: 20, idleGraceMs: 60_000, startWaitMs: 5000 },
+      resolveSource: async () => ({ url: 'rtsp://127.0.0.1:9/none' }),
+    });
+    const tls = await loadOrCreateTlsCertificate(dir);
+    const h2app = Fastify({ http2: true, https: { allowHTTP1: true, ...tls } } as never) as unknown as FastifyInstance;
+    await h2app.register(liveRoutes, { ingest: svc, urlKey: KEY, getVisibleCamera: async () => null, userMaySee: async () => true });
+    const origin = await h2app.listen({ port: 0, host: '127.0.0.1' });
+    const client = http2.connect(origin, { rejectUnauthorized: false });
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = client.request({ ':path': path });
+        let body = '';
+        let status = 0;
+        req.setEncoding('utf8');
+        req.on('response', (h) => (status = Number(h[':status'])));
+        req.on('data', (d: string) => (body += d));
+        req.on('end', () => resolve({ status, body }));
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      const cams = Array.from({ length: 16 }, (_, i) => `tile${i}`);
+      const urls = cams.map((c) => `/live/${c}/sub/${signLiveToken(KEY, { cameraId: c, stream: 'sub', userId: 'u1', exp: Math.floor(Date.now() / 1000) + 60 })}/index.m3u8`);
+      for (const c of cams) svc.manager.touch(c, 'sub', 'u:u1');
+      for (const c of cams) feed(c, 'sub', 30, svc);
+      const first = await Promise.all(urls.map((u) => get(u)));
+      expect(first.map((r) => r.status)).toEqual(cams.map(() => 200));
+      // every tile now blocks for the part after its hint, all at once on the same connection
+      const next = first.map((r, i) => {
+        const m = parse(r.body);
+        const [, msn, part] = /part(\d+)\.(\d+)/.exec(m.preloadSegment.preloadHints[0].uri)!;
+        return get(`${urls[i]}?_HLS_msn=${msn}&_HLS_part=${part}`);
+      });
+      const blocked = await Promise.all(next);
+      expect(blocked.map((r) => r.status)).toEqual(cams.map(() => 200));
+      expect(blocked.every((r) => r.body.includes('#EXT-X-PART'))).toBe(true);
+    } finally {
+      client.close();
+      await h2app.close();
+      await svc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
