@@ -20,4 +20,6 @@ VOLUME ["/data"]
 EXPOSE 8080 8443
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/api/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node_modules/.bin/tsx", "server/main.ts"]
+# One process (no tsx wrapper): SIGTERM reaches the server, which stops its sessions and hands its leases back.
+STOPSIGNAL SIGTERM
+CMD ["node", "--import", "tsx", "server/main.ts"]
