@@ -42,11 +42,11 @@ describe('review desk in Chromium', () => {
       expect(await queue.locator('li[data-event-id]').first().getAttribute('data-event-id')).toBe(oldest);
       const evidence = page.getByTestId('review-evidence');
       await expect.poll(() => evidence.getAttribute('data-event-id')).toBe(oldest);
-      await expect.poll(() => evidence.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+      await expect.poll(() => evidence.locator('img').evaluate((el) => { const img = el as unknown as { complete: boolean; naturalWidth: number }; return img.complete ? img.naturalWidth : 0; })).toBeGreaterThan(0);
 
       // a new candidate arrives over the WebSocket
       const fresh = await candidate(10);
-      h.t.ctx.bus.publish('event.candidate', { kind: 'opened', event: { id: fresh, cameraId } }, cameraId);
+      h.t.ctx.bus.publish('event.candidate', { kind: 'opened', id: fresh, cameraId, eventType: 'illegal_motor_parking' }, cameraId);
       await expect.poll(() => queue.locator('li[data-event-id]').count()).toBe(3);
 
       // J/K move; C + Enter confirms the current one

@@ -90,6 +90,8 @@ describe('analytics end to end: simulator → ingest frame tap → engine → ev
     await new Promise((r) => setTimeout(r, 4000));
     const all = await t.app.inject({ method: 'GET', url: `/api/events?cameraId=${cameraId}`, headers: reviewer });
     expect(all.json().total).toBe(1);
+    // one push per stay (the wall's alarm tile), updates go out as event.updated
+    expect(pushed.filter((m) => m.topic === 'event.candidate' && m.cameraId === cameraId)).toHaveLength(1);
     const frames = svc.tap!.stats()[0];
     expect(frames.frames).toBeGreaterThan(6);
     // one RTSP pull: the sub session is the only one, pinned for analytics

@@ -253,8 +253,18 @@ export class AnalyticsService {
     });
   }
 
-  private push(e: CandidateEvent | { id: string; cameraId: string }, kind: string): void {
-    this.ctx.bus.publish('event.candidate', { kind, event: e }, e.cameraId);
+  /**
+   * A new candidate goes out as `event.candidate` (the wall's alarm tile and the review desk listen: one push per
+   * stay); its updates, closing and late evidence as `event.updated`. Flat payloads, cameraId for the visibility filter.
+   */
+  private push(e: CandidateEvent | { id: string; cameraId: string }, kind: 'opened' | 'updated' | 'closed' | 'evidence'): void {
+    const c = e as Partial<CandidateEvent> & { id: string; cameraId: string };
+    const payload = {
+      kind, id: c.id, cameraId: c.cameraId, ruleId: c.ruleId, eventType: c.eventType, eventCode: c.eventCode,
+      title: c.eventName ?? undefined, label: c.label, score: c.score, count: c.count, box: c.box,
+      firstSeen: c.firstSeen, lastSeen: c.lastSeen, closedAt: c.closedAt, evidence: c.evidence,
+    };
+    this.ctx.bus.publish(kind === 'opened' ? 'event.candidate' : 'event.updated', payload, c.cameraId);
   }
 
   private async onOpened(e: CandidateEvent): Promise<void> {

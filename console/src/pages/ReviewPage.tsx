@@ -56,13 +56,15 @@ export default function ReviewPage() {
   }, [index]);
 
   // new candidates arrive live; a pending queue appends them (it is oldest first), others just say so
-  useLiveMessages<{ kind: string; event: EventItem & { id: string } }>({ topic: 'event.candidate' }, (msg) => {
-    if (msg.payload.kind === 'opened') {
-      if (status === 'pending' && !eventType && !cameraId) void load();
-      else setFresh((n) => n + 1);
-    } else if (msg.payload.kind === 'evidence') {
-      const id = msg.payload.event.id;
-      if (items.some((e) => e.id === id)) reviewApi.event(id).then((e) => setItems((xs) => xs.map((x) => (x.id === id ? e : x))), () => {});
+  useLiveMessages<{ kind: string; id: string }>({ topic: 'event.candidate' }, () => {
+    if (status === 'pending' && !eventType && !cameraId) void load();
+    else setFresh((n) => n + 1);
+  });
+  // late evidence (the clip) and closing of a stay: refresh that item
+  useLiveMessages<{ kind: string; id: string }>({ topic: 'event.updated' }, (msg) => {
+    const id = msg.payload.id;
+    if ((msg.payload.kind === 'evidence' || msg.payload.kind === 'closed') && items.some((e) => e.id === id)) {
+      reviewApi.event(id).then((e) => setItems((xs) => xs.map((x) => (x.id === id ? e : x))), () => {});
     }
   });
   // another reviewer decided: drop it from this queue
