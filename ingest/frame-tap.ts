@@ -213,7 +213,14 @@ export class FrameTap {
   /** Start sampling a camera's sub stream (idempotent; a different rate restarts the tap). */
   tap(cameraId: string, rate: TapRate = this.o.rate ?? { mode: 'fps', fps: 1 }): void {
     const existing = this.taps.get(cameraId);
-    if (existing && JSON.stringify(existing.rate) === JSON.stringify(rate)) return existing.attach();
+    if (existing && JSON.stringify(existing.rate) === JSON.stringify(rate)) {
+      try {
+        existing.attach();
+      } catch {
+        /* limit reached or shutting down: retried on the next tick */
+      }
+      return;
+    }
     existing?.stop();
     const t = new CameraTap(cameraId, rate, this.o, this.log, (f) => {
       for (const fn of this.listeners) {

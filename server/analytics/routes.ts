@@ -300,9 +300,11 @@ export async function analyticsRoutes(app: FastifyInstance, ctx: AppContext & { 
       throw new HttpError(422, 'Unknown camera', { cameraId: 'is not a known camera' });
     }
     const merged: Record<string, unknown> = { ...ruleInputFromRow(current), ...request.body };
-    // a rule moved to the foreground detector drops its model; a changed event type keeps explicit fields only
-    if (merged.detector === 'foreground') delete merged.model;
-    if (merged.schedule === null) delete merged.schedule;
+    // a rule moved to the foreground detector drops its model and classes
+    if (merged.detector === 'foreground') {
+      delete merged.model;
+      if (request.body.classes === undefined) merged.classes = [];
+    }
     const rule = validateOr422(merged);
     await upsert(user, request.ip, rule, false);
     await svc.reloadRules(current.camera_id);
