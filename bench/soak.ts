@@ -237,7 +237,7 @@ async function main(): Promise<void> {
     for (const [name, all] of samples) {
       const ss = all.filter((x) => x.at - all[0].at >= 30_000);
       if (ss.length < 4) continue;
-      if (name.includes("children") && !ss.some((x) => x.n)) continue;
+      if (name.includes('children') && !ss.some((x) => x.n)) continue;
       const k = Math.max(1, Math.floor(ss.length / 4));
       const first = ss.slice(0, k);
       const last = ss.slice(-k);
@@ -246,7 +246,7 @@ async function main(): Promise<void> {
       const hours = (last[last.length - 1].at - first[0].at) / 3_600_000 || 1;
       const procs = ss[ss.length - 1].n !== undefined ? ` ×${ss[ss.length - 1].n}` : '';
       // children (ffmpeg remuxers/decoders, tsx's esbuild) come and go: cumulative CPU of live ones is no rate; RSS only
-      const cpuCol = name.includes("children") ? '' : `${cpuPct(first).toFixed(1).padStart(5)} → ${cpuPct(last).toFixed(1)}`;
+      const cpuCol = name.includes('children') ? '' : `${cpuPct(first).toFixed(1).padStart(5)} → ${cpuPct(last).toFixed(1)}`;
       process.stdout.write(`${(name + procs).padEnd(29)} ${avg(first).toFixed(0).padStart(6)} → ${avg(last).toFixed(0).padEnd(6)}            ${((avg(last) - avg(first)) / hours).toFixed(1).padStart(7)}      ${cpuCol}\n`);
     }
     process.stdout.write(`sessions: faults injected ${faults.injected}, recovered ${faults.recovered}, lost ${faults.lost.length}${faults.lost.length ? ` (${faults.lost.join(', ')})` : ''}; `
