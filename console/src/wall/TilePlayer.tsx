@@ -46,7 +46,9 @@ export interface PlayerStats {
 }
 
 /** A tile further behind live than this (s) jumps back to the edge: on a wall, old video is wrong video. */
-const MAX_LATENCY_S = 5;
+const MAX_LATENCY_S = 6;
+/** at most one jump per tile in this many ms: a machine that cannot decode in real time must not thrash */
+const RESYNC_COOLDOWN_MS = 20_000;
 
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15_000];
 
@@ -72,6 +74,7 @@ export function TilePlayer({ cameraId, stream, kick, onStatus, statsRef }: {
     const ac = new AbortController();
     const stats: PlayerStats = { latencyS: null, bitrateKbps: null, width: 0, height: 0, droppedFrames: 0, stalls: 0, restarts: 0, resyncs: 0 };
     let behindSince = 0;
+    let lastResync = 0;
     statsRef.current = stats;
     let hls: Hls | null = null;
     let disposed = false;
@@ -173,14 +176,15 @@ export function TilePlayer({ cameraId, stream, kick, onStatus, statsRef }: {
       const span = loaded.length ? Math.max(1000, now - loaded[0].t) : 0;
       stats.bitrateKbps = span ? Math.round((loaded.reduce((a, b) => a + b.n, 0) * 8) / span) : null;
       stats.latencyS = hls && Number.isFinite(hls.latency) && hls.latency > 0 ? hls.latency : null;
-      // catch-up by playback rate failed (a busy machine decodes too slowly): jump to the live edge after 3 s behind
+      // catch-up by playback rate failed (a busy machine decodes too slowly): jump to the live edge after 4 s behind
       if (hls && status.phase === 'live' && stats.latencyS !== null && stats.latencyS > MAX_LATENCY_S) {
         behindSince ||= now;
         const edge = hls.liveSyncPosition;
-        if (now - behindSince > 3000 && edge !== null && Number.isFinite(edge) && edge > video.currentTime) {
+        if (now - behindSince > 4000 && now - lastResync > RESYNC_COOLDOWN_MS && edge !== null && Number.isFinite(edge) && edge > video.currentTime) {
           video.currentTime = edge;
           stats.resyncs++;
           behindSince = 0;
+          lastResync = now;
         }
       } else behindSince = 0;
       stats.width = video.videoWidth;
