@@ -65,6 +65,8 @@ export class AnalyticsService {
   private readonly log: Logger;
   private stopped = false;
   private unsubscribe?: () => void;
+  /** rejections per rule still within their cooldown (re-applied when a rule is reloaded) */
+  private readonly suppressions = new Map<string, Array<{ until: number; box: { x1: number; y1: number; x2: number; y2: number } | null }>>();
   private writes: Promise<unknown> = Promise.resolve();
   /** wall-clock time a stay was first seen → when its candidate reached the database (latency numbers) */
   readonly latencies: number[] = [];
@@ -204,6 +206,7 @@ export class AnalyticsService {
       if (this.engine && !this.stopped) {
         this.engine.setCamera({ cameraId: id, gridCode: cam.grid_code ?? undefined, lat: cam.lat ?? undefined, lng: cam.lng ?? undefined, address: cam.address ?? undefined });
         this.engine.setRules(id, enabled);
+        this.reapplySuppressions(enabled);
         this.tap?.tap(id);
       }
     }
@@ -230,7 +233,22 @@ export class AnalyticsService {
   suppress(ruleId: string, cameraId: string, box: { x1: number; y1: number; x2: number; y2: number } | null): void {
     const rule = this.rulesOf(cameraId).find((r) => r.id === ruleId);
     if (!rule || !this.engine) return;
-    this.engine.suppress(ruleId, Date.now() + rule.cooldownSeconds * 1000, box ?? undefined);
+    const until = Date.now() + rule.cooldownSeconds * 1000;
+    this.engine.suppress(ruleId, until, box ?? undefined);
+    const list = (this.suppressions.get(ruleId) ?? []).filter((x) => x.until > Date.now());
+    list.push({ until, box });
+    this.suppressions.set(ruleId, list);
+  }
+
+  /** An edited rule starts with fresh stays in the engine: rejections still within their cooldown carry over. */
+  private reapplySuppressions(rules: Rule[]): void {
+    const now = Date.now();
+    for (const r of rules) {
+      const list = (this.suppressions.get(r.id) ?? []).filter((x) => x.until > now);
+      if (list.length) this.suppressions.set(r.id, list);
+      else this.suppressions.delete(r.id);
+      for (const x of list) this.engine?.suppress(r.id, x.until, x.box ?? undefined);
+    }
   }
 
   /** Waits for queued event writes (tests, shutdown). */
