@@ -87,6 +87,9 @@ class RtpSession implements RtpSink {
       }
     }
     this.needKey = false;
+    // The first frame really sent carries the announced rtptime, even when a loaded event loop let
+    // the predicted keyframe pass before the first pump (then the next keyframe opens the stream).
+    if (this.packets === 0) this.firstG = g;
     const ts = this.rtpTime(g);
     const buf = Buffer.allocUnsafe(frame.template.length);
     const ch = this.transport.tcp ? this.transport.channel : 0;
