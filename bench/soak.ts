@@ -80,6 +80,16 @@ async function main(): Promise<void> {
     const api = await startNode({ role: 'api', databaseUrl: db.url, env: common });
     nodes.push({ name: 'api', node: api });
     const cookie = await adminCookie(api.base);
+    // a console on the API node from the start: what reaches it from every node
+    const seen = { incidents: new Set<string>(), candidates: new Set<string>(), cameraState: 0 };
+    const ws = new WebSocket(`${api.base.replace('http', 'ws')}/api/ws`, { headers: { cookie } });
+    ws.on('message', (d) => {
+      const m = JSON.parse(d.toString()) as { topic: string; payload: { ticketNo?: string; id?: string; event?: { id?: string } } };
+      if (m.topic === 'incident.created' && m.payload.ticketNo) seen.incidents.add(m.payload.ticketNo);
+      if (m.topic === 'event.candidate') seen.candidates.add(m.payload.id ?? m.payload.event?.id ?? '');
+      if (m.topic === 'camera.state') seen.cameraState++;
+    });
+    await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
     const ids: string[] = [];
     for (const c of sim.cameras()) {
       const res = await fetch(`${api.base}/api/cameras`, {
@@ -112,16 +122,6 @@ async function main(): Promise<void> {
     await waitFor(`${CAMERAS} cameras live`, async () => (await liveEverywhere()).live.size >= CAMERAS, 180_000, 1000);
     log(`all ${CAMERAS} cameras live; soaking ${MINUTES} min with ${VIEWERS} viewers, faults every ${FAULT_EVERY_S} s`);
 
-    // a console on the API node: what reaches it from every node
-    const seen = { incidents: new Set<string>(), candidates: new Set<string>(), cameraState: 0 };
-    const ws = new WebSocket(`${api.base.replace('http', 'ws')}/api/ws`, { headers: { cookie } });
-    ws.on('message', (d) => {
-      const m = JSON.parse(d.toString()) as { topic: string; payload: { ticketNo?: string; id?: string; event?: { id?: string } } };
-      if (m.topic === 'incident.created' && m.payload.ticketNo) seen.incidents.add(m.payload.ticketNo);
-      if (m.topic === 'event.candidate') seen.candidates.add(m.payload.id ?? m.payload.event?.id ?? '');
-      if (m.topic === 'camera.state') seen.cameraState++;
-    });
-    await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
 
     const end = Date.now() + MINUTES * 60_000;
     const samples = new Map<string, Sample[]>(nodes.flatMap((n) => [[n.name, []], [`  children (${n.name})`, []]] as Array<[string, Sample[]]>));
@@ -220,14 +220,14 @@ async function main(): Promise<void> {
     }
     stop.v = true;
     await Promise.all(tasks);
-    await sleep(3000); // last pushes in flight
-    ws.close();
 
     // final state
     const final = await liveEverywhere();
     const notLive = [...final.leased].filter((id) => !final.live.has(id));
     const unleased = ids.filter((id) => !final.leased.has(id));
     const candidates = (await q.query<{ id: string }>('SELECT id FROM events WHERE rule_id IS NOT NULL')).rows.map((r) => r.id);
+    await sleep(3000); // pushes of the candidates just counted may still be in flight
+    ws.close();
     const incidentsLost = [...raised.incidents].filter((t) => !seen.incidents.has(t));
     const candidatesLost = candidates.filter((id) => !seen.candidates.has(id));
     const stored = (await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM incidents_110 WHERE ticket_no LIKE 'SOAK-%'`)).rows[0].n;

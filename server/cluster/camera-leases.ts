@@ -96,6 +96,14 @@ export class CameraLeases extends EventEmitter {
     try {
       const { nodeId, kind } = this.o;
       const ttl = `${this.ttlMs} milliseconds`;
+      if (this.o.eligibleSql) {
+        // cameras that left this node's scope (rules added/removed, an analytics node came or went) are handed back
+        // now, before the renewal: the node they belong to claims them at its next beat instead of after expiry
+        const released = await this.o.db.query<{ camera_id: string }>(
+          `DELETE FROM camera_leases l WHERE l.node_id = $1 AND l.kind = $2
+              AND NOT EXISTS (SELECT 1 FROM cameras c WHERE c.id = l.camera_id AND ${this.o.eligibleSql}) RETURNING camera_id`, [nodeId, kind]);
+        for (const r of released.rows) this.lose(r.camera_id, 'camera no longer in this node\'s scope: handed back');
+      }
       const renewed = await this.o.db.query<{ camera_id: string; epoch: number }>(
         `UPDATE camera_leases SET expires_at = now() + $3::interval
           WHERE node_id = $1 AND kind = $2 AND expires_at > now() RETURNING camera_id, epoch`, [nodeId, kind, ttl]);

@@ -37,6 +37,17 @@ describe.each(dbKinds())('who pulls which camera on %s', (kind) => {
     await db.query(`UPDATE cluster_nodes SET stopped_at = now() WHERE id = 'an-1'`);
     await ingest.beat();
     expect(ingest.cameras()).toHaveLength(6); // no analytics node: live video of every camera still works
+    // the analytics node is back: the ingest node hands the cameras with rules back at its next beat
+    const lost: string[] = [];
+    ingest.on('lost', (id) => lost.push(id));
+    await db.query(`UPDATE cluster_nodes SET stopped_at = NULL, heartbeat_at = now() WHERE id = 'an-1'`);
+    await ingest.beat();
+    expect(lost.sort()).toEqual([...withRules].sort());
+    expect(ingest.cameras()).toHaveLength(4);
+    const again = leases('an-2', ANALYTICS_ELIGIBLE_SQL);
+    await again.start();
+    expect(again.cameras().sort()).toEqual([...withRules].sort());
+    await again.stop();
     await ingest.stop();
   });
 });
