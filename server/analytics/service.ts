@@ -133,7 +133,8 @@ export class AnalyticsService {
     }
     const { engine, models, evidenceDir } = await createAnalytics({
       config: this.config,
-      logger: this.log,
+      // the engine and model store name their own modules (analytics, analytics.models)
+      logger: this.ctx.logger as unknown as Logger,
       projectRoot,
       eventTypes: eventTypesFromRows((await this.ctx.db.query<EventTypeRow>('SELECT key, code, name_zh, name_en, enabled FROM event_types')).rows),
       clipSource: this.tap ? (cameraId, ts) => this.tap!.clip(cameraId, ts) : undefined,
@@ -170,7 +171,7 @@ export class AnalyticsService {
   }
 
   private async initModelsOnly(): Promise<void> {
-    const { models } = await createAnalytics({ config: this.config, logger: this.log, projectRoot });
+    const { models } = await createAnalytics({ config: this.config, logger: this.ctx.logger as unknown as Logger, projectRoot });
     this.models = models;
   }
 
