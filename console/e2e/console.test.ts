@@ -187,6 +187,9 @@ describe('console in Chromium', () => {
   it('gives an operator no Users page and no import', async () => {
     const { context, page } = await h.loggedIn('operator');
     try {
+      // Operators land on the video wall.
+      await page.waitForURL('**/wall');
+      await page.getByTestId('nav-cameras').click();
       await page.waitForURL('**/cameras');
       await page.getByTestId('camera-table').locator('tbody tr').first().waitFor();
       expect(await page.getByTestId('nav-users').count()).toBe(0);

@@ -16,14 +16,13 @@ export interface PageDef {
 const ALL = ROLES;
 
 export const PAGES: PageDef[] = [
-  // Pages still to come; uncomment the line when pages/<Name>Page.tsx exists:
+  // The first page a role may open is where it lands after login: operators on the wall, reviewers on the queue.
+  { path: '/wall', nav: { zh: '视频墙', en: 'Wall' }, roles: ['operator', 'admin', 'police110'], Component: lazy(() => import('./pages/WallPage')) },
   { path: '/review', nav: { zh: '事件审核', en: 'Review' }, roles: ['reviewer', 'admin'], Component: lazy(() => import('./pages/ReviewPage')) },
   { path: '/cameras', nav: { zh: '点位台账', en: 'Cameras' }, roles: ALL, Component: lazy(() => import('./pages/CamerasPage')) },
   { path: '/cameras/new', roles: INVENTORY_EDITORS, Component: lazy(() => import('./pages/CameraFormPage')) },
   { path: '/cameras/import', roles: INVENTORY_EDITORS, Component: lazy(() => import('./pages/CameraImportPage')) },
   { path: '/cameras/:id', roles: ALL, Component: lazy(() => import('./pages/CameraFormPage')) },
-  // after /cameras so that /cameras stays the landing page the console e2e expects; operators reach the wall with Alt+2
-  { path: '/wall', nav: { zh: '视频墙', en: 'Wall' }, roles: ['operator', 'admin', 'police110'], Component: lazy(() => import('./pages/WallPage')) },
   { path: '/rules', nav: { zh: '分析规则', en: 'Rules' }, roles: ['technician', 'admin'], Component: lazy(() => import('./pages/RulesPage')) },
   { path: '/fleet', nav: { zh: '设备健康', en: 'Fleet health' }, roles: ['technician', 'admin'], Component: lazy(() => import('./pages/FleetPage')) },
   { path: '/cluster', nav: { zh: '集群节点', en: 'Cluster' }, roles: ['admin', 'technician'], Component: lazy(() => import('./pages/ClusterPage')) },
