@@ -1,3 +1,5 @@
+import type { Camera } from '../../server/inventory/camera-types';
+
 export const ROLES = ['admin', 'operator', 'reviewer', 'police110', 'technician'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -21,33 +23,7 @@ export interface SessionUser {
   displayName: string | null;
 }
 
-export type Sharing = 'shared' | 'restricted';
-
-export interface Camera {
-  id: string;
-  nationalId: string | null;
-  name: string;
-  owner: string | null;
-  sharing: Sharing;
-  lat: number | null;
-  lng: number | null;
-  address: string | null;
-  district: string | null;
-  street: string | null;
-  community: string | null;
-  gridCode: string | null;
-  tags: string[];
-  rtspMain: string | null;
-  rtspSub: string | null;
-  onvifUrl: string | null;
-  hasCredentials: boolean;
-  status: string;
-  statusReason: string | null;
-  statusChangedAt: string | null;
-  lastSeenAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { Camera, Sharing } from '../../server/inventory/camera-types';
 
 /** Body of POST/PATCH /api/cameras: the editable fields plus write-only credentials. */
 export type CameraInput = Partial<Omit<Camera, 'id' | 'hasCredentials' | 'status' | 'statusReason' | 'statusChangedAt' | 'lastSeenAt' | 'createdAt' | 'updatedAt'>> & {

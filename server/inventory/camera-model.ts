@@ -1,32 +1,8 @@
 import type { FieldErrors } from '../http/errors.js';
 import { parseOnvifUrl, parseStreamUrl } from './camera-url.js';
 
-/** A camera as the API shows it: credentials never appear, only whether there are some. */
-export interface Camera {
-  id: string;
-  nationalId: string | null;
-  name: string;
-  owner: string | null;
-  sharing: 'shared' | 'restricted';
-  lat: number | null;
-  lng: number | null;
-  address: string | null;
-  district: string | null;
-  street: string | null;
-  community: string | null;
-  gridCode: string | null;
-  tags: string[];
-  rtspMain: string | null;
-  rtspSub: string | null;
-  onvifUrl: string | null;
-  hasCredentials: boolean;
-  status: string;
-  statusReason: string | null;
-  statusChangedAt: string | null;
-  lastSeenAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { Camera } from './camera-types.js';
+
 
 /** What a person may set on a camera (after validation). undefined = leave unchanged. */
 export interface CameraInput {

@@ -32,32 +32,9 @@ import type { Queryable } from '../db/db.js';
 import type { SessionUser } from '../auth/roles.js';
 import { visibilityCondition } from '../inventory/camera-repo.js';
 
-export type GroupBy = 'department' | 'district' | 'eventType';
-export interface Ratio { value: number | null; numerator: number; denominator: number }
-export interface KpiRow {
-  group: string | null;
-  filingRate: Ratio | null;
-  closingRate: Ratio;
-  onTimeRate: Ratio;
-  handlingRate: Ratio;
-  reworkRate: Ratio;
-  accurateFilingRate: Ratio;
-  avgHandlingHours: { value: number | null; count: number };
-  aiPrecision: Ratio | null;
-  cameraOnlineRate: Ratio | null;
-}
+import { KPI_COLUMNS, type GroupBy, type KpiReport, type KpiRow, type Ratio } from './kpi-types.js';
 
-export const KPI_COLUMNS: Array<{ key: keyof Omit<KpiRow, 'group'>; zh: string; en: string }> = [
-  { key: 'filingRate', zh: '立案率', en: 'filing rate' },
-  { key: 'closingRate', zh: '结案率', en: 'closing rate' },
-  { key: 'onTimeRate', zh: '按期结案率', en: 'on-time closing rate' },
-  { key: 'handlingRate', zh: '处置率', en: 'handling rate' },
-  { key: 'reworkRate', zh: '返工率', en: 'rework rate' },
-  { key: 'accurateFilingRate', zh: '准确立案率', en: 'accurate filing rate' },
-  { key: 'avgHandlingHours', zh: '平均处置时长(小时)', en: 'average handling time (h)' },
-  { key: 'aiPrecision', zh: 'AI 候选准确率', en: 'AI candidate precision' },
-  { key: 'cameraOnlineRate', zh: '摄像机在线率', en: 'camera online rate' },
-];
+export { KPI_COLUMNS, type GroupBy, type KpiReport, type KpiRow, type Ratio };
 
 const ratio = (numerator: number, denominator: number): Ratio => ({
   numerator, denominator, value: denominator > 0 ? Math.round((numerator / denominator) * 10_000) / 10_000 : null,
@@ -154,13 +131,6 @@ async function compute(q: Queryable, viewer: Pick<SessionUser, 'role'>, from: Da
   return rows;
 }
 
-export interface KpiReport {
-  from: string;
-  to: string;
-  groupBy: GroupBy;
-  rows: KpiRow[];
-  total: KpiRow;
-}
 
 export async function kpiReport(q: Queryable, viewer: Pick<SessionUser, 'role'>, from: Date, to: Date, groupBy: GroupBy): Promise<KpiReport> {
   const rows = [...(await compute(q, viewer, from, to, groupBy)).values()]

@@ -1,36 +1,13 @@
 import { useEffect, useMemo, useState } from 'react';
+import { KPI_COLUMNS, type GroupBy, type KpiReport, type KpiRow, type Ratio } from '../../../server/kpi/kpi-types';
 import { queryString, request } from '../api';
 import { BarChart } from '../components/BarChart';
 import { Notice } from '../components/Notice';
 
 /** 综合评价: KPIs per department / district / event type over a period (GET /api/kpi), charts and CSV export. */
-type GroupBy = 'district' | 'department' | 'eventType';
-interface Ratio { value: number | null; numerator: number; denominator: number }
-interface KpiRow {
-  group: string | null;
-  filingRate: Ratio | null;
-  closingRate: Ratio;
-  onTimeRate: Ratio;
-  handlingRate: Ratio;
-  reworkRate: Ratio;
-  accurateFilingRate: Ratio;
-  avgHandlingHours: { value: number | null; count: number };
-  aiPrecision: Ratio | null;
-  cameraOnlineRate: Ratio | null;
-}
-interface KpiReport { from: string; to: string; groupBy: GroupBy; rows: KpiRow[]; total: KpiRow }
-
 type RateKey = Exclude<keyof KpiRow, 'group' | 'avgHandlingHours'>;
-const RATES: Array<{ key: RateKey; zh: string; en: string }> = [
-  { key: 'filingRate', zh: '立案率', en: 'Filing' },
-  { key: 'closingRate', zh: '结案率', en: 'Closing' },
-  { key: 'onTimeRate', zh: '按期结案率', en: 'On time' },
-  { key: 'handlingRate', zh: '处置率', en: 'Handling' },
-  { key: 'reworkRate', zh: '返工率', en: 'Rework' },
-  { key: 'accurateFilingRate', zh: '准确立案率', en: 'Accurate filing' },
-  { key: 'aiPrecision', zh: 'AI 准确率', en: 'AI precision' },
-  { key: 'cameraOnlineRate', zh: '在线率', en: 'Cameras online' },
-];
+// The rates of the report, labelled as the server labels them (CSV export uses the same list).
+const RATES = KPI_COLUMNS.filter((c): c is (typeof KPI_COLUMNS)[number] & { key: RateKey } => c.key !== 'avgHandlingHours');
 const GROUPS: Record<GroupBy, string> = { district: '区县 District', department: '部门 Department', eventType: '事件类型 Event type' };
 
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
