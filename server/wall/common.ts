@@ -9,8 +9,9 @@ import { HttpError } from '../http/errors.js';
  */
 export const WALL_ROLES: Role[] = ['operator', 'admin', 'police110'];
 
-export const LAYOUTS = ['1', '4', '9', '16', '25', '36', '1+5', '1+7'] as const;
-export type Layout = (typeof LAYOUTS)[number];
+import { LAYOUTS, type Layout } from './wall-types.js';
+
+export { LAYOUTS, type Layout };
 export const TILES_OF: Record<Layout, number> = { '1': 1, '4': 4, '9': 9, '16': 16, '25': 25, '36': 36, '1+5': 6, '1+7': 8 };
 
 /** The subset of these camera ids that exist and that this user may see (the inventory's visibility rule). */

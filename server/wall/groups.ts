@@ -16,17 +16,9 @@ import { audit } from '../audit.js';
 import { visibilityCondition } from '../inventory/camera-repo.js';
 import { assertCamerasVisible, conflictOnDuplicateName, nameSchema, scopeClause, scopeQuery, uuid, visibleCameraIds, visibleToMe, WALL_ROLES } from './common.js';
 
-export interface CameraGroup {
-  id: string;
-  name: string;
-  cameraIds: string[];
-  tourIntervalS: number;
-  shared: boolean;
-  owner: string;
-  mine: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+import type { CameraGroup } from './wall-types.js';
+
+export type { CameraGroup };
 
 interface GroupRow { id: string; name: string; cameraIds: string[]; tourIntervalS: number; shared: boolean; owner: string; ownerId: string; createdAt: string; updatedAt: string }
 

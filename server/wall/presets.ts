@@ -19,7 +19,9 @@ import {
   type Layout,
 } from './common.js';
 
-export interface Tour { groupId: string; intervalS: number }
+import type { Tour } from './wall-types.js';
+
+export type { Tour };
 interface PresetRow {
   id: string; name: string; layout: Layout; cameras: (string | null)[]; tour: Tour | null; shared: boolean;
   owner: string; ownerId: string; createdAt: string; updatedAt: string;

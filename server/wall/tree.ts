@@ -12,16 +12,12 @@ import { commonErrors } from '../http/schemas.js';
 import { visibilityCondition } from '../inventory/camera-repo.js';
 import { WALL_ROLES } from './common.js';
 
-export interface TreeCamera {
-  id: string; name: string; status: string; statusReason: string | null; district: string | null; street: string | null;
-  community: string | null; gridCode: string | null; owner: string | null; lat: number | null; lng: number | null;
-}
-interface Node { name: string | null; count: number; online: number }
-export interface CommunityNode extends Node { cameraIds: string[] }
-export interface StreetNode extends Node { communities: CommunityNode[] }
-export interface DistrictNode extends Node { streets: StreetNode[] }
+import type { CommunityNode, DistrictNode, StreetNode, TreeCamera } from './wall-types.js';
 
-const ONLINE = new Set(['live', 'online']);
+export type { CommunityNode, DistrictNode, StreetNode, TreeCamera };
+
+// Online as the fleet page counts it: live, or reachable at the last health check.
+const ONLINE = new Set(['live', 'online', 'reachable']);
 
 /** Nest cameras (already sorted by district, street, community, name) into the area tree. */
 export function buildAreaTree(cameras: TreeCamera[]): DistrictNode[] {

@@ -1,30 +1,9 @@
-/** Video wall types (mirror server/wall/*). */
-export const LAYOUTS = ['1', '4', '9', '16', '25', '36', '1+5', '1+7'] as const;
-export type Layout = (typeof LAYOUTS)[number];
-
-export interface TreeCamera {
-  id: string;
-  name: string;
-  status: string;
-  statusReason: string | null;
-  district: string | null;
-  street: string | null;
-  community: string | null;
-  gridCode: string | null;
-  owner: string | null;
-  lat: number | null;
-  lng: number | null;
-}
-
-interface CountNode { name: string | null; count: number; online: number }
-export interface CommunityNode extends CountNode { cameraIds: string[] }
-export interface StreetNode extends CountNode { communities: CommunityNode[] }
-export interface DistrictNode extends CountNode { streets: StreetNode[] }
-export interface CameraTreeResponse { total: number; cameras: TreeCamera[]; districts: DistrictNode[] }
+/** Video wall types: the API shapes come from server/wall/wall-types.ts; the rest is the console's own. */
+export { LAYOUTS } from '../../../server/wall/wall-types';
+export type { Layout, TreeCamera, CommunityNode, StreetNode, DistrictNode, CameraTreeResponse, Tour, CameraGroup } from '../../../server/wall/wall-types';
+import type { Layout, Tour } from '../../../server/wall/wall-types';
 
 export interface ConsoleConfig { mapTileUrl: string | null; liveBudget: number }
-
-export interface Tour { groupId: string; intervalS: number }
 
 export interface WallPreset {
   id: string;
@@ -37,16 +16,6 @@ export interface WallPreset {
   mine: boolean;
   createdAt: string;
   updatedAt: string;
-}
-
-export interface CameraGroup {
-  id: string;
-  name: string;
-  cameraIds: string[];
-  tourIntervalS: number;
-  shared: boolean;
-  owner: string;
-  mine: boolean;
 }
 
 export interface Favourite { cameraId: string; name: string; createdAt: string }
