@@ -6,6 +6,7 @@ import type { RtspSource } from './rtsp-url.js';
 import { SessionManager, type CameraStateEvent } from './session-manager.js';
 import { SnapshotService } from './snapshot.js';
 import type { StreamKind } from './camera-session.js';
+import { envNumber as num } from '../server/config.js';
 
 export interface IngestSettings {
   maxSessions: number;
@@ -21,14 +22,6 @@ export interface IngestSettings {
   maxBytesPerStream: number;
   /** LL-HLS part target, seconds */
   partTargetS: number;
-}
-
-function num(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return def;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${name} must be a number between ${min} and ${max}`);
-  return v;
 }
 
 /** INGEST_* environment variables (all optional). */

@@ -93,6 +93,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
+  // Subsystems read their own settings (INGEST_*, FLEET_*, …) while starting: a bad value is a configuration error too.
+  if (err instanceof ConfigError) {
+    process.stderr.write(`streeteye: configuration error: ${err.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`streeteye: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });

@@ -10,6 +10,7 @@ import { CameraRepo } from '../inventory/camera-repo.js';
 import { deriveKey } from '../secrets.js';
 import { HealthRecorder } from './health-recorder.js';
 import { HealthChecker } from './health-checker.js';
+import { envNumber as num } from '../config.js';
 
 export interface FleetSettings {
   /** each camera is probed this often; 0 = no periodic probes */
@@ -24,14 +25,6 @@ export interface FleetSettings {
   driftWarnMs: number;
   historyDays: number;
   flushMs: number;
-}
-
-function num(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return def;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${name} must be a number between ${min} and ${max}, got "${raw}"`);
-  return v;
 }
 
 /** FLEET_* environment variables (all optional). */
