@@ -84,7 +84,12 @@ describe('live video end to end: simulator → ingest → signed LL-HLS and snap
 
   beforeAll(async () => {
     sim = await startSimulator({ cameras: 1, dataDir: join(tmpdir(), 'streeteye-sim-test-cache'), labelledCameras: 0, logger: pino({ level: 'warn' }) });
-    t = await createTestApp();
+    process.env.INGEST_VIEWER_TTL_S = '2'; // a viewer lapses 2 s after its last request (read when ingest starts)
+    try {
+      t = await createTestApp();
+    } finally {
+      delete process.env.INGEST_VIEWER_TTL_S;
+    }
     t.ctx.bus.subscribe((m) => messages.push(m));
     const c = sim.cameras()[0];
     const res = await t.app.inject({
@@ -132,5 +137,13 @@ describe('live video end to end: simulator → ingest → signed LL-HLS and snap
     expect(meta.width).toBe(sim.cameras()[0].subSize.width);
     expect(JSON.stringify(messages)).not.toContain(sim.cameras()[0].password);
     expect(t.logLines.join('')).not.toContain(sim.cameras()[0].password);
+  });
+
+  it('records when the live view ended once the player stops asking (HLS has no disconnect)', async () => {
+    const views = () => t.db.query<{ started_at: Date; ended_at: Date | null }>(
+      `SELECT started_at, ended_at FROM camera_view_log WHERE camera_id = $1 AND kind = 'live'`, [camId]);
+    expect((await views()).rows.length).toBeGreaterThan(0);
+    await expect.poll(async () => (await views()).rows.filter((r) => r.ended_at === null).length, { timeout: 15_000 }).toBe(0);
+    for (const r of (await views()).rows) expect(r.ended_at!.getTime()).toBeGreaterThanOrEqual(r.started_at.getTime());
   });
 });

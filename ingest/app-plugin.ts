@@ -12,7 +12,7 @@ import type { CameraRepo } from '../server/inventory/camera-repo.js';
 import { seesRestrictedCameras, type Role } from '../server/auth/roles.js';
 import { deriveKey } from '../server/secrets.js';
 import { audit } from '../server/audit.js';
-import { recordCameraAccess } from '../server/sharing/access-log.js';
+import { endLiveViews, recordCameraAccess } from '../server/sharing/access-log.js';
 import { IngestService, ingestSettingsFromEnv } from './service.js';
 import { liveRoutes, type LiveCamera } from './live-routes.js';
 import { validateRtspUrl } from './rtsp-url.js';
@@ -48,6 +48,12 @@ export function ingestFor(ctx: AppContext & { cameras: CameraRepo }): IngestServ
   const service = new IngestService({ logger: ctx.logger, settings: ingestSettingsFromEnv(), resolveSource, onState, admit });
   if (cluster) cluster.sessions = () => service.manager.list().map((e) => ({ cameraId: e.cameraId, stream: e.stream, state: e.state }));
   services.set(ctx.bus, service);
+  // HLS has no "disconnect": a live view ends when the user's last playlist/part request is viewerTtl old.
+  service.manager.on('viewer.left', (v: { cameraId: string; viewer: string; lastSeen: Date }) => {
+    if (!v.viewer.startsWith('u:')) return;
+    endLiveViews(ctx.db, { cameraId: v.cameraId, userId: v.viewer.slice(2), endedAt: v.lastSeen })
+      .catch((err) => log.warn({ err, camera: v.cameraId }, 'could not close the live view in the access log'));
+  });
   ctx.onShutdown.push(() => service.stop());
   // cluster (role ingest): a lost lease stops the camera's sessions at once, whoever watches; always-on nodes keep
   // every leased camera's sub stream up without viewers

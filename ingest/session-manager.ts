@@ -143,6 +143,9 @@ export class SessionManager extends EventEmitter {
         setTimeout(() => {
           e.viewers.delete(name);
           this.drop(e, name);
+          // A viewer that moved to the other stream of the camera (tile focus) is still watching it.
+          const other = this.entries.get(SessionManager.key(cameraId, stream === 'main' ? 'sub' : 'main'));
+          if (!other?.viewers.has(name)) this.emit('viewer.left', { cameraId, viewer, lastSeen: new Date(Date.now() - this.viewerTtlMs) });
         }, this.viewerTtlMs),
       );
     }
