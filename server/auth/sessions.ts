@@ -25,15 +25,19 @@ export async function createSession(
 
 /** The session's user, or null when the token is unknown, expired, revoked or the user disabled. */
 export async function resolveSession(q: Queryable, token: string): Promise<SessionUser | null> {
-  const res = await q.query<SessionUser>(
-    `UPDATE sessions s SET last_seen_at = now()
-       FROM users u
-      WHERE s.token_hash = $1 AND u.id = s.user_id
-        AND s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled
-      RETURNING u.id, u.username, u.role`,
-    [hashToken(token)],
+  const hash = hashToken(token);
+  const res = await q.query<SessionUser & { stale: boolean }>(
+    `SELECT u.id, u.username, u.role, s.last_seen_at < now() - interval '1 minute' AS stale
+       FROM sessions s JOIN users u ON u.id = s.user_id
+      WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled`,
+    [hash],
   );
-  return res.rows[0] ?? null;
+  const row = res.rows[0];
+  if (!row) return null;
+  // Every API request resolves the session (a wall polls snapshots every few seconds per tile): write
+  // last_seen_at at most once a minute instead of once per request.
+  if (row.stale) await q.query('UPDATE sessions SET last_seen_at = now() WHERE token_hash = $1', [hash]);
+  return { id: row.id, username: row.username, role: row.role };
 }
 
 export async function revokeSession(q: Queryable, token: string): Promise<void> {
