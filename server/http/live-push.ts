@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { AppContext } from '../context.js';
+import type { BusMessage } from '../bus.js';
 import { ALL_ROLES, seesRestrictedCameras } from '../auth/roles.js';
 import { currentUser } from '../auth/guard.js';
 
@@ -26,6 +27,17 @@ export async function livePushRoutes(app: FastifyInstance, ctx: AppContext): Pro
     void refresh().catch(() => {});
   });
 
+  // The bus hands the same message object to every console's subscription: serialise it once, not once per socket.
+  const wire = new WeakMap<BusMessage, string>();
+  const encoded = (msg: BusMessage): string => {
+    let text = wire.get(msg);
+    if (text === undefined) {
+      text = JSON.stringify({ topic: msg.topic, cameraId: msg.cameraId, payload: msg.payload });
+      wire.set(msg, text);
+    }
+    return text;
+  };
+
   app.get('/api/ws', { websocket: true, config: { roles: ALL_ROLES }, schema: { hide: true } }, (socket: WebSocket, request) => {
     const user = currentUser(request);
     const mayAll = seesRestrictedCameras(user.role);
@@ -35,7 +47,7 @@ export async function livePushRoutes(app: FastifyInstance, ctx: AppContext): Pro
       if (socket.readyState !== socket.OPEN) return;
       // A console that cannot keep up is not allowed to grow the server's memory.
       if (socket.bufferedAmount > 4 * 1024 * 1024) return;
-      socket.send(JSON.stringify({ topic: msg.topic, cameraId: msg.cameraId, payload: msg.payload }));
+      socket.send(encoded(msg));
     });
     socket.send(JSON.stringify({ topic: 'hello', payload: { user: user.username, role: user.role } }));
     socket.on('close', unsubscribe);
