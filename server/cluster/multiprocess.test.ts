@@ -1,12 +1,12 @@
 /**
- * The production topology with real processes against real PostgreSQL (TEST_DATABASE_URL; skipped without it):
+ * The production topology with real processes against real PostgreSQL (a private server of its own, else
+ * TEST_DATABASE_URL; skipped without either):
  * one API node, two ingest nodes sharing 40 simulated cameras (always-on, 3 s leases).
  *  - the API hands out signed URLs on the holder; a wrong node redirects; /live is readable cross-origin
  *  - SIGKILL one ingest node → all 40 live on the survivor within lease expiry + one restart, never a camera pulled twice
- *  - PostgreSQL restarted mid-run (local Debian cluster only) → nodes reconnect: leases, heartbeats, LISTEN/NOTIFY
+ *  - PostgreSQL restarted mid-run (private server only) → nodes reconnect: leases, heartbeats, LISTEN/NOTIFY
  *  - rolling restart of two API nodes under 110 intake → every confirmed incident is stored exactly once
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,28 +18,19 @@ import { startSimulator, type Simulator } from '../../simulator/index.js';
 import {
   adminCookie, liveCameras, NodeProcess, scratchDatabase, selfStatus, sleep, startNode, waitFor,
 } from './test-harness.js';
+import { privatePostgresAvailable, startPrivatePostgres, type PrivatePostgres } from './private-postgres.js';
 
 const URL_ = process.env.TEST_DATABASE_URL;
 const CAMERAS = 40;
 const TTL_S = 3;
 
-/** The local PostgreSQL 15 Debian cluster behind TEST_DATABASE_URL, if that is what it is (else no restart test). */
-function localCluster(): boolean {
-  if (!URL_) return false;
-  const host = new URL(URL_).hostname;
-  if (!['127.0.0.1', 'localhost', '::1', ''].includes(host)) return false;
-  try {
-    return /^15\s+main\s+\d+\s+online/m.test(execFileSync('pg_lsclusters', [], { encoding: 'utf8' }));
-  } catch {
-    return false;
-  }
-}
+/**
+ * A PostgreSQL server of the suite's own when the binaries are here, so the restart test pulls no server from under
+ * the other test files; else the shared TEST_DATABASE_URL, without the restart test.
+ */
+const OWN_SERVER = privatePostgresAvailable();
 
-function pgCtl(action: 'restart' | 'start'): void {
-  execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', '15', 'main', action], { stdio: 'ignore', timeout: 60_000 });
-}
-
-describe.skipIf(!URL_)('cluster: real processes against PostgreSQL', () => {
+describe.skipIf(!URL_ && !OWN_SERVER)('cluster: real processes against PostgreSQL', () => {
   let db: Awaited<ReturnType<typeof scratchDatabase>>;
   let q: pg.Pool;
   let sim: Simulator;
@@ -56,8 +47,11 @@ describe.skipIf(!URL_)('cluster: real processes against PostgreSQL', () => {
   const leaseCounts = async () => (await q.query<{ node_id: string; n: number }>(
     `SELECT node_id, count(*)::int AS n FROM camera_leases WHERE kind = 'ingest' AND expires_at > now() GROUP BY node_id`)).rows;
 
+  let server: PrivatePostgres | undefined;
+
   beforeAll(async () => {
-    db = await scratchDatabase(URL_!);
+    if (OWN_SERVER) server = await startPrivatePostgres();
+    db = await scratchDatabase(server?.url ?? URL_!);
     q = new pg.Pool({ connectionString: db.url, max: 2 });
     q.on('error', () => {});
     simDir = await mkdtemp(join(tmpdir(), 'streeteye-cluster-sim-'));
@@ -83,14 +77,11 @@ describe.skipIf(!URL_)('cluster: real processes against PostgreSQL', () => {
 
   afterAll(async () => {
     clearInterval(sampler);
-    if (URL_ && ['127.0.0.1', 'localhost'].includes(new URL(URL_).hostname) && !localCluster()) {
-      // never leave the shared server down
-      try { pgCtl('start'); } catch { /* not a Debian cluster, or already running */ }
-    }
     await Promise.all([api, a, b, api2].map((n) => n?.stop('SIGKILL')));
     await sim?.stop();
     await q?.end().catch(() => {});
     await db?.drop().catch(() => {});
+    server?.stop();
     if (simDir) await rm(simDir, { recursive: true, force: true });
   }, 60_000);
 
@@ -145,18 +136,15 @@ describe.skipIf(!URL_)('cluster: real processes against PostgreSQL', () => {
     expect(await leaseCounts()).toEqual([{ node_id: sb.id, n: CAMERAS }]);
   }, 90_000);
 
-  it.skipIf(!localCluster())('PostgreSQL restart mid-run: leases, heartbeats and LISTEN/NOTIFY come back, no camera lost', async () => {
+  it.skipIf(!OWN_SERVER)('PostgreSQL restart mid-run: leases, heartbeats and LISTEN/NOTIFY come back, no camera lost', async () => {
     // a console on the API node; camera.state comes from B through NOTIFY
     const ws = new WebSocket(`${api.base.replace('http', 'ws')}/api/ws`, { headers: { cookie } });
     const topics: Array<{ at: number; topic: string }> = [];
     ws.on('message', (d) => topics.push({ at: Date.now(), topic: (JSON.parse(d.toString()) as { topic: string }).topic }));
     await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
     const restartedAt = Date.now();
-    try {
-      pgCtl('restart');
-    } finally {
-      await waitFor('PostgreSQL back', async () => { await q.query('SELECT 1'); return true; }, 60_000, 250).catch(() => pgCtl('start'));
-    }
+    server!.restart();
+    await waitFor('PostgreSQL back', async () => { await q.query('SELECT 1'); return true; }, 60_000, 250);
     const back = Date.now();
     await waitFor('B to hold 40 leases again', async () => (await leaseCounts()).some((r) => r.n === CAMERAS), 30_000, 250);
     await waitFor('40 cameras live on B', async () => liveCameras(await selfStatus(b.base, cookie)).length === CAMERAS, 60_000, 250);
