@@ -19,6 +19,11 @@ export interface AnalyticsConfig {
   graceSeconds: number;
   timeZone: string;
   evidenceDir: string;
+  /**
+   * Days the evidence files of rejected and expired candidates are kept (0 = forever). Confirmed events' evidence
+   * belongs to their case and is never removed; the event rows stay either way (precision counts them).
+   */
+  evidenceRetentionDays: number;
   /** Rewrite clips with ffmpeg -c copy into a plain MP4 (else keep the fMP4 fragments as they are). */
   remuxClips: boolean;
   maxBatch: number;
@@ -35,6 +40,7 @@ export const DEFAULT_ANALYTICS_CONFIG: AnalyticsConfig = {
   graceSeconds: 30,
   timeZone: 'Asia/Shanghai',
   evidenceDir: 'data/evidence',
+  evidenceRetentionDays: 30,
   remuxClips: true,
   maxBatch: 8,
 };
@@ -44,7 +50,7 @@ export function parseAnalyticsConfig(raw: unknown = {}): AnalyticsConfig {
   const c = new Checker();
   const d = DEFAULT_ANALYTICS_CONFIG;
   const o = c.object(raw, 'analytics', [
-    'enabled', 'defaultModel', 'modelsDir', 'device', 'threads', 'sampling', 'motionGate', 'graceSeconds', 'timeZone', 'evidenceDir', 'remuxClips', 'maxBatch',
+    'enabled', 'defaultModel', 'modelsDir', 'device', 'threads', 'sampling', 'motionGate', 'graceSeconds', 'timeZone', 'evidenceDir', 'evidenceRetentionDays', 'remuxClips', 'maxBatch',
   ]);
   if (!o) throw new ValidationError('analytics config', c.errors);
   const enabled = c.boolean(o.enabled ?? d.enabled, 'analytics.enabled');
@@ -75,6 +81,7 @@ export function parseAnalyticsConfig(raw: unknown = {}): AnalyticsConfig {
   const timeZone = c.string(o.timeZone ?? d.timeZone, 'analytics.timeZone');
   if (timeZone !== undefined && !isValidTimeZone(timeZone)) c.fail('analytics.timeZone', `unknown time zone ${timeZone}`);
   const evidenceDir = c.string(o.evidenceDir ?? d.evidenceDir, 'analytics.evidenceDir');
+  const evidenceRetentionDays = c.number(o.evidenceRetentionDays ?? d.evidenceRetentionDays, 'analytics.evidenceRetentionDays', { integer: true, min: 0, max: 3650 });
   const remuxClips = c.boolean(o.remuxClips ?? d.remuxClips, 'analytics.remuxClips');
   const maxBatch = c.number(o.maxBatch ?? d.maxBatch, 'analytics.maxBatch', { integer: true, min: 1, max: 64 });
   if (motionGate && motionGate.maxSkipSeconds !== undefined && graceSeconds !== undefined && motionGate.maxSkipSeconds >= graceSeconds) {
@@ -92,6 +99,7 @@ export function parseAnalyticsConfig(raw: unknown = {}): AnalyticsConfig {
     graceSeconds: graceSeconds!,
     timeZone: timeZone!,
     evidenceDir: evidenceDir!,
+    evidenceRetentionDays: evidenceRetentionDays!,
     remuxClips: remuxClips!,
     maxBatch: maxBatch!,
   };

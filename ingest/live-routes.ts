@@ -1,7 +1,8 @@
 /**
  * HTTP side of ingest:
  *   GET /api/cameras/:id/live?stream=sub|main → { url, expiresAt }   (session; checks the user may see the camera)
- *   GET /api/cameras/:id/snapshot?stream=…    → image/jpeg           (session; latest keyframe, else ONVIF URI)
+ *   GET /api/cameras/:id/snapshot?stream=…    → image/jpeg           (session; latest keyframe — asked of the holder
+ *                                                                     in a cluster — else ONVIF URI)
  *   GET /live/:id/:stream/:token/index.m3u8   → LL-HLS playlist       (signed URL; blocking reload, delta updates)
  *   GET /live/:id/:stream/:token/<media>      → init/part/segment     (signed URL; preload hints block)
  * The playlist and media are public in the session sense: the signature (camera, stream, user, expiry) is the
@@ -73,6 +74,20 @@ function sessionUser(request: FastifyRequest): { id: string; username: string; r
   return user;
 }
 
+/**
+ * GET the snapshot from the node that streams the camera, as the same user (sessions live in the shared database, so
+ * the cookie is valid there too). Null when the holder has nothing better than this node would (a 5xx).
+ */
+async function snapshotFromHolder(holder: string, cameraId: string, stream: StreamKind, request: FastifyRequest): Promise<{ status: number; type: string; body: Buffer } | null> {
+  const res = await fetch(`${holder}/api/cameras/${encodeURIComponent(cameraId)}/snapshot?stream=${stream}`, {
+    headers: { cookie: request.headers.cookie ?? '' },
+    signal: AbortSignal.timeout(8000),
+    redirect: 'error',
+  });
+  if (res.status >= 500) return null;
+  return { status: res.status, type: res.headers.get('content-type') ?? 'application/octet-stream', body: Buffer.from(await res.arrayBuffer()) };
+}
+
 /** AbortSignal that fires when the client goes away before the response is sent. */
 function clientGone(reply: FastifyReply): AbortSignal {
   const ac = new AbortController();
@@ -142,6 +157,17 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     const camera = await o.getVisibleCamera(user, id);
     if (!camera) return fail(reply, 404, 'camera not found');
     const wanted = request.query.stream ?? 'sub';
+    // in a cluster the node that pulls the camera has its latest keyframe: ask it (it checks the same session and audits)
+    if (o.cluster && !o.cluster.streams(id)) {
+      const holder = await o.cluster.locate(id);
+      if (holder && holder !== o.cluster.address) {
+        const relayed = await snapshotFromHolder(holder, id, wanted, request).catch((e: Error) => {
+          request.log.warn({ module: 'ingest', camera: id, holder, err: e.message }, 'snapshot from the holder failed; trying the camera');
+          return null;
+        });
+        if (relayed) return reply.code(relayed.status).header('content-type', relayed.type).header('cache-control', relayed.status === 200 ? 'private, max-age=1' : 'no-store').send(relayed.body);
+      }
+    }
     const session = manager.get(id, wanted) ?? manager.get(id, wanted === 'sub' ? 'main' : 'sub');
     try {
       let jpeg: Buffer | undefined;

@@ -83,7 +83,7 @@ const eventReply = {
     id: { type: 'string' }, ruleId: str, cameraId: { type: 'string' }, cameraName: str, eventType: { type: 'string' }, eventCode: { type: 'string' },
     eventName: str, status: { type: 'string' }, score: { type: 'number' }, label: str, objectCount: { type: 'integer' }, box: boxSchema,
     firstSeen: { type: 'string' }, lastSeen: { type: 'string' }, closedAt: str, gridCode: str, lat: num, lng: num, address: str,
-    evidence: { type: 'object', properties: { annotated: { type: 'boolean' }, clean: { type: 'boolean' }, clip: { type: 'boolean' } } },
+    evidence: { type: 'object', properties: { annotated: { type: 'boolean' }, clean: { type: 'boolean' }, clip: { type: 'boolean' }, purgedAt: { type: ['string', 'null'] } } },
     dwellSeconds: num, reviewedBy: str, reviewedAt: str, rejectReason: str, rejectNote: str, caseId: str, caseNo: str, createdAt: { type: 'string' },
   },
 } as const;
@@ -105,7 +105,8 @@ const RULE_COLUMNS = `r.id, r.camera_id AS "cameraId", cam.name AS "cameraName",
 const EVENT_COLUMNS = `e.id, e.rule_id AS "ruleId", e.camera_id AS "cameraId", cam.name AS "cameraName", e.event_type AS "eventType",
   e.event_code AS "eventCode", et.name_zh AS "eventName", e.status, e.score, e.label, e.object_count AS "objectCount", e.box,
   e.first_seen AS "firstSeen", e.last_seen AS "lastSeen", e.closed_at AS "closedAt", e.grid_code AS "gridCode", e.lat, e.lng, e.address,
-  json_build_object('annotated', e.evidence_jpeg IS NOT NULL, 'clean', e.evidence_frame IS NOT NULL, 'clip', e.evidence_clip IS NOT NULL) AS evidence,
+  json_build_object('annotated', e.evidence_jpeg IS NOT NULL, 'clean', e.evidence_frame IS NOT NULL, 'clip', e.evidence_clip IS NOT NULL,
+    'purgedAt', e.evidence_purged_at) AS evidence,
   (e.track->>'dwellSeconds')::float8 AS "dwellSeconds", u.username AS "reviewedBy", e.reviewed_at AS "reviewedAt", e.reject_reason AS "rejectReason",
   e.reject_note AS "rejectNote", e.case_id AS "caseId", c.case_no AS "caseNo", e.created_at AS "createdAt"`;
 const EVENT_FROM = `events e JOIN cameras cam ON cam.id = e.camera_id LEFT JOIN event_types et ON et.key = e.event_type
@@ -454,14 +455,18 @@ export async function analyticsRoutes(app: FastifyInstance, ctx: AppContext & { 
     schema: {
       tags: ['analytics'],
       params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, kind: { type: 'string', enum: ['annotated', 'clean', 'clip'] } }, required: ['id', 'kind'], additionalProperties: false },
-      response: { ...commonErrors },
+      response: { ...commonErrors, 410: errorReply },
     },
   }, async (request, reply) => {
     const user = currentUser(request);
     const { id, kind } = request.params;
     const col = kind === 'annotated' ? 'evidence_jpeg' : kind === 'clean' ? 'evidence_frame' : 'evidence_clip';
-    const row = (await ctx.db.query<{ camera_id: string; path: string | null }>(
-      `SELECT e.camera_id, e.${col} AS path FROM events e JOIN cameras cam ON cam.id = e.camera_id WHERE e.id = $1 AND ${visibilityCondition(user, 'cam')}`, [id])).rows[0];
+    const row = (await ctx.db.query<{ camera_id: string; path: string | null; purged_at: Date | null }>(
+      `SELECT e.camera_id, e.${col} AS path, e.evidence_purged_at AS purged_at FROM events e JOIN cameras cam ON cam.id = e.camera_id
+        WHERE e.id = $1 AND ${visibilityCondition(user, 'cam')}`, [id])).rows[0];
+    if (row?.purged_at) {
+      return reply.code(410).send({ statusCode: 410, error: 'Gone', message: `the evidence of this event was removed on ${new Date(row.purged_at).toISOString().slice(0, 10)} by the retention policy for rejected events` });
+    }
     // a restricted camera's evidence is as invisible as the camera: 404, not 403
     if (!row?.path) throw notFound('Evidence');
     const root = resolve(svc.evidenceDir);

@@ -4,7 +4,8 @@
  * pushed on the bus (`event.candidate`, with cameraId so that restricted cameras are filtered by the WebSocket).
  *
  * Settings: ANALYTICS_CONFIG (JSON, validated strictly by parseAnalyticsConfig), MODELS_DIR (weights; models/ is
- * searched too), ANALYTICS_ENABLED=0 to switch the engine off on this node. Missing weights never stop the node:
+ * searched too), EVIDENCE_DIR and EVIDENCE_RETENTION_DAYS (shortcuts for those keys), ANALYTICS_ENABLED=0 to switch
+ * the engine off on this node. Missing weights never stop the node:
  * GET /api/analytics/status says what is missing and where it was looked for.
  */
 import { isAbsolute, join } from 'node:path';
@@ -16,6 +17,8 @@ import {
 } from '../../analytics/index.js';
 import { FrameTap, type TapRate } from '../../ingest/frame-tap.js';
 import type { IngestService } from '../../ingest/service.js';
+import { envNumber } from '../config.js';
+import { EvidenceRetention } from './evidence-retention.js';
 import type { AppContext } from '../context.js';
 
 export const projectRoot = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
@@ -35,10 +38,13 @@ export function analyticsConfigFromEnv(env: NodeJS.ProcessEnv, dataDir: string):
   const cfg = parseAnalyticsConfig({
     ...raw,
     ...(env.MODELS_DIR && raw.modelsDir === undefined ? { modelsDir: env.MODELS_DIR } : {}),
+    ...(env.EVIDENCE_DIR && raw.evidenceDir === undefined ? { evidenceDir: env.EVIDENCE_DIR } : {}),
+    ...(env.EVIDENCE_RETENTION_DAYS !== undefined && raw.evidenceRetentionDays === undefined
+      ? { evidenceRetentionDays: Math.round(envNumber(env, 'EVIDENCE_RETENTION_DAYS', 30, 0, 3650)) } : {}),
     ...(env.ANALYTICS_ENABLED !== undefined && raw.enabled === undefined ? { enabled: !['0', 'false', 'no', 'off'].includes(env.ANALYTICS_ENABLED.toLowerCase()) } : {}),
   });
-  // evidence lives with the node's data unless configured elsewhere
-  if (raw.evidenceDir === undefined) cfg.evidenceDir = join(dataDir, 'evidence');
+  // evidence lives with the node's data unless configured elsewhere (a cluster shares one evidence volume)
+  if (raw.evidenceDir === undefined && !env.EVIDENCE_DIR) cfg.evidenceDir = join(dataDir, 'evidence');
   else if (!isAbsolute(cfg.evidenceDir)) cfg.evidenceDir = join(projectRoot, cfg.evidenceDir);
   return cfg;
 }
@@ -68,6 +74,7 @@ export class AnalyticsService {
   /** rejections per rule still within their cooldown (re-applied when a rule is reloaded) */
   private readonly suppressions = new Map<string, Array<{ until: number; box: { x1: number; y1: number; x2: number; y2: number } | null }>>();
   private writes: Promise<unknown> = Promise.resolve();
+  retention: EvidenceRetention | null = null;
   /** wall-clock time a stay was first seen → when its candidate reached the database (latency numbers) */
   readonly latencies: number[] = [];
 
@@ -104,6 +111,11 @@ export class AnalyticsService {
 
   async start(): Promise<void> {
     await this.loadEventTypes();
+    // where evidence is written (role all / analytics), old false alarms' evidence is swept
+    if (this.ingest) {
+      this.retention = new EvidenceRetention({ db: this.ctx.db, evidenceDir: this.evidenceDir, days: this.config.evidenceRetentionDays, logger: this.log });
+      this.retention.start();
+    }
     // changes made through another node's API (rules, classification, rejections) arrive on the bus bridge;
     // this node's own changes are applied directly by the routes
     this.unsubscribe = this.ctx.bus.subscribe((msg) => {
@@ -261,6 +273,7 @@ export class AnalyticsService {
     this.stopped = true;
     this.unsubscribe?.();
     this.tap?.stop();
+    await this.retention?.stop();
     await this.engine?.stop();
     await this.flush();
   }

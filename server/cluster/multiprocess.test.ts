@@ -2,7 +2,8 @@
  * The production topology with real processes against real PostgreSQL (a private server of its own, else
  * TEST_DATABASE_URL; skipped without either):
  * one API node, two ingest nodes sharing 40 simulated cameras (always-on, 3 s leases).
- *  - the API hands out signed URLs on the holder; a wrong node redirects; /live is readable cross-origin
+ *  - the API hands out signed URLs on the holder; a wrong node redirects; /live is readable cross-origin;
+ *    snapshots asked of the API node come from the holder's stream
  *  - SIGKILL one ingest node → all 40 live on the survivor within lease expiry + one restart, never a camera pulled twice
  *  - PostgreSQL restarted mid-run (private server only) → nodes reconnect: leases, heartbeats, LISTEN/NOTIFY
  *  - rolling restart of two API nodes under 110 intake → every confirmed incident is stored exactly once
@@ -117,6 +118,11 @@ describe.skipIf(!URL_ && !OWN_SERVER)('cluster: real processes against PostgreSQ
     expect(wrong.status).toBe(307);
     expect(wrong.headers.get('location')).toBe(live.url);
     expect((await fetch(live.url.replace(/\/sub\/[^/]+\//, '/sub/1.x.AAAAAAAAAAAAAAAAAAAAAA/'))).status).toBe(403);
+    // a snapshot asked of the API node comes from the holder's running stream (these cameras have no ONVIF URI to fall back on)
+    const snap = await fetch(`${api.base}/api/cameras/${cam}/snapshot`, { headers: { cookie } });
+    expect(snap.status).toBe(200);
+    expect(snap.headers.get('content-type')).toBe('image/jpeg');
+    expect([...new Uint8Array(await snap.arrayBuffer()).subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
     expect(maxSimSessions).toBeLessThanOrEqual(CAMERAS);
   }, 120_000);
 

@@ -171,6 +171,8 @@ export default function ReviewPage() {
               ) : current.evidence.annotated || current.evidence.clean ? (
                 <img className="evidence-media" alt={clean ? '原图 Clean frame' : '标注图 Annotated'}
                   src={reviewApi.evidenceUrl(current.id, clean && current.evidence.clean ? 'clean' : 'annotated')} />
+              ) : current.evidence.purgedAt ? (
+                <div className="muted">证据已按保留期限删除 Evidence removed by the retention policy on {current.evidence.purgedAt.slice(0, 10)}</div>
               ) : <div className="muted">无图片证据 No stills</div>}
               <div className="evidence-tools">
                 <button className="btn btn-small" onClick={() => { setShowClip(false); setClean((x) => !x); }}>{clean ? '标注图 Annotated' : '原图 Clean'} (V)</button>

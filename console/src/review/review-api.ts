@@ -19,7 +19,8 @@ export interface EventItem {
   closedAt: string | null;
   address: string | null;
   gridCode: string | null;
-  evidence: { annotated: boolean; clean: boolean; clip: boolean };
+  /** purgedAt: when the retention policy removed a rejected event's files */
+  evidence: { annotated: boolean; clean: boolean; clip: boolean; purgedAt?: string | null };
   dwellSeconds: number | null;
   reviewedBy: string | null;
   reviewedAt: string | null;
