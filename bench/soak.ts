@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     const analytics = await startNode({ role: 'analytics', databaseUrl: db.url, env: { ...common, ANALYTICS_ENABLED: '1', ANALYTICS_CAPACITY: String(RULES) } });
     nodes.push({ name: 'analytics', node: analytics });
     for (let i = 0; i < INGEST; i++) {
-      // an even split (with 10% headroom): a node that started first does not take the whole fleet
+      // an even split with 10% headroom (balancing spreads the fleet by capacity; headroom absorbs a dead node's part)
       const capacity = Math.ceil(((CAMERAS - RULES) / INGEST) * 1.1);
       const n = await startNode({ role: 'ingest', databaseUrl: db.url, env: { ...common, INGEST_ALWAYS_ON: '1', INGEST_CAPACITY: String(capacity) } });
       nodes.push({ name: `ingest-${i + 1}`, node: n });

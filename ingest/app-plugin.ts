@@ -59,6 +59,10 @@ export function ingestFor(ctx: AppContext & { cameras: CameraRepo }): IngestServ
   // every leased camera's sub stream up without viewers
   const leases = ctx.cluster?.ingest;
   if (leases) {
+    // balancing hands back cameras nobody watches first, and only once their sessions have stopped
+    const watched = (id: string) => service.manager.list().some((e) => e.cameraId === id && e.consumers.some((c) => c.startsWith('u:')));
+    leases.releaseOrder = (ids) => [...ids.filter((id) => !watched(id)), ...ids.filter(watched)];
+    leases.stopCamera = (id) => service.manager.whenStopped(id);
     leases.on('lost', (id: string, reason: string) => {
       if (!service.manager.get(id, 'main') && !service.manager.get(id, 'sub')) return;
       log.warn({ camera: id, reason }, 'camera lease lost: stopping its sessions');

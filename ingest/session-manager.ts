@@ -182,6 +182,12 @@ export class SessionManager extends EventEmitter {
     }));
   }
 
+  /** Resolves when no session of the camera is running or still stopping (a lease may then pass to another node). */
+  async whenStopped(cameraId: string): Promise<void> {
+    await this.removeCamera(cameraId);
+    await Promise.all((['main', 'sub'] as const).map((s) => this.stoppingByKey.get(SessionManager.key(cameraId, s))));
+  }
+
   list(): Array<CameraStateEvent & { consumers: string[]; idleSince?: string }> {
     return [...this.entries.values()].map((e) => ({
       cameraId: e.session.cameraId,

@@ -55,6 +55,59 @@ describe.each(dbKinds())('camera leases on %s', (kind) => {
     await survivor.stop();
   });
 
+  it('balances by capacity: a node that joins late gets its share, handed back only after the sessions stopped', async () => {
+    const node = (id: string, capacity: number) => db.query(`INSERT INTO cluster_nodes (id, role, capacity) VALUES ($1, 'ingest', $2)`, [id, capacity]);
+    const balanced = (id: string, capacity: number) => new CameraLeases({
+      db, nodeId: id, kind: 'ingest', capacity, ttlMs: 60_000, intervalMs: 3_600_000, logger: quiet, balance: { role: 'ingest', maxMovesPerBeat: 2 },
+    });
+    await node('bal-a', 10);
+    const a = balanced('bal-a', 10);
+    await a.start();
+    expect(a.cameras()).toHaveLength(10); // alone: everything
+
+    // B joins with half A's capacity: shares ceil(10·10/15) = 7 and ceil(10·5/15) = 4
+    await node('bal-b', 5);
+    const b = balanced('bal-b', 5);
+    await b.start();
+    expect(b.cameras()).toHaveLength(0); // nothing free yet
+
+    // A's sessions stop slowly: its rows stay (and keep being renewed) until they did
+    const stopping = new Map<string, () => void>();
+    a.stopCamera = (id) => new Promise<void>((r) => stopping.set(id, r));
+    a.releaseOrder = (ids) => [...ids].sort(); // deterministic: the lowest ids go first
+    const lost: string[] = [];
+    a.on('lost', (id: string) => lost.push(id));
+    await a.beat();
+    expect(lost).toHaveLength(2); // at most maxMovesPerBeat per beat
+    for (const id of lost) expect(a.holds(id)).toBe(false); // never reconnected here from now on
+    await a.beat(); // sessions still stopping: their rows stay; the one camera still beyond the share goes too
+    expect(lost).toHaveLength(3);
+    await b.beat();
+    expect(b.cameras()).toHaveLength(0); // nothing free until the sessions stopped
+
+    for (const done of stopping.values()) done();
+    await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 4; i++) {
+      await a.beat();
+      await b.beat();
+      for (const done of stopping.values()) done();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(a.cameras()).toHaveLength(7);
+    expect(b.cameras()).toHaveLength(3); // its share is 4, but 7 + 3 covers the fleet: nothing more moves
+    await a.beat();
+    expect(lost).toHaveLength(3);
+    expect(new Set([...a.cameras(), ...b.cameras()]).size).toBe(10);
+    expect(b.cameras().every((id) => lost.includes(id))).toBe(true); // B got exactly what A handed back
+
+    // B dies (its node row goes stale): A's share is all again and it takes B's cameras once their leases expire
+    await b.stop(true);
+    await db.query(`UPDATE cluster_nodes SET stopped_at = now() WHERE id = 'bal-b'`);
+    await a.beat();
+    expect(a.cameras()).toHaveLength(10);
+    await a.stop();
+  });
+
   it('fences itself: a lease it could not renew in time is dropped', async () => {
     const n = leases('node-fenced', 3, 300);
     const lost: string[] = [];

@@ -15,6 +15,13 @@ export interface CameraLeasesOptions {
   intervalMs?: number;
   /** Only cameras this filter admits are claimed (e.g. analytics: cameras with enabled rules). SQL over alias c. */
   eligibleSql?: string;
+  /**
+   * Spread the cameras over the live nodes of this role in proportion to their capacities: a node claims up to its
+   * share, and hands back what it holds beyond it (a few per beat, stopping their sessions before the row goes), so a
+   * node that joins late gets work. Absent: claim up to capacity and never hand back (analytics nodes: moving a camera
+   * would split the stays it is tracking into two candidates).
+   */
+  balance?: { role: string; maxMovesPerBeat?: number };
   logger: { info(o: object, m: string): void; warn(o: object, m: string): void };
 }
 
@@ -28,6 +35,14 @@ export interface CameraLeasesOptions {
  */
 export class CameraLeases extends EventEmitter {
   private readonly held = new Map<string, number>();
+  /** cameras being handed back: no longer held (never pulled again here), their rows kept until the sessions stopped */
+  private readonly releasing = new Set<string>();
+  /** handed-back cameras whose sessions have stopped: their rows go at the next beat */
+  private readonly stopped = new Set<string>();
+  /** Which held cameras to hand back first (the ingest plugin puts cameras nobody watches first). */
+  releaseOrder: (cameraIds: string[]) => string[] = (ids) => ids;
+  /** Stops this node's sessions of a camera; awaited before its lease row goes, so no camera is ever pulled twice. */
+  stopCamera: (cameraId: string) => Promise<void> = async () => {};
   private validUntil = 0;
   private timer?: NodeJS.Timeout;
   private fence?: NodeJS.Timeout;
@@ -59,8 +74,10 @@ export class CameraLeases extends EventEmitter {
     this.running = false;
     clearTimeout(this.timer);
     clearTimeout(this.fence);
-    const ids = [...this.held.keys()];
+    const ids = [...this.held.keys(), ...this.releasing];
     for (const id of ids) this.lose(id, 'node stopping');
+    this.releasing.clear();
+    this.stopped.clear();
     if (release && ids.length) {
       // A clean stop hands the cameras over at once instead of after expiry.
       await this.o.db.query('DELETE FROM camera_leases WHERE node_id = $1 AND kind = $2', [this.o.nodeId, this.o.kind]).catch(() => {});
@@ -75,6 +92,44 @@ export class CameraLeases extends EventEmitter {
 
   private lose(cameraId: string, reason: string): void {
     if (this.held.delete(cameraId)) this.emit('lost', cameraId, reason);
+  }
+
+  /**
+   * This node's fair part of the cameras in its scope: total × capacity / capacity of the live nodes of its role
+   * (itself included), never above its capacity. The shares add up to at least the total while the nodes have room.
+   */
+  private async share(ttl: string): Promise<number> {
+    const r = (await this.o.db.query<{ total: number; peers: number }>(
+      `SELECT (SELECT count(*)::int FROM cameras c WHERE ${this.o.eligibleSql ?? 'TRUE'}) AS total,
+              (SELECT coalesce(sum(capacity), 0)::int FROM cluster_nodes n
+                WHERE n.role = $1 AND n.id <> $2 AND n.stopped_at IS NULL AND n.heartbeat_at > now() - $3::interval) AS peers`,
+      [this.o.balance!.role, this.o.nodeId, ttl])).rows[0];
+    const all = this.o.capacity + r.peers;
+    return all > 0 ? Math.min(this.o.capacity, Math.ceil((r.total * this.o.capacity) / all)) : 0;
+  }
+
+  /**
+   * Gives one camera back: at once no longer held (fencing refuses reconnects), its sessions stopped, and only then
+   * its row deleted, so the node that claims it next never pulls it while this one still does. Meanwhile the beats
+   * keep renewing the row (nobody else may claim it yet).
+   */
+  private handBack(cameraId: string): void {
+    this.releasing.add(cameraId);
+    this.lose(cameraId, 'handed to a less loaded node (balancing)');
+    void Promise.race([this.stopCamera(cameraId), new Promise((r) => setTimeout(r, 10_000).unref())])
+      .catch((err) => this.o.logger.warn({ camera: cameraId, err: (err as Error).message }, 'stopping a handed-back camera failed'))
+      .finally(() => this.stopped.add(cameraId));
+  }
+
+  /** Deletes the rows of handed-back cameras whose sessions have stopped (start of each beat; retried until done). */
+  private async deleteHandedBack(): Promise<void> {
+    if (!this.stopped.size) return;
+    const ids = [...this.stopped];
+    await this.o.db.query('DELETE FROM camera_leases WHERE node_id = $1 AND kind = $2 AND camera_id = ANY($3::uuid[])', [this.o.nodeId, this.o.kind, ids]);
+    for (const id of ids) {
+      this.stopped.delete(id);
+      this.releasing.delete(id);
+    }
   }
 
   /**
@@ -96,6 +151,7 @@ export class CameraLeases extends EventEmitter {
     try {
       const { nodeId, kind } = this.o;
       const ttl = `${this.ttlMs} milliseconds`;
+      await this.deleteHandedBack();
       if (this.o.eligibleSql) {
         // cameras that left this node's scope (rules added/removed, an analytics node came or went) are handed back
         // now, before the renewal: the node they belong to claims them at its next beat instead of after expiry
@@ -110,7 +166,20 @@ export class CameraLeases extends EventEmitter {
       const still = new Set(renewed.rows.map((r) => r.camera_id));
       for (const id of [...this.held.keys()]) if (!still.has(id)) this.lose(id, 'lease expired or taken over');
       // Rows of ours that expired (e.g. after a pause) are gone for good: the epoch moves on at the next claim.
-      const room = this.o.capacity - still.size;
+      const share = this.o.balance ? await this.share(ttl) : this.o.capacity;
+      const keeping = renewed.rows.filter((r) => !this.releasing.has(r.camera_id));
+      if (this.o.balance) {
+        const excess = keeping.length - share;
+        // a little slack on big shares (5 %) keeps a camera added or deleted from moving others around
+        if (excess > Math.floor(share / 20)) {
+          const moves = this.o.balance.maxMovesPerBeat ?? Math.max(1, Math.ceil(this.o.capacity / 50));
+          const give = this.releaseOrder(keeping.map((r) => r.camera_id)).slice(0, Math.min(excess, moves));
+          for (const id of give) this.handBack(id);
+          this.o.logger.info({ kind, share, held: keeping.length - give.length, handedBack: give.length }, 'cameras handed back to balance the nodes');
+        }
+      }
+      // rows being handed back still occupy this node until they are deleted
+      const room = Math.min(this.o.capacity, share) - still.size;
       const claimed = room > 0 ? await this.o.db.query<{ camera_id: string; epoch: number }>(
         `WITH candidates AS (
            SELECT c.id FROM cameras c
@@ -129,6 +198,7 @@ export class CameraLeases extends EventEmitter {
       this.validUntil = started + this.ttlMs - Math.min(2000, this.ttlMs / 5);
       this.armFence();
       for (const r of renewed.rows) {
+        if (this.releasing.has(r.camera_id)) continue;
         // held again after a local fence (e.g. the database restarted and came back before the row expired)
         const back = !this.held.has(r.camera_id);
         this.held.set(r.camera_id, r.epoch);

@@ -59,10 +59,11 @@ export class Cluster {
     this.role = config.role;
     this.address = config.nodeAddress ?? `http://${hostname()}:${config.port}`;
     this.log = o.logger.child?.({ module: 'cluster' }) ?? o.logger;
-    const lease = (kind: LeaseKind, capacity: number, eligibleSql?: string) => new CameraLeases({
-      db: o.db, nodeId: this.nodeId, kind, capacity, ttlMs: config.leaseTtlMs, eligibleSql, logger: this.log,
+    const lease = (kind: LeaseKind, capacity: number, eligibleSql: string, balance?: { role: string }) => new CameraLeases({
+      db: o.db, nodeId: this.nodeId, kind, capacity, ttlMs: config.leaseTtlMs, eligibleSql, balance, logger: this.log,
     });
-    if (config.role === 'ingest') this.ingest = lease('ingest', config.ingestCapacity, INGEST_ELIGIBLE_SQL);
+    // ingest nodes spread the fleet by capacity; analytics nodes keep their cameras (open stays live there)
+    if (config.role === 'ingest') this.ingest = lease('ingest', config.ingestCapacity, INGEST_ELIGIBLE_SQL, { role: 'ingest' });
     if (config.role === 'analytics') this.ingest = lease('ingest', config.analyticsCapacity, ANALYTICS_ELIGIBLE_SQL);
     const capacity = config.role === 'ingest' ? config.ingestCapacity : config.role === 'analytics' ? config.analyticsCapacity : 0;
     this.registry = new NodeRegistry(o.db, { id: this.nodeId, role: config.role, address: this.address, capacity, version: o.version ?? '0.1.0' },
