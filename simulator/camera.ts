@@ -5,6 +5,7 @@
  * minutes start on frame boundaries, the burnt-in clock equals the wall clock at send time.
  */
 import type { LoadedStream } from './media.js';
+import type { PtzState } from './ptz.js';
 import type { RtpFrame } from './rtp-packetizer.js';
 import type { Pumpable, Scheduler } from './scheduler.js';
 
@@ -139,6 +140,8 @@ export class SimCamera {
   /** JPEG per second of the loop (snapshots[s] = second s of the minute). */
   snapshots: Buffer[] = [];
   readonly baseMain: LoadedStream;
+  /** Set on PTZ domes only (see the simulator's ptzEvery option); the picture never moves with it. */
+  ptz?: PtzState;
 
   constructor(
     readonly ident: CameraIdentity,

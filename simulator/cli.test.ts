@@ -31,6 +31,11 @@ it('runs a fleet, lists it, applies and clears a fault, and stops cleanly on SIG
   const cams = JSON.parse(listed.stdout.toString()) as SimCameraInfo[];
   expect(cams.map((c) => c.id)).toEqual(['cam001']);
   expect(cams[0].rtspMain).toMatch(/^rtsp:\/\/127\.0\.0\.1:\d+\/cam\/cam001\/main$/);
+  expect(cams[0].ptz).toBe(true); // default --ptz-every 4: camera index 0 is a dome
+
+  const ptz = await run(process.execPath, [...tsxArgs, 'ptz', 'cam001', '--control-port', port!], 30_000);
+  expect(ptz.code).toBe(0);
+  expect(JSON.parse(ptz.stdout.toString())).toMatchObject({ position: { pan: 0, tilt: 0, zoom: 0 }, moving: false, moves: 0 });
 
   const faulted = await run(process.execPath, [...tsxArgs, 'fault', 'cam001', 'delay', 'ms=250', 'jitterMs=50', '--control-port', port!], 30_000);
   expect(faulted.code).toBe(0);

@@ -1,10 +1,12 @@
 /**
  * npm run simulate -- --cameras N [--source FILE] [--control-port C] [--rtsp-port P] [--http-port H]
  *                     [--host ADDR] [--data-dir DIR] [--main WxH] [--sub WxH] [--gop SECONDS] [--labelled N]
+ *                     [--ptz-every N]   (cameras with index % N === 0 are PTZ domes; default 4, 0 = none)
  * npm run simulate -- fault <id> <kind> [k=v ...] --control-port C     (kinds: offline stall drop auth-refuse
  *                     resolution width=W height=H, delay ms=M jitterMs=J)
  * npm run simulate -- restore <id> --control-port C
  * npm run simulate -- list --control-port C
+ * npm run simulate -- ptz <id> --control-port C      (a dome's position, velocity, presets, move count)
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
       sub: { type: 'string' },
       gop: { type: 'string' },
       labelled: { type: 'string' },
+      'ptz-every': { type: 'string' },
       prefix: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -56,20 +59,21 @@ async function main(): Promise<void> {
   if (values.help) {
     process.stdout.write(
       'usage: simulate --cameras N [--source FILE] [--control-port C] [--rtsp-port P] [--http-port H] [--host ADDR]\n' +
-        '                [--data-dir DIR] [--main WxH] [--sub WxH] [--gop SECONDS] [--labelled N] [--prefix NAME]\n' +
+        '                [--data-dir DIR] [--main WxH] [--sub WxH] [--gop SECONDS] [--labelled N] [--prefix NAME] [--ptz-every N]\n' +
         '       simulate fault <id> <offline|stall|drop|auth-refuse|resolution|delay> [width=W height=H ms=M jitterMs=J afterMs=A] --control-port C\n' +
-        '       simulate restore <id> --control-port C\n       simulate list --control-port C\n',
+        '       simulate restore <id> --control-port C\n       simulate list --control-port C\n       simulate ptz <id> --control-port C\n',
     );
     return;
   }
   const [cmd, ...rest] = positionals;
-  if (cmd === 'fault' || cmd === 'restore' || cmd === 'list') {
+  if (cmd === 'fault' || cmd === 'restore' || cmd === 'list' || cmd === 'ptz') {
     const port = int(values['control-port'], 'control-port');
     if (!port) throw new Error('--control-port is required');
     const base = `http://${values.host}:${port}`;
     if (cmd === 'list') return controlCall(base, 'GET', '/cameras');
     const id = rest[0];
     if (!id) throw new Error(`${cmd} needs a camera id`);
+    if (cmd === 'ptz') return controlCall(base, 'GET', `/cameras/${encodeURIComponent(id)}/ptz`);
     if (cmd === 'restore') return controlCall(base, 'DELETE', `/cameras/${encodeURIComponent(id)}/faults`);
     const fault: Record<string, unknown> = { kind: rest[1] };
     for (const kv of rest.slice(2)) {
@@ -95,6 +99,7 @@ async function main(): Promise<void> {
     subSize: size(values.sub),
     keyframeIntervalS: values.gop ? Number(values.gop) : undefined,
     labelledCameras: int(values.labelled, 'labelled'),
+    ptzEvery: int(values['ptz-every'], 'ptz-every'),
     namePrefix: values.prefix,
     logger,
     onProgress: (p) => process.stderr.write(`\r${p.stage} ${p.done}/${p.total}${p.done === p.total ? '\n' : ''}`),

@@ -1,16 +1,19 @@
 /**
- * Fault control API: GET /cameras, POST /cameras/:id/faults {kind,...}, DELETE /cameras/:id/faults.
+ * Fault control API: GET /cameras, POST /cameras/:id/faults {kind,...}, DELETE /cameras/:id/faults,
+ * GET /cameras/:id/ptz (a PTZ dome's position, velocity, presets and move count; 404 for a fixed camera).
  * Bound to the simulator's host (loopback by default): it is a test tool, not an authenticated service.
  */
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { SimFault } from './camera.js';
 import type { SimCameraInfo } from './index.js';
+import type { PtzSnapshot } from './ptz.js';
 
 export interface ControlTarget {
   cameras(): SimCameraInfo[];
   fault(id: string, fault: SimFault): void;
   restore(id: string): void;
+  ptz(id: string): PtzSnapshot | null;
 }
 
 export interface ControlServer {
@@ -51,10 +54,15 @@ export async function startControlServer(sim: ControlTarget, host: string, port:
     };
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/cameras') return send(200, sim.cameras());
-    const m = /^\/cameras\/([^/]+)\/faults$/.exec(path);
+    const m = /^\/cameras\/([^/]+)\/(faults|ptz)$/.exec(path);
     if (!m) return send(404, { error: 'not found' });
     const id = decodeURIComponent(m[1]);
     if (!sim.cameras().some((c) => c.id === id)) return send(404, { error: `unknown camera ${id}` });
+    if (m[2] === 'ptz') {
+      if (req.method !== 'GET') return send(405, { error: 'use GET' });
+      const state = sim.ptz(id);
+      return state ? send(200, state) : send(404, { error: `camera ${id} has no PTZ` });
+    }
     if (req.method === 'DELETE') {
       sim.restore(id);
       return send(200, { id, restored: true });

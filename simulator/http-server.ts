@@ -1,6 +1,7 @@
 /**
- * One HTTP server for every camera's ONVIF services (/onvif/<id>/device_service, /onvif/<id>/media_service)
- * and snapshots (/snapshot/<id>.jpg, HTTP Digest or Basic auth like a real camera's snapshot URI).
+ * One HTTP server for every camera's ONVIF services (/onvif/<id>/device_service, /onvif/<id>/media_service,
+ * /onvif/<id>/ptz_service: on a fixed camera PTZ requests there get ActionNotSupported) and snapshots
+ * (/snapshot/<id>.jpg, HTTP Digest or Basic auth like a real camera's snapshot URI).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -47,7 +48,7 @@ export class SimHttpServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
-    const onvif = /^\/onvif\/([^/]+)\/(device_service|media_service)$/.exec(path);
+    const onvif = /^\/onvif\/([^/]+)\/(device_service|media_service|ptz_service)$/.exec(path);
     const snap = /^\/snapshot\/([^/]+)\.jpg$/.exec(path);
     const id = onvif?.[1] ?? snap?.[1];
     const cam = id ? this.registry.camera(decodeURIComponent(id)) : undefined;

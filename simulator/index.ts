@@ -20,12 +20,14 @@ import { EncodeQueue, safeLabel, type EncodedAssets, type EncodeSpec, type Size 
 import { SimHttpServer } from './http-server.js';
 import { loadStream, type LoadedStream } from './media.js';
 import type { OnvifCameraView } from './onvif-service.js';
+import { PtzState, type PtzSnapshot } from './ptz.js';
 import { HttpAuth } from './rtsp-auth.js';
 import { RtspServer } from './rtsp-server.js';
 import { Scheduler } from './scheduler.js';
 import { WsDiscoveryResponder } from './ws-discovery.js';
 
 export type { SimFault } from './camera.js';
+export type { PtzSnapshot, PtzVector } from './ptz.js';
 export { readClockStrip, minuteDelta } from './clock-strip.js';
 
 export interface SimCameraInfo {
@@ -39,6 +41,8 @@ export interface SimCameraInfo {
   password: string;
   mainSize: { width: number; height: number };
   subSize: { width: number; height: number };
+  /** A PTZ dome (ONVIF PTZ service; see ptzEvery). */
+  ptz: boolean;
 }
 
 export interface SimulatorOptions {
@@ -70,12 +74,16 @@ export interface SimulatorOptions {
   /** WS-Discovery unicast port (default 0 = ephemeral); multicast on 3702 when discoveryMulticast (default true). */
   discoveryPort?: number;
   discoveryMulticast?: boolean;
+  /** Cameras whose index % ptzEvery === 0 are PTZ domes (cam001, cam005, ... with the default 4); 0 = none. */
+  ptzEvery?: number;
 }
 
 export interface Simulator {
   cameras(): SimCameraInfo[];
   fault(id: string, fault: SimFault): void;
   restore(id: string): void;
+  /** A PTZ dome's state (null for a fixed camera); throws for an unknown id like fault(). */
+  ptz(id: string): PtzSnapshot | null;
   controlUrl?: string;
   /** Where WS-Discovery probes are answered (unicast). */
   discoveryPort: number;
@@ -106,6 +114,8 @@ export function validateFleetOptions(opts: SimulatorOptions): void {
   if (!Number.isInteger(fps) || fps < 1 || fps > 60) throw new Error('fps must be an integer 1..60');
   const gop = opts.keyframeIntervalS ?? 1;
   if (!(gop > 0 && gop <= 60)) throw new Error('keyframeIntervalS must be in (0, 60]');
+  const ptzEvery = opts.ptzEvery ?? 4;
+  if (!Number.isInteger(ptzEvery) || ptzEvery < 0) throw new Error('ptzEvery must be a non-negative integer');
 }
 
 export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
@@ -118,6 +128,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const subSize = opts.subSize ?? { width: 640, height: 360 };
   const prefix = safeLabel(opts.namePrefix ?? 'SIM');
   const labelled = opts.labelledCameras ?? 16;
+  const ptzEvery = opts.ptzEvery ?? 4;
   const source = opts.source ? resolve(opts.source) : undefined;
   if (source && !existsSync(source)) throw new Error(`source not found: ${source}`);
   const dataDir = resolve(opts.dataDir);
@@ -179,6 +190,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     const a = encoded.get(labelOf(i))!;
     const cam = new SimCamera(ident, await load(a.main!, mainSize), await load(a.sub!, subSize), scheduler);
     cam.snapshots = await loadSnapshots(a);
+    // State only, no timer: an idle (or moving) dome costs nothing until somebody asks where it is.
+    if (ptzEvery > 0 && i % ptzEvery === 0) cam.ptz = new PtzState();
     cams.set(ident.id, cam);
   }
 
@@ -213,6 +226,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     password: cam.ident.password,
     mainSize: { width: cam.streams.main.media.width, height: cam.streams.main.media.height },
     subSize: { width: cam.streams.sub.media.width, height: cam.streams.sub.media.height },
+    ptz: cam.ptz !== undefined,
   });
   const onvifView = (cam: SimCamera): OnvifCameraView => {
     const i = info(cam);
@@ -230,6 +244,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       fps,
       gopFrames,
       authRefuse: cam.faults.authRefuse,
+      ptz: cam.ptz ? { state: cam.ptz, url: `http://${urlHost}:${httpPort}/onvif/${cam.id}/ptz_service` } : undefined,
     };
   };
 
@@ -311,6 +326,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     cameras: () => [...cams.values()].map(info),
     fault,
     restore,
+    ptz: (id) => camera(id).ptz?.snapshot() ?? null,
     discoveryPort: discovery.port,
     stats: () => ({
       sessions: rtsp.sessionCount(),

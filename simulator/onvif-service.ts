@@ -1,10 +1,16 @@
 /**
  * ONVIF device and media (ver10) services as hand-written SOAP 1.2 templates: enough of Profile S for
- * discovery and stream set-up by real clients. Requests are matched on the first element in the Body;
- * everything but GetSystemDateAndTime needs a WS-Security UsernameToken with a PasswordDigest.
+ * discovery and stream set-up by real clients, plus the PTZ service (ptz-service.ts) on PTZ domes.
+ * Requests are matched on the first element in the Body; everything but GetSystemDateAndTime needs a
+ * WS-Security UsernameToken with a PasswordDigest.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { PtzError, type PtzState } from './ptz.js';
+import { PTZ_ACTIONS, PTZ_NAMESPACE, ptzBody, ptzConfiguration } from './ptz-service.js';
 import type { Credentials } from './rtsp-auth.js';
+import { tag, xmlEscape } from './soap-xml.js';
+
+export { xmlEscape } from './soap-xml.js';
 
 export interface OnvifCameraView {
   id: string;
@@ -20,6 +26,8 @@ export interface OnvifCameraView {
   fps: number;
   gopFrames: number;
   authRefuse: boolean;
+  /** PTZ domes only: the live PTZ state and the PTZ service URL. Absent = fixed camera (no PTZ anywhere). */
+  ptz?: { state: PtzState; url: string };
 }
 
 export interface SoapReply {
@@ -30,24 +38,17 @@ export interface SoapReply {
 const NS =
   'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:tds="http://www.onvif.org/ver10/device/wsdl" ' +
   'xmlns:trt="http://www.onvif.org/ver10/media/wsdl" xmlns:tt="http://www.onvif.org/ver10/schema" ' +
-  'xmlns:ter="http://www.onvif.org/ver10/error"';
+  'xmlns:ter="http://www.onvif.org/ver10/error" xmlns:tptz="http://www.onvif.org/ver20/ptz/wsdl"';
 
 const envelope = (body: string) => `<?xml version="1.0" encoding="UTF-8"?>\n<s:Envelope ${NS}><s:Body>${body}</s:Body></s:Envelope>`;
 
-export function soapFault(code: 'Sender' | 'Receiver', subcode: string, reason: string): string {
+/** `detail` is an optional second-level subcode (ONVIF nests e.g. ter:InvalidArgVal / ter:NoToken). */
+export function soapFault(code: 'Sender' | 'Receiver', subcode: string, reason: string, detail?: string): string {
+  const inner = detail ? `<s:Subcode><s:Value>${detail}</s:Value></s:Subcode>` : '';
   return envelope(
-    `<s:Fault><s:Code><s:Value>s:${code}</s:Value><s:Subcode><s:Value>${subcode}</s:Value></s:Subcode></s:Code>` +
+    `<s:Fault><s:Code><s:Value>s:${code}</s:Value><s:Subcode><s:Value>${subcode}</s:Value>${inner}</s:Subcode></s:Code>` +
       `<s:Reason><s:Text xml:lang="en">${xmlEscape(reason)}</s:Text></s:Reason></s:Fault>`,
   );
-}
-
-export function xmlEscape(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
-}
-
-function tag(xml: string, name: string): string | undefined {
-  const m = new RegExp(`<(?:[\\w-]+:)?${name}(?:\\s[^>]*)?>([\\s\\S]*?)</(?:[\\w-]+:)?${name}>`).exec(xml);
-  return m?.[1].trim();
 }
 
 /** Local name of the first element in the SOAP Body: the operation. */
@@ -102,7 +103,10 @@ function profile(c: OnvifCameraView, kind: 'main' | 'sub'): string {
     `<tt:RateControl><tt:FrameRateLimit>${c.fps}</tt:FrameRateLimit><tt:EncodingInterval>1</tt:EncodingInterval><tt:BitrateLimit>${kbps}</tt:BitrateLimit></tt:RateControl>` +
     `<tt:H264><tt:GovLength>${c.gopFrames}</tt:GovLength><tt:H264Profile>Main</tt:H264Profile></tt:H264>` +
     `<tt:Multicast><tt:Address><tt:Type>IPv4</tt:Type><tt:IPv4Address>0.0.0.0</tt:IPv4Address></tt:Address><tt:Port>0</tt:Port><tt:TTL>1</tt:TTL><tt:AutoStart>false</tt:AutoStart></tt:Multicast>` +
-    `<tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration></trt:Profiles>`
+    `<tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration>` +
+    // Schema order: PTZConfiguration comes after the encoder (and audio/analytics) configurations.
+    (c.ptz ? ptzConfiguration('tt:PTZConfiguration') : '') +
+    `</trt:Profiles>`
   );
 }
 
@@ -129,6 +133,7 @@ function body(action: string, xml: string, c: OnvifCameraView): string | undefin
         `<tt:SupportedVersions><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tt:SupportedVersions></tt:System>` +
         `<tt:Security><tt:TLS1.1>false</tt:TLS1.1><tt:TLS1.2>false</tt:TLS1.2><tt:OnboardKeyGeneration>false</tt:OnboardKeyGeneration><tt:AccessPolicyConfig>false</tt:AccessPolicyConfig><tt:X.509Token>false</tt:X.509Token><tt:SAMLToken>false</tt:SAMLToken><tt:KerberosToken>false</tt:KerberosToken><tt:RELToken>false</tt:RELToken></tt:Security></tt:Device>` +
         `<tt:Media><tt:XAddr>${c.mediaUrl}</tt:XAddr><tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>` +
+        (c.ptz ? `<tt:PTZ><tt:XAddr>${c.ptz.url}</tt:XAddr></tt:PTZ>` : '') +
         `</tds:Capabilities></tds:GetCapabilitiesResponse>`
       );
     case 'GetServices': {
@@ -139,13 +144,14 @@ function body(action: string, xml: string, c: OnvifCameraView): string | undefin
         `<tds:GetServicesResponse>` +
         svc('http://www.onvif.org/ver10/device/wsdl', c.deviceUrl, '<tds:Capabilities><tds:Network IPFilter="false" ZeroConfiguration="false" IPVersion6="false" DynDNS="false"/><tds:Security UsernameToken="true" HttpDigest="false"/><tds:System DiscoveryResolve="true" DiscoveryBye="false" RemoteDiscovery="false"/></tds:Capabilities>') +
         svc('http://www.onvif.org/ver10/media/wsdl', c.mediaUrl, '<trt:Capabilities SnapshotUri="true" Rotation="false"><trt:ProfileCapabilities MaximumNumberOfProfiles="2"/><trt:StreamingCapabilities RTPMulticast="false" RTP_TCP="true" RTP_RTSP_TCP="true"/></trt:Capabilities>') +
+        (c.ptz ? svc(PTZ_NAMESPACE, c.ptz.url, '<tptz:Capabilities EFlip="false" Reverse="false" GetCompatibleConfigurations="false" MoveStatus="true" StatusPosition="true"/>') : '') +
         `</tds:GetServicesResponse>`
       );
     }
     case 'GetScopes':
       return (
         `<tds:GetScopesResponse>` +
-        ['onvif://www.onvif.org/Profile/Streaming', 'onvif://www.onvif.org/type/video_encoder', `onvif://www.onvif.org/name/${encodeURIComponent(c.name)}`, 'onvif://www.onvif.org/hardware/SimCam-2', 'onvif://www.onvif.org/location/city/StreetEye']
+        ['onvif://www.onvif.org/Profile/Streaming', 'onvif://www.onvif.org/type/video_encoder', ...(c.ptz ? ['onvif://www.onvif.org/type/ptz'] : []), `onvif://www.onvif.org/name/${encodeURIComponent(c.name)}`, 'onvif://www.onvif.org/hardware/SimCam-2', 'onvif://www.onvif.org/location/city/StreetEye']
           .map((s) => `<tds:Scopes><tt:ScopeDef>Fixed</tt:ScopeDef><tt:ScopeItem>${xmlEscape(s)}</tt:ScopeItem></tds:Scopes>`)
           .join('') +
         `</tds:GetScopesResponse>`
@@ -185,7 +191,17 @@ export function handleSoap(xml: string, c: OnvifCameraView): SoapReply {
     // ONVIF Core 5.9.1: a rejected WS-Security header is a 400 with ter:NotAuthorized.
     return { status: 400, body: soapFault('Sender', 'ter:NotAuthorized', 'Sender not Authorized') };
   }
-  const b = body(action, xml, c);
+  let b: string | undefined;
+  try {
+    // A fixed camera knows no PTZ operation at all, exactly like before domes existed.
+    b = PTZ_ACTIONS.has(action) ? (c.ptz ? ptzBody(action, xml, c.ptz.state) : undefined) : body(action, xml, c);
+  } catch (e) {
+    if (!(e instanceof PtzError)) throw e;
+    // The `onvif` client only surfaces the Reason text, so the codes go there too.
+    const detail = e.code === 'InvalidArgVal' ? undefined : `ter:${e.code}`;
+    const sub = e.receiver ? 'ter:Action' : 'ter:InvalidArgVal';
+    return { status: e.receiver ? 500 : 400, body: soapFault(e.receiver ? 'Receiver' : 'Sender', sub, `${e.message} (${[sub, detail].filter(Boolean).join(' / ')})`, detail) };
+  }
   if (b === undefined) return { status: 400, body: soapFault('Receiver', 'ter:ActionNotSupported', `${action} is not supported`) };
   return { status: 200, body: envelope(b) };
 }

@@ -3,18 +3,13 @@
  * HTTP snapshots, a WS-Discovery probe, and every fault through the control API.
  */
 import { createSocket } from 'node:dgram';
-import { createRequire } from 'node:module';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveFfmpeg } from '../ingest/ffmpeg-path.js';
 import { minuteDelta, readClockStrip } from './clock-strip.js';
 import { startSimulator, type SimCameraInfo, type Simulator } from './index.js';
 import { RtspReader } from './rtsp-test-client.js';
-import { authedUrl, grabFrame, probe, rtspTimeoutOption, run, testCacheDir, withCreds } from './test-helpers.js';
-
-const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const onvif = require('onvif') as typeof import('onvif');
+import { authedUrl, call, grabFrame, onvifConnect, probe, rtspTimeoutOption, run, testCacheDir, withCreds } from './test-helpers.js';
 
 const MAIN = { width: 320, height: 180 };
 const SUB = { width: 160, height: 90 };
@@ -39,18 +34,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim?.stop();
 });
-
-function onvifConnect(cam: SimCameraInfo, password = cam.password): Promise<{ err?: Error; cam: import('onvif').Cam }> {
-  const u = new URL(cam.onvifUrl);
-  return new Promise((resolve) => {
-    const c: import('onvif').Cam = new onvif.Cam({ hostname: u.hostname, port: Number(u.port), path: u.pathname, username: cam.username, password, timeout: 5000 }, (err) =>
-      resolve({ err: err ?? undefined, cam: c }),
-    );
-  });
-}
-
-const call = <T>(fn: (cb: (err: Error | null, v: T) => void) => void) =>
-  new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
 
 async function control(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   const r = await fetch(`${sim.controlUrl}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });

@@ -1,5 +1,6 @@
 /** Real-client helpers for the simulator's tests and bench: ffprobe/ffmpeg spawned with argument arrays. */
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,24 @@ export function withCreds(url: string, user: string, pass: string): string {
   u.password = encodeURIComponent(pass);
   return u.toString();
 }
+
+const require = createRequire(import.meta.url);
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const onvif = require('onvif') as typeof import('onvif');
+
+/** Connects the real `onvif` client (GetSystemDateAndTime, GetServices, GetProfiles, GetVideoSources). */
+export function onvifConnect(cam: SimCameraInfo, password = cam.password): Promise<{ err?: Error; cam: import('onvif').Cam }> {
+  const u = new URL(cam.onvifUrl);
+  return new Promise((resolve) => {
+    const c: import('onvif').Cam = new onvif.Cam({ hostname: u.hostname, port: Number(u.port), path: u.pathname, username: cam.username, password, timeout: 5000 }, (err) =>
+      resolve({ err: err ?? undefined, cam: c }),
+    );
+  });
+}
+
+/** The `onvif` client's callback API as a promise. */
+export const call = <T>(fn: (cb: (err: Error | null, v: T) => void) => void) =>
+  new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
 
 export function authedUrl(cam: SimCameraInfo, stream: 'main' | 'sub'): string {
   return withCreds(stream === 'main' ? cam.rtspMain : cam.rtspSub, cam.username, cam.password);
