@@ -78,6 +78,7 @@ export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOpti
   await app.register((await import('./wall/plugin.js')).wallPlugin, ctx);
   await app.register(outboxRoutes, ctx);
   await app.register((await import('./analytics/routes.js')).analyticsRoutes, { ...ctx, cameras });
+  await app.register((await import('./ptz/routes.js')).ptzRoutes, { ...ctx, cameras });
   await app.register(consoleStatic);
   return { app, metrics, cameras };
 }

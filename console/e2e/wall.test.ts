@@ -115,6 +115,43 @@ describe('video wall in Chromium', () => {
     await expect.poll(() => attrs('data-state'), { timeout: 30_000 }).toEqual(Array(4).fill('live'));
   });
 
+  it('steers a PTZ dome from its focused tile: hold a key to move, release to stop, go to a preset', async () => {
+    // camera 0 is a PTZ dome in the simulator, camera 1 a fixed camera
+    const domeSim = w.cams[0].sim.id;
+    await page.goto(`/wall?layout=4&cameras=${ids(4).join(',')}`);
+    await expect.poll(() => attrs('data-state'), { timeout: 30_000 }).toEqual(Array(4).fill('live'));
+    await tiles().nth(1).dblclick();
+    await expect.poll(() => tiles().nth(1).getAttribute('class')).toContain('tile-focused');
+    // a fixed camera offers no PTZ controls once it has been asked
+    await expect.poll(() => tiles().nth(1).locator('[data-testid="ptz-panel"]').count(), { timeout: 10_000 }).toBe(0);
+    await page.keyboard.press('Enter');
+
+    await tiles().nth(0).dblclick();
+    const panel = tiles().nth(0).locator('[data-testid="ptz-panel"]');
+    await expect.poll(() => panel.getAttribute('data-ptz'), { timeout: 15_000 }).toBe('idle');
+    const before = w.sim.ptz(domeSim)!.position.pan;
+    const right = panel.getByRole('button', { name: '右 Right' });
+    await right.hover();
+    await page.mouse.down();
+    await expect.poll(() => w.sim.ptz(domeSim)!.velocity.pan, { timeout: 5000 }).toBeGreaterThan(0);
+    await expect.poll(() => panel.getAttribute('data-ptz')).toBe('moving');
+    // held past the camera's own 1 s timeout: the repeated moves keep it going
+    await page.waitForTimeout(1600);
+    expect(w.sim.ptz(domeSim)!.moving).toBe(true);
+    await page.mouse.up();
+    await expect.poll(() => w.sim.ptz(domeSim)!.moving, { timeout: 5000 }).toBe(false);
+    expect(w.sim.ptz(domeSim)!.position.pan).toBeGreaterThan(before);
+    await expect.poll(() => panel.getAttribute('data-ptz')).toBe('idle');
+
+    await panel.getByRole('combobox', { name: '预置位 Preset' }).selectOption('3');
+    await expect.poll(() => w.sim.ptz(domeSim)!.position.pan, { timeout: 5000 }).toBeCloseTo(0.6, 2);
+    await shot('ptz');
+    // unfocused: the panel goes, and its controls are handed back
+    await tiles().nth(0).dblclick({ position: { x: 30, y: 40 } });
+    await expect.poll(() => panel.count()).toBe(0);
+    await expect.poll(async () => (await w.ctx.db.query('SELECT 1 FROM ptz_locks WHERE camera_id = $1', [w.cams[0].id])).rowCount, { timeout: 5000 }).toBe(0);
+  });
+
   it('shows a camera taken offline in the simulator as offline with the reason, and recovers', async () => {
     const cam = w.cams[2];
     await page.goto(`/wall?layout=4&cameras=${ids(4).join(',')}`);

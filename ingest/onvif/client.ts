@@ -141,7 +141,7 @@ export function onvifCall<T>(cam: CamType, timeoutMs: number, where: string, inv
   });
 }
 
-function makeCam(target: OnvifTarget, timeoutMs: number): { cam: CamType; host: string; port: number; where: string } {
+export function makeCam(target: OnvifTarget, timeoutMs: number): { cam: CamType; host: string; port: number; where: string } {
   const { url, host, port, secure } = parseXaddr(target.xaddr);
   const opts: CamOptions = {
     hostname: host,
@@ -190,7 +190,7 @@ export async function onvifClock(target: OnvifTarget): Promise<OnvifClockReport>
   }
 }
 
-const str = (v: unknown): string | null => (v === undefined || v === null || v === '' ? null : typeof v === 'object' ? null : String(v));
+export const str = (v: unknown): string | null => (v === undefined || v === null || v === '' ? null : typeof v === 'object' ? null : String(v));
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : null);
 
 interface RawProfile {

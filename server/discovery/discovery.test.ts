@@ -118,7 +118,7 @@ describe.each(dbKinds())('ONVIF discovery and probing on %s', (kind) => {
     const [first, second] = scan.results;
     expect(first).toMatchObject({
       host: '127.0.0.1', port: simHttpPort, via: 'ws-discovery', reachable: true, authFailed: false, manufacturer: 'StreetEye', model: 'SimCam-2',
-      firmware: '1.0.0', serial: 'SIM000001-cam001', hardwareId: 'SIM-001', hasPtz: false, snapshotUri: cams[0].snapshotUrl, error: null, inInventory: null,
+      firmware: '1.0.0', serial: 'SIM000001-cam001', hardwareId: 'SIM-001', hasPtz: true, snapshotUri: cams[0].snapshotUrl, error: null, inInventory: null,
       profiles: [
         { token: 'main_profile', width: 320, height: 180, encoding: 'H264', streamUri: cams[0].rtspMain },
         { token: 'sub_profile', width: 160, height: 90, encoding: 'H264', streamUri: cams[0].rtspSub },

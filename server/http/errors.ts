@@ -19,7 +19,7 @@ export const forbidden = (why: string) => new HttpError(403, why);
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict',
   413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests',
-  500: 'Internal Server Error', 503: 'Service Unavailable',
+  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
 
 interface AjvLikeError {
@@ -62,7 +62,8 @@ export function installErrorHandler(app: FastifyInstance): void {
       status = 400;
       message = `Malformed JSON body: ${err.message}`;
     }
-    if (status >= 500) {
+    // an upstream device's failure (502/504, an HttpError worded for the user) is told as it is; our own bugs are not
+    if (status >= 500 && !(err instanceof HttpError && (status === 502 || status === 504))) {
       request.log.error({ err }, 'request failed');
       message = 'Internal error; the details are in the server log';
     }

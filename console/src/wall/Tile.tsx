@@ -2,6 +2,7 @@ import { memo, useCallback, useEffect, useRef, useState, type DragEvent } from '
 import { useLiveMessages } from '../live';
 import { TilePlayer, type PlayerStats, type PlayerStatus } from './TilePlayer';
 import { SnapshotView } from './SnapshotView';
+import { PtzPanel } from './PtzPanel';
 import type { Alarm, CameraStatePayload, ServerState, StreamKind, TileState, TreeCamera } from './types';
 
 export const CAMERA_MIME = 'application/x-streeteye-camera';
@@ -120,6 +121,7 @@ export const Tile = memo(function Tile(p: TileProps) {
       ) : null}
       {!cameraId ? <div className="tile-empty">拖入点位 Drop a camera here</div> : null}
       {hover && cameraId && p.mode === 'live' ? <HoverStats statsRef={statsRef} /> : null}
+      {p.focused && cameraId && camera ? <PtzPanel cameraId={cameraId} /> : null}
       {p.alarm ? (
         <div className="tile-alarm-bar" data-testid="tile-alarm" role="alert">
           <span>⚠ {p.alarm.title}</span>

@@ -4,6 +4,16 @@ import type { Page } from '../types';
 
 const enc = encodeURIComponent;
 
+export interface PtzController { userId: string; username: string; role: string; until: string }
+export interface PtzState {
+  available: boolean;
+  reason: string | null;
+  presets: Array<{ token: string; name: string }>;
+  position: { pan: number; tilt: number; zoom: number } | null;
+  moving?: boolean;
+  controller: PtzController | null;
+}
+
 export interface PresetInput { name?: string; layout?: Layout; cameras?: (string | null)[]; tour?: Tour | null; shared?: boolean }
 export interface GroupInput { name?: string; cameraIds?: string[]; tourIntervalS?: number; shared?: boolean }
 
@@ -23,6 +33,13 @@ export const wallApi = {
   createGroup: (body: GroupInput) => request<CameraGroup>('/api/camera-groups', { method: 'POST', json: body }),
   updateGroup: (id: string, body: GroupInput) => request<CameraGroup>(`/api/camera-groups/${enc(id)}`, { method: 'PATCH', json: body }),
   deleteGroup: (id: string) => request<void>(`/api/camera-groups/${enc(id)}`, { method: 'DELETE' }),
+
+  ptz: (id: string, signal?: AbortSignal) => request<PtzState>(`/api/cameras/${enc(id)}/ptz`, { signal }),
+  ptzMove: (id: string, v: { pan: number; tilt: number; zoom: number }, timeoutMs: number) =>
+    request<void>(`/api/cameras/${enc(id)}/ptz/move`, { method: 'POST', json: { ...v, timeoutMs } }),
+  ptzStop: (id: string) => request<void>(`/api/cameras/${enc(id)}/ptz/stop`, { method: 'POST' }),
+  ptzPreset: (id: string, token: string) => request<void>(`/api/cameras/${enc(id)}/ptz/preset`, { method: 'POST', json: { token } }),
+  ptzRelease: (id: string) => request<void>(`/api/cameras/${enc(id)}/ptz/lock`, { method: 'DELETE' }),
 
   favourites: (signal?: AbortSignal) => request<Page<Favourite>>('/api/favourites', { signal }),
   addFavourite: (cameraId: string) => request<Favourite>('/api/favourites', { method: 'POST', json: { cameraId } }),
