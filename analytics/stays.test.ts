@@ -4,7 +4,7 @@ import type { Track } from './tracker.js';
 
 const base: StayOptions = { minDwellSeconds: 10, minCount: 1, cooldownSeconds: 0, graceSeconds: 5, regionIou: 0.3, updateEverySeconds: 30 };
 const track = (id: number, ts: number, since: number, x = 100, score = 0.8): Track => ({
-  id, box: { x1: x, y1: 100, x2: x + 50, y2: 140 }, score, label: 'car', firstSeen: since, lastSeen: ts, stationarySince: since, hits: 1,
+  id, box: { x1: x, y1: 100, x2: x + 50, y2: 140 }, score, peakScore: score, label: 'car', firstSeen: since, lastSeen: ts, stationarySince: since, hits: 1,
 });
 
 /** Feeds one track per second from `from` to `to` (seconds) and collects the changes. */
@@ -69,5 +69,12 @@ describe('StayManager', () => {
     expect(opened).toHaveLength(1);
     expect(opened[0].stay.count).toBe(3);
     expect(opened[0].stay.box).toEqual({ x1: 0, y1: 100, x2: 250, y2: 140 });
+  });
+
+  it('reports the score that qualified the stay, not the weak detection that keeps it alive', () => {
+    const m = new StayManager(base);
+    const weak = (ts: number) => [{ ...track(1, ts, 0), score: 0.2, peakScore: 0.7 }];
+    const opened = run(m, 0, 12, weak).find((c) => c.kind === 'opened');
+    expect(opened?.stay.score).toBe(0.7);
   });
 });

@@ -68,7 +68,7 @@ export class StayManager {
         // Whatever track now stands where the stay began continues it (ids change behind passers-by).
         const here = tracks.filter((t) => t.lastSeen === ts && !used.has(t.id) && iou(stay.anchorBox, t.box) >= this.opts.regionIou);
         if (!here.length) continue;
-        const best = here.reduce((a, b) => (b.score > a.score ? b : a));
+        const best = here.reduce((a, b) => (b.peakScore > a.peakScore ? b : a));
         used.add(best.id);
         this.refresh(stay, [best], ts, changes);
       }
@@ -118,13 +118,14 @@ export class StayManager {
 
   private start(members: Track[], ts: number): Stay {
     const box = union(members.map((t) => t.box));
-    const best = members.reduce((a, b) => (b.score > a.score ? b : a));
+    // peak, not latest: a weak detection that keeps a track alive must not report less than the rule asked for
+    const best = members.reduce((a, b) => (b.peakScore > a.peakScore ? b : a));
     const stay = {
       id: randomUUID(),
       anchorBox: box,
       box,
       label: best.label,
-      score: best.score,
+      score: best.peakScore,
       count: members.length,
       trackIds: members.map((t) => t.id),
       firstSeen: Math.min(...members.map((t) => t.stationarySince)),
@@ -139,12 +140,12 @@ export class StayManager {
   }
 
   private refresh(stay: Stay & { lastEmitted: number }, members: Track[], ts: number, changes: StayChange[]): void {
-    const best = members.reduce((a, b) => (b.score > a.score ? b : a));
-    const scoreRose = best.score > stay.score + 0.05;
+    const best = members.reduce((a, b) => (b.peakScore > a.peakScore ? b : a));
+    const scoreRose = best.peakScore > stay.score + 0.05;
     stay.box = union(members.map((t) => t.box));
     stay.lastSeen = ts;
     stay.count = members.length;
-    stay.score = Math.max(stay.score, best.score);
+    stay.score = Math.max(stay.score, best.peakScore);
     if (this.opts.minCount <= 1) stay.label = best.label;
     for (const t of members) if (!stay.trackIds.includes(t.id)) stay.trackIds.push(t.id);
     if (!stay.suppressed && (scoreRose || ts - stay.lastEmitted >= this.opts.updateEverySeconds * 1000)) {

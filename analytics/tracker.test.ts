@@ -34,6 +34,8 @@ describe('IouTracker', () => {
     t.update([det(0, 0, 0.9)], 1000);
     const [tr] = t.update([det(1, 0, 0.3)], 2000);
     expect(tr).toMatchObject({ id: 1, lastSeen: 2000, hits: 2 });
+    // the weak detection is the latest score; the peak is what started the track (what a candidate reports)
+    expect(tr).toMatchObject({ score: 0.3, peakScore: 0.9 });
   });
 
   it('survives a short occlusion and forgets a track after maxAge', () => {

@@ -21,7 +21,10 @@ export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
 export interface Track {
   id: number;
   box: Box;
+  /** Score of the latest detection (a weak one may extend the track). */
   score: number;
+  /** Best score over the track's life: at least highScore, since only confident detections start tracks. */
+  peakScore: number;
   /** Most confident label so far (a van flickers between car and truck). */
   label: string;
   firstSeen: number;
@@ -62,6 +65,7 @@ export class IouTracker {
         id: this.nextId++,
         box: d.box,
         score: d.score,
+        peakScore: d.score,
         label: d.label,
         firstSeen: ts,
         lastSeen: ts,
@@ -114,6 +118,7 @@ export class IouTracker {
   private apply(t: TrackState, d: Detection, ts: number): void {
     t.box = d.box;
     t.score = d.score;
+    t.peakScore = Math.max(t.peakScore, d.score);
     t.lastSeen = ts;
     t.hits++;
     t.labelScores.set(d.label, (t.labelScores.get(d.label) ?? 0) + d.score);

@@ -29,8 +29,8 @@ describe('analytics end to end: simulator → ingest frame tap → engine → ev
       cameras: 1, source: join(sharedMedia, 'street-pedestrians-30s.mp4'), dataDir: testCacheDir, fps: 10,
       mainSize: { width: 384, height: 288 }, subSize: { width: 384, height: 288 }, labelledCameras: 1, discoveryMulticast: false, logger: silentLogger,
     });
-    t = await createTestApp();
-    t.ctx.bus.subscribe((m) => { if (m.topic === 'event.candidate' || m.topic === 'analytics.progress') pushed.push(m); });
+    // listening before the app is built: the warm-up starts while it is being built
+    t = await createTestApp({ extend: (ctx) => { ctx.bus.subscribe((m) => { if (m.topic === 'event.candidate' || m.topic === 'analytics.progress') pushed.push(m); }); } });
     const cam = sim.cameras()[0];
     const created = await t.app.inject({
       method: 'POST', url: '/api/cameras', headers: { cookie: await t.cookie('admin') },
