@@ -95,7 +95,7 @@ describe('video wall in Chromium', () => {
     await expect.poll(() => tiles().count()).toBe(16);
     expect(await attrs('data-camera')).toEqual(wanted);
     await shot('dnd');
-  });
+  }, 150_000); // sixteen HTML5 drags with the wall playing: ~40 s on an idle 2-core box
 
   it('focuses a tile on double-click (main stream) and returns to the sub stream', async () => {
     await page.goto(`/wall?layout=4&cameras=${ids(4).join(',')}`);
