@@ -4,6 +4,7 @@
  * g * frameMs (+ the camera's delay), and shows picture g mod loopLength: since the loop is 60 s and
  * minutes start on frame boundaries, the burnt-in clock equals the wall clock at send time.
  */
+import { CameraEvents } from './events.js';
 import type { LoadedStream } from './media.js';
 import type { PtzState } from './ptz.js';
 import type { RtpFrame } from './rtp-packetizer.js';
@@ -142,6 +143,8 @@ export class SimCamera {
   readonly baseMain: LoadedStream;
   /** Set on PTZ domes only (see the simulator's ptzEvery option); the picture never moves with it. */
   ptz?: PtzState;
+  /** Alarms (motion, tamper) and ONVIF pull-point subscriptions; every camera has them. */
+  readonly events = new CameraEvents();
 
   constructor(
     readonly ident: CameraIdentity,

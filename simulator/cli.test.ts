@@ -1,4 +1,4 @@
-/** The CLI as an operator uses it: start a fleet, list it, fault and restore a camera, stop on SIGTERM. */
+/** The CLI as an operator uses it: start a fleet, list it, read PTZ, raise an alarm, fault and restore a camera, stop on SIGTERM. */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ afterAll(() => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
 });
 
-it('runs a fleet, lists it, applies and clears a fault, and stops cleanly on SIGTERM', async () => {
+it('runs a fleet, lists it, raises an alarm, applies and clears a fault, and stops cleanly on SIGTERM', async () => {
   child = spawn(
     process.execPath,
     [...tsxArgs, '--cameras', '1', '--rtsp-port', '0', '--http-port', '0', '--control-port', '0', '--discovery-port', '0', '--main', '320x180', '--sub', '160x90', '--data-dir', testCacheDir],
@@ -36,6 +36,12 @@ it('runs a fleet, lists it, applies and clears a fault, and stops cleanly on SIG
   const ptz = await run(process.execPath, [...tsxArgs, 'ptz', 'cam001', '--control-port', port!], 30_000);
   expect(ptz.code).toBe(0);
   expect(JSON.parse(ptz.stdout.toString())).toMatchObject({ position: { pan: 0, tilt: 0, zoom: 0 }, moving: false, moves: 0 });
+
+  const alarm = await run(process.execPath, [...tsxArgs, 'alarm', 'cam001', 'motion', 'on', '--control-port', port!], 30_000);
+  expect(alarm.code).toBe(0);
+  expect(JSON.parse(alarm.stdout.toString())).toEqual({ motion: true, tamper: false, subscriptions: 0, pulls: 0 });
+  const badAlarm = await run(process.execPath, [...tsxArgs, 'alarm', 'cam001', 'smoke', 'on', '--control-port', port!], 30_000);
+  expect(badAlarm.code).not.toBe(0);
 
   const faulted = await run(process.execPath, [...tsxArgs, 'fault', 'cam001', 'delay', 'ms=250', 'jitterMs=50', '--control-port', port!], 30_000);
   expect(faulted.code).toBe(0);

@@ -7,11 +7,13 @@
  * npm run simulate -- restore <id> --control-port C
  * npm run simulate -- list --control-port C
  * npm run simulate -- ptz <id> --control-port C      (a dome's position, velocity, presets, move count)
+ * npm run simulate -- alarm <id> [<motion|tamper> <on|off>] --control-port C
+ *                     (raise/clear an ONVIF alarm; then, or without arguments, print the camera's alarms)
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { parseFault } from './control-server.js';
+import { parseAlarm, parseFault } from './control-server.js';
 import { startSimulator } from './index.js';
 
 function size(v: string | undefined): { width: number; height: number } | undefined {
@@ -61,12 +63,13 @@ async function main(): Promise<void> {
       'usage: simulate --cameras N [--source FILE] [--control-port C] [--rtsp-port P] [--http-port H] [--host ADDR]\n' +
         '                [--data-dir DIR] [--main WxH] [--sub WxH] [--gop SECONDS] [--labelled N] [--prefix NAME] [--ptz-every N]\n' +
         '       simulate fault <id> <offline|stall|drop|auth-refuse|resolution|delay> [width=W height=H ms=M jitterMs=J afterMs=A] --control-port C\n' +
-        '       simulate restore <id> --control-port C\n       simulate list --control-port C\n       simulate ptz <id> --control-port C\n',
+        '       simulate restore <id> --control-port C\n       simulate list --control-port C\n       simulate ptz <id> --control-port C\n' +
+        '       simulate alarm <id> [<motion|tamper> <on|off>] --control-port C\n',
     );
     return;
   }
   const [cmd, ...rest] = positionals;
-  if (cmd === 'fault' || cmd === 'restore' || cmd === 'list' || cmd === 'ptz') {
+  if (cmd === 'fault' || cmd === 'restore' || cmd === 'list' || cmd === 'ptz' || cmd === 'alarm') {
     const port = int(values['control-port'], 'control-port');
     if (!port) throw new Error('--control-port is required');
     const base = `http://${values.host}:${port}`;
@@ -74,6 +77,20 @@ async function main(): Promise<void> {
     const id = rest[0];
     if (!id) throw new Error(`${cmd} needs a camera id`);
     if (cmd === 'ptz') return controlCall(base, 'GET', `/cameras/${encodeURIComponent(id)}/ptz`);
+    if (cmd === 'alarm') {
+      if (rest.length > 1) {
+        if (rest[2] !== 'on' && rest[2] !== 'off') throw new Error('alarm wants <motion|tamper> <on|off>');
+        const a = parseAlarm({ kind: rest[1], active: rest[2] === 'on' });
+        const r = await fetch(`${base}/cameras/${encodeURIComponent(id)}/alarm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(a) });
+        if (!r.ok) {
+          process.stdout.write(await r.text());
+          process.exitCode = 1;
+          return;
+        }
+      }
+      // Show the result (POST answers 204): the states, live subscriptions and pulls served.
+      return controlCall(base, 'GET', `/cameras/${encodeURIComponent(id)}/alarms`);
+    }
     if (cmd === 'restore') return controlCall(base, 'DELETE', `/cameras/${encodeURIComponent(id)}/faults`);
     const fault: Record<string, unknown> = { kind: rest[1] };
     for (const kv of rest.slice(2)) {

@@ -1,11 +1,13 @@
 /**
  * Fault control API: GET /cameras, POST /cameras/:id/faults {kind,...}, DELETE /cameras/:id/faults,
- * GET /cameras/:id/ptz (a PTZ dome's position, velocity, presets and move count; 404 for a fixed camera).
+ * GET /cameras/:id/ptz (a PTZ dome's position, velocity, presets and move count; 404 for a fixed camera),
+ * POST /cameras/:id/alarm {kind: motion|tamper, active: boolean} (204), GET /cameras/:id/alarms.
  * Bound to the simulator's host (loopback by default): it is a test tool, not an authenticated service.
  */
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { SimFault } from './camera.js';
+import { ALARM_KINDS, type AlarmKind, type AlarmSnapshot } from './events.js';
 import type { SimCameraInfo } from './index.js';
 import type { PtzSnapshot } from './ptz.js';
 
@@ -14,6 +16,8 @@ export interface ControlTarget {
   fault(id: string, fault: SimFault): void;
   restore(id: string): void;
   ptz(id: string): PtzSnapshot | null;
+  setAlarm(id: string, kind: AlarmKind, active: boolean): void;
+  alarms(id: string): AlarmSnapshot;
 }
 
 export interface ControlServer {
@@ -45,6 +49,14 @@ export function parseFault(v: unknown): SimFault {
   }
 }
 
+export function parseAlarm(v: unknown): { kind: AlarmKind; active: boolean } {
+  if (!v || typeof v !== 'object') throw new Error('alarm must be a JSON object');
+  const o = v as Record<string, unknown>;
+  if (typeof o.kind !== 'string' || !(ALARM_KINDS as readonly string[]).includes(o.kind)) throw new Error(`kind must be one of ${ALARM_KINDS.join(', ')}`);
+  if (typeof o.active !== 'boolean') throw new Error('active must be true or false');
+  return { kind: o.kind as AlarmKind, active: o.active };
+}
+
 export async function startControlServer(sim: ControlTarget, host: string, port: number, log: Logger): Promise<ControlServer> {
   const clog = log.child({ module: 'sim-control' });
   const server: Server = createServer((req, res) => {
@@ -54,7 +66,7 @@ export async function startControlServer(sim: ControlTarget, host: string, port:
     };
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/cameras') return send(200, sim.cameras());
-    const m = /^\/cameras\/([^/]+)\/(faults|ptz)$/.exec(path);
+    const m = /^\/cameras\/([^/]+)\/(faults|ptz|alarm|alarms)$/.exec(path);
     if (!m) return send(404, { error: 'not found' });
     const id = decodeURIComponent(m[1]);
     if (!sim.cameras().some((c) => c.id === id)) return send(404, { error: `unknown camera ${id}` });
@@ -63,6 +75,8 @@ export async function startControlServer(sim: ControlTarget, host: string, port:
       const state = sim.ptz(id);
       return state ? send(200, state) : send(404, { error: `camera ${id} has no PTZ` });
     }
+    if (m[2] === 'alarms') return req.method === 'GET' ? send(200, sim.alarms(id)) : send(405, { error: 'use GET' });
+    if (m[2] === 'alarm' && req.method !== 'POST') return send(405, { error: 'use POST' });
     if (req.method === 'DELETE') {
       sim.restore(id);
       return send(200, { id, restored: true });
@@ -76,11 +90,17 @@ export async function startControlServer(sim: ControlTarget, host: string, port:
     });
     req.on('end', () => {
       try {
+        if (m[2] === 'alarm') {
+          const a = parseAlarm(JSON.parse(body || '{}'));
+          sim.setAlarm(id, a.kind, a.active);
+          res.writeHead(204).end();
+          return;
+        }
         const f = parseFault(JSON.parse(body || '{}'));
         sim.fault(id, f);
         send(200, { id, fault: f });
       } catch (e) {
-        clog.debug({ err: (e as Error).message }, 'bad fault request');
+        clog.debug({ err: (e as Error).message }, `bad ${m[2]} request`);
         send(400, { error: (e as Error).message });
       }
     });

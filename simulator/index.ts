@@ -17,6 +17,7 @@ import { resolveFfmpeg } from '../ingest/ffmpeg-path.js';
 import { SimCamera, type SimFault } from './camera.js';
 import { startControlServer, type ControlServer } from './control-server.js';
 import { EncodeQueue, safeLabel, type EncodedAssets, type EncodeSpec, type Size } from './encoder.js';
+import { ALARM_KINDS, type AlarmKind, type AlarmSnapshot } from './events.js';
 import { SimHttpServer } from './http-server.js';
 import { loadStream, type LoadedStream } from './media.js';
 import type { OnvifCameraView } from './onvif-service.js';
@@ -28,6 +29,7 @@ import { WsDiscoveryResponder } from './ws-discovery.js';
 
 export type { SimFault } from './camera.js';
 export type { PtzSnapshot, PtzVector } from './ptz.js';
+export type { AlarmKind, AlarmSnapshot } from './events.js';
 export { readClockStrip, minuteDelta } from './clock-strip.js';
 
 export interface SimCameraInfo {
@@ -84,6 +86,14 @@ export interface Simulator {
   restore(id: string): void;
   /** A PTZ dome's state (null for a fixed camera); throws for an unknown id like fault(). */
   ptz(id: string): PtzSnapshot | null;
+  /**
+   * Raise or clear an alarm (ONVIF events: tns1:VideoSource/MotionAlarm, .../GlobalSceneChange/ImagingService).
+   * A change queues a Changed message on every live subscription of the camera and answers its pending
+   * PullMessages at once; the same state again does nothing. Throws for an unknown id (like fault()) or kind.
+   */
+  setAlarm(id: string, kind: AlarmKind, active: boolean): void;
+  /** Alarm states, live pull-point subscriptions and PullMessages answered; throws for an unknown id. */
+  alarms(id: string): AlarmSnapshot;
   controlUrl?: string;
   /** Where WS-Discovery probes are answered (unicast). */
   discoveryPort: number;
@@ -245,6 +255,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       gopFrames,
       authRefuse: cam.faults.authRefuse,
       ptz: cam.ptz ? { state: cam.ptz, url: `http://${urlHost}:${httpPort}/onvif/${cam.id}/ptz_service` } : undefined,
+      events: { state: cam.events, url: `http://${urlHost}:${httpPort}/onvif/${cam.id}/event_service`, pullPointBase: `http://${urlHost}:${httpPort}/onvif/${cam.id}/pullpoint` },
     };
   };
 
@@ -276,9 +287,11 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       case 'offline':
         cam.faults.offline = true;
         rtsp.killCamera(id, true);
+        cam.events.endPolls('reset'); // pending PullMessages die with the camera's other connections
         break;
       case 'stall':
         cam.faults.stall = true;
+        cam.events.endPolls('hang'); // and are never answered, like every other request to a stalled camera
         break;
       case 'drop':
         cam.faults.dropAfterMs = Math.max(0, f.afterMs ?? 3000);
@@ -327,6 +340,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     fault,
     restore,
     ptz: (id) => camera(id).ptz?.snapshot() ?? null,
+    setAlarm: (id, kind, active) => {
+      const cam = camera(id);
+      if (!ALARM_KINDS.includes(kind)) throw new Error(`alarm kind must be one of ${ALARM_KINDS.join(', ')}`);
+      if (typeof active !== 'boolean') throw new Error('alarm active must be a boolean');
+      if (cam.events.set(kind, active)) log.info({ camera: id, alarm: kind, active }, 'alarm changed');
+    },
+    alarms: (id) => camera(id).events.snapshot(),
     discoveryPort: discovery.port,
     stats: () => ({
       sessions: rtsp.sessionCount(),
@@ -334,6 +354,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       memoryBytes: [...new Set([...cams.values()].flatMap((c) => [c.streams.main.media, c.streams.sub.media]))].reduce((n, m) => n + m.bytes, 0),
     }),
     stop: async () => {
+      // First: every pending PullMessages is answered now (a 60 s long poll must not hold up a shutdown).
+      for (const cam of cams.values()) cam.events.shutdown();
       scheduler.stop();
       await control?.stop();
       discovery.stop();

@@ -1,10 +1,13 @@
 /**
  * ONVIF device and media (ver10) services as hand-written SOAP 1.2 templates: enough of Profile S for
- * discovery and stream set-up by real clients, plus the PTZ service (ptz-service.ts) on PTZ domes.
+ * discovery and stream set-up by real clients, plus the PTZ service (ptz-service.ts) on PTZ domes and the
+ * event service (event-service.ts, advertised here) on every camera.
  * Requests are matched on the first element in the Body; everything but GetSystemDateAndTime needs a
  * WS-Security UsernameToken with a PasswordDigest.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { EVENT_SERVICE_ACTIONS, EVENTS_NAMESPACE, PULL_POINT_ACTIONS, eventBody, eventServiceCapabilities } from './event-service.js';
+import { EventError, type CameraEvents } from './events.js';
 import { PtzError, type PtzState } from './ptz.js';
 import { PTZ_ACTIONS, PTZ_NAMESPACE, ptzBody, ptzConfiguration } from './ptz-service.js';
 import type { Credentials } from './rtsp-auth.js';
@@ -28,6 +31,9 @@ export interface OnvifCameraView {
   authRefuse: boolean;
   /** PTZ domes only: the live PTZ state and the PTZ service URL. Absent = fixed camera (no PTZ anywhere). */
   ptz?: { state: PtzState; url: string };
+  /** Every simulated camera has it (optional only so unit tests can build small views): alarm state and subscriptions,
+   * the event service URL, and the base of pull-point addresses (`${pullPointBase}/<n>`). */
+  events?: { state: CameraEvents; url: string; pullPointBase: string };
 }
 
 export interface SoapReply {
@@ -38,16 +44,26 @@ export interface SoapReply {
 const NS =
   'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:tds="http://www.onvif.org/ver10/device/wsdl" ' +
   'xmlns:trt="http://www.onvif.org/ver10/media/wsdl" xmlns:tt="http://www.onvif.org/ver10/schema" ' +
-  'xmlns:ter="http://www.onvif.org/ver10/error" xmlns:tptz="http://www.onvif.org/ver20/ptz/wsdl"';
+  'xmlns:ter="http://www.onvif.org/ver10/error" xmlns:tptz="http://www.onvif.org/ver20/ptz/wsdl" ' +
+  // Events: the service, WS-BaseNotification, WS-Addressing, topics, and the QNames faults and topic sets use.
+  'xmlns:tev="http://www.onvif.org/ver10/events/wsdl" xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2" ' +
+  'xmlns:wsa="http://www.w3.org/2005/08/addressing" xmlns:tns1="http://www.onvif.org/ver10/topics" ' +
+  'xmlns:wstop="http://docs.oasis-open.org/wsn/t-1" xmlns:wsrf-rw="http://docs.oasis-open.org/wsrf/rw-2" ' +
+  'xmlns:xs="http://www.w3.org/2001/XMLSchema"';
 
-const envelope = (body: string) => `<?xml version="1.0" encoding="UTF-8"?>\n<s:Envelope ${NS}><s:Body>${body}</s:Body></s:Envelope>`;
+/** `wsaAction`: a WS-Addressing Action header, which event replies carry like real cameras' do. */
+export const envelope = (body: string, wsaAction?: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<s:Envelope ${NS}>${wsaAction ? `<s:Header><wsa:Action>${wsaAction}</wsa:Action></s:Header>` : ''}<s:Body>${body}</s:Body></s:Envelope>`;
 
-/** `detail` is an optional second-level subcode (ONVIF nests e.g. ter:InvalidArgVal / ter:NoToken). */
-export function soapFault(code: 'Sender' | 'Receiver', subcode: string, reason: string, detail?: string): string {
+/**
+ * `detail` is an optional second-level subcode (ONVIF nests e.g. ter:InvalidArgVal / ter:NoToken);
+ * `detailXml` optional s:Detail content (e.g. a PullMessagesFaultResponse).
+ */
+export function soapFault(code: 'Sender' | 'Receiver', subcode: string, reason: string, detail?: string, detailXml?: string): string {
   const inner = detail ? `<s:Subcode><s:Value>${detail}</s:Value></s:Subcode>` : '';
   return envelope(
     `<s:Fault><s:Code><s:Value>s:${code}</s:Value><s:Subcode><s:Value>${subcode}</s:Value>${inner}</s:Subcode></s:Code>` +
-      `<s:Reason><s:Text xml:lang="en">${xmlEscape(reason)}</s:Text></s:Reason></s:Fault>`,
+      `<s:Reason><s:Text xml:lang="en">${xmlEscape(reason)}</s:Text></s:Reason>${detailXml ? `<s:Detail>${detailXml}</s:Detail>` : ''}</s:Fault>`,
   );
 }
 
@@ -132,6 +148,10 @@ function body(action: string, xml: string, c: OnvifCameraView): string | undefin
         `<tt:System><tt:DiscoveryResolve>true</tt:DiscoveryResolve><tt:DiscoveryBye>false</tt:DiscoveryBye><tt:RemoteDiscovery>false</tt:RemoteDiscovery><tt:SystemBackup>false</tt:SystemBackup><tt:SystemLogging>false</tt:SystemLogging><tt:FirmwareUpgrade>false</tt:FirmwareUpgrade>` +
         `<tt:SupportedVersions><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tt:SupportedVersions></tt:System>` +
         `<tt:Security><tt:TLS1.1>false</tt:TLS1.1><tt:TLS1.2>false</tt:TLS1.2><tt:OnboardKeyGeneration>false</tt:OnboardKeyGeneration><tt:AccessPolicyConfig>false</tt:AccessPolicyConfig><tt:X.509Token>false</tt:X.509Token><tt:SAMLToken>false</tt:SAMLToken><tt:KerberosToken>false</tt:KerberosToken><tt:RELToken>false</tt:RELToken></tt:Security></tt:Device>` +
+        (c.events
+          ? `<tt:Events><tt:XAddr>${c.events.url}</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport><tt:WSPullPointSupport>true</tt:WSPullPointSupport>` +
+            `<tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>`
+          : '') +
         `<tt:Media><tt:XAddr>${c.mediaUrl}</tt:XAddr><tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>` +
         (c.ptz ? `<tt:PTZ><tt:XAddr>${c.ptz.url}</tt:XAddr></tt:PTZ>` : '') +
         `</tds:Capabilities></tds:GetCapabilitiesResponse>`
@@ -144,6 +164,7 @@ function body(action: string, xml: string, c: OnvifCameraView): string | undefin
         `<tds:GetServicesResponse>` +
         svc('http://www.onvif.org/ver10/device/wsdl', c.deviceUrl, '<tds:Capabilities><tds:Network IPFilter="false" ZeroConfiguration="false" IPVersion6="false" DynDNS="false"/><tds:Security UsernameToken="true" HttpDigest="false"/><tds:System DiscoveryResolve="true" DiscoveryBye="false" RemoteDiscovery="false"/></tds:Capabilities>') +
         svc('http://www.onvif.org/ver10/media/wsdl', c.mediaUrl, '<trt:Capabilities SnapshotUri="true" Rotation="false"><trt:ProfileCapabilities MaximumNumberOfProfiles="2"/><trt:StreamingCapabilities RTPMulticast="false" RTP_TCP="true" RTP_RTSP_TCP="true"/></trt:Capabilities>') +
+        (c.events ? svc(EVENTS_NAMESPACE, c.events.url, eventServiceCapabilities()) : '') +
         (c.ptz ? svc(PTZ_NAMESPACE, c.ptz.url, '<tptz:Capabilities EFlip="false" Reverse="false" GetCompatibleConfigurations="false" MoveStatus="true" StatusPosition="true"/>') : '') +
         `</tds:GetServicesResponse>`
       );
@@ -184,13 +205,20 @@ function body(action: string, xml: string, c: OnvifCameraView): string | undefin
 /** GetSystemDateAndTime must work before auth: clients need the device clock to build the digest. */
 const PUBLIC_ACTIONS = new Set(['GetSystemDateAndTime']);
 
-export function handleSoap(xml: string, c: OnvifCameraView): SoapReply {
-  const action = soapAction(xml);
+/** The fault that refuses `action` (no operation found, or WS-Security missing or wrong), or undefined to go on. Shared by every service. */
+export function refusal(action: string | undefined, xml: string, c: Pick<OnvifCameraView, 'authRefuse' | 'creds'>): SoapReply | undefined {
   if (!action) return { status: 400, body: soapFault('Sender', 'ter:WellFormed', 'No SOAP operation found') };
   if (!PUBLIC_ACTIONS.has(action) && (c.authRefuse || !checkWsSecurity(xml, c.creds))) {
     // ONVIF Core 5.9.1: a rejected WS-Security header is a 400 with ter:NotAuthorized.
     return { status: 400, body: soapFault('Sender', 'ter:NotAuthorized', 'Sender not Authorized') };
   }
+  return undefined;
+}
+
+export function handleSoap(xml: string, c: OnvifCameraView): SoapReply {
+  const action = soapAction(xml);
+  const refused = refusal(action, xml, c);
+  if (refused || !action) return refused!; // refusal() always answers a missing action
   let b: string | undefined;
   try {
     // A fixed camera knows no PTZ operation at all, exactly like before domes existed.
@@ -204,4 +232,29 @@ export function handleSoap(xml: string, c: OnvifCameraView): SoapReply {
   }
   if (b === undefined) return { status: 400, body: soapFault('Receiver', 'ter:ActionNotSupported', `${action} is not supported`) };
   return { status: 200, body: envelope(b) };
+}
+
+/** An event reply, or a connection to end without one (see EventOutcome). */
+export type EventReply = SoapReply | { drop: 'reset' | 'hang' | 'aborted' };
+
+/**
+ * Requests to the event service (`pullPoint` undefined) or to a pull point (`/pullpoint/<n>`). Asynchronous
+ * because PullMessages is a long poll; `signal` ends it when the client goes away. Other operations sent
+ * there are answered as at any other address.
+ */
+export async function handleEventSoap(xml: string, c: OnvifCameraView, pullPoint?: number, signal?: AbortSignal): Promise<EventReply> {
+  const action = soapAction(xml);
+  const refused = refusal(action, xml, c);
+  if (refused || !action) return refused!; // refusal() always answers a missing action
+  const ours = pullPoint === undefined ? EVENT_SERVICE_ACTIONS : PULL_POINT_ACTIONS;
+  if (!c.events || !ours.has(action)) return handleSoap(xml, c);
+  try {
+    const out = await eventBody(action, xml, c.events, pullPoint, signal);
+    return 'drop' in out ? out : { status: 200, body: envelope(out.body, out.wsaAction) };
+  } catch (e) {
+    if (!(e instanceof EventError)) throw e;
+    // As for PTZ: the `onvif` client surfaces only the Reason text, so the subcode goes there too.
+    const code = e.receiver ? 'Receiver' : 'Sender';
+    return { status: e.receiver ? 500 : 400, body: soapFault(code, e.subcode, `${e.message} (${e.subcode})`, undefined, e.detailXml) };
+  }
 }

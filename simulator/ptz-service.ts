@@ -5,7 +5,10 @@
  * response body, or throws PtzError for a SOAP fault.
  */
 import { PtzError, SPEED_RANGE, checkRange, type PtzState, type PtzVector } from './ptz.js';
-import { element, xmlEscape, xmlUnescape } from './soap-xml.js';
+import { element, parseDurationMs, xmlEscape, xmlUnescape } from './soap-xml.js';
+
+// Moved to soap-xml.ts (the event service parses durations too); re-exported for existing importers.
+export { parseDurationMs } from './soap-xml.js';
 
 export const PTZ_NAMESPACE = 'http://www.onvif.org/ver20/ptz/wsdl';
 export const PTZ_NODE_TOKEN = 'ptz_node';
@@ -91,15 +94,6 @@ function ptzNode(): string {
     `<tt:SupportedPTZSpaces>${SPACES}</tt:SupportedPTZSpaces><tt:MaximumNumberOfPresets>64</tt:MaximumNumberOfPresets>` +
     `<tt:HomeSupported>true</tt:HomeSupported></tptz:PTZNode>`
   );
-}
-
-/** xs:duration as used for PTZ timeouts (PT5S, PT0.5S, PT1M30S, P0DT0H0M2S); undefined if malformed. */
-export function parseDurationMs(s: string): number | undefined {
-  const t = s.trim();
-  const m = /^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(t);
-  if (!m || t === 'P' || t.endsWith('T')) return undefined;
-  const [d, h, mi, sec] = m.slice(1).map((x) => (x ? Number(x) : 0));
-  return ((d * 24 + h) * 60 + mi) * 60_000 + sec * 1000;
 }
 
 function number(s: string | undefined, what: string, code: string): number {

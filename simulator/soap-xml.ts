@@ -39,3 +39,26 @@ export function element(xml: string, name: string): XmlElement | undefined {
   }
   return { attrs, inner: m[2] ?? '' };
 }
+
+/** xs:duration as ONVIF uses it (PT5S, PT0.5S, PT1M30S, P0DT0H0M2S) in ms; undefined if malformed, negative or in years/months. */
+export function parseDurationMs(s: string): number | undefined {
+  const t = s.trim();
+  const m = /^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(t);
+  if (!m || t === 'P' || t.endsWith('T')) return undefined;
+  const [d, h, mi, sec] = m.slice(1).map((x) => (x ? Number(x) : 0));
+  return ((d * 24 + h) * 60 + mi) * 60_000 + sec * 1000;
+}
+
+/** xs:dateTime in ms since the epoch; no zone means UTC (cameras and their clients run on UTC). Undefined if malformed. */
+export function parseDateTimeMs(s: string): number | undefined {
+  const t = s.trim();
+  const m = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?$/.exec(t);
+  if (!m) return undefined;
+  const ms = Date.parse(m[1] ? t : `${t}Z`);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** Content of the SOAP Body: operations search there, since the WS-Security header has elements of its own. */
+export function soapBody(xml: string): string {
+  return /<(?:[\w-]+:)?Body(?:\s[^>]*)?>([\s\S]*)<\/(?:[\w-]+:)?Body>/.exec(xml)?.[1] ?? xml;
+}
