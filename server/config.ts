@@ -36,6 +36,8 @@ export interface Config {
   leaseTtlMs: number;
   /** Keep every leased camera's sub stream on without viewers (INGEST_ALWAYS_ON=1; ingest nodes). */
   ingestAlwaysOn: boolean;
+  /** Subscribe to the cameras' own ONVIF alarms (tamper, video loss, motion) where cameras are pulled (CAMERA_ALARMS, default on). */
+  cameraAlarms: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -154,5 +156,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     analyticsCapacity: intVar(env, 'ANALYTICS_CAPACITY', 50, 0, 10_000),
     leaseTtlMs: intVar(env, 'LEASE_TTL_S', 15, 2, 600) * 1000,
     ingestAlwaysOn: ['1', 'true', 'yes', 'on'].includes((env.INGEST_ALWAYS_ON ?? '').toLowerCase()),
+    cameraAlarms: !['0', 'false', 'no', 'off'].includes((env.CAMERA_ALARMS ?? '').toLowerCase()),
   };
 }

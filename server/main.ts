@@ -11,6 +11,7 @@ import type { AppContext } from './context.js';
 import { loadOrCreateTlsCertificate } from './tls.js';
 import { startDemoFleet } from './demo-fleet.js';
 import { fleetFor } from './fleet/service.js';
+import { alarmWatcherFor } from './alarms/alarm-watcher.js';
 import { startOutboxWorker } from './outbox/start.js';
 import { Cluster } from './cluster/cluster.js';
 
@@ -49,6 +50,12 @@ async function main(): Promise<void> {
   if (config.role === 'all' || config.role === 'ingest') fleet.start();
   else fleet.recorder.start();
   ctx.onShutdown.push(() => fleet.stop());
+  // the cameras' own alarms are heard where the cameras are pulled (one subscription per camera, like the pull)
+  if (config.cameraAlarms && config.role !== 'api') {
+    const alarms = alarmWatcherFor({ ...ctx, cameras });
+    alarms.start();
+    ctx.onShutdown.push(() => alarms.stop());
+  }
   startOutboxWorker(ctx);
   await app.listen({ port: config.port, host: config.host });
   if (config.simCameras && config.role === 'all') {

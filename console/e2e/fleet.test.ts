@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import { startConsole, type ConsoleHarness } from '../../test/browser.js';
 import { startSimulator, type SimCameraInfo, type Simulator } from '../../simulator/index.js';
 import { fleetFor } from '../../server/fleet/service.js';
+import { alarmWatcherFor } from '../../server/alarms/alarm-watcher.js';
 
 /**
  * Discovery and fleet-health pages in Chromium against a real server and the camera simulator: scan, watch
@@ -85,5 +86,25 @@ describe('discovery and fleet pages', () => {
     await page.getByTestId('fleet-cameras').getByRole('button', { name: /探测/ }).click();
     await expect.poll(() => page.getByTestId('probe-result').innerText(), { timeout: 10_000 }).toMatch(/可达 reachable[\s\S]*StreetEye SimCam-2/);
     await shot('fleet');
+  });
+
+  it('lists the camera\'s own tamper alarm as it is raised, acknowledges it, and drops it when cleared', async () => {
+    const watcher = alarmWatcherFor({ ...h.t.ctx, cameras: h.t.cameras }, { backoffMs: [200, 500] });
+    watcher.start();
+    try {
+      await expect.poll(() => watcher.status().filter((x) => x.state === 'subscribed').length, { timeout: 20_000 }).toBe(1);
+      const alarms = page.getByTestId('camera-alarms');
+      expect(await alarms.locator('tr').count()).toBe(0);
+      sim.setAlarm(cams[0].id, 'tamper', true);
+      await expect.poll(() => alarms.innerText(), { timeout: 15_000 }).toMatch(/东门 ONVIF[\s\S]*Tampering/);
+      await alarms.getByRole('button', { name: /确认 Ack/ }).click();
+      await expect.poll(() => alarms.innerText()).toMatch(/已确认 technician/);
+      await shot('fleet-alarms');
+      sim.setAlarm(cams[0].id, 'tamper', false);
+      await expect.poll(() => alarms.locator('tr').count(), { timeout: 15_000 }).toBe(0);
+    } finally {
+      sim.setAlarm(cams[0].id, 'tamper', false);
+      await watcher.stop();
+    }
   });
 });

@@ -3,6 +3,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { createTestDb } from '../../test/db.js';
 import type { Db } from '../../server/db/db.js';
 import { startWallStack, tileTimes, type WallStack } from './wall-harness.js';
+import { alarmWatcherFor } from '../../server/alarms/alarm-watcher.js';
 
 /**
  * The video wall in a real Chromium against a real node: simulator RTSP cameras → ingest → LL-HLS over HTTP/2
@@ -236,6 +237,27 @@ describe('video wall in Chromium', () => {
     w.ctx.bus.publish('event.candidate', { id: 'ev-2', cameraId: '00000000-0000-4000-8000-000000000000' }, '00000000-0000-4000-8000-000000000000');
     await page.waitForTimeout(300);
     expect(await page.getByTestId('alarm-count').count()).toBe(0);
+
+    // the camera's own tamper alarm (ONVIF event → alarm watcher → push) takes the tile; its motion alarm does not
+    const watcher = alarmWatcherFor({ ...w.ctx, cameras: w.h1.cameras }, { backoffMs: [200, 500] });
+    watcher.start();
+    const watched = w.cams[1];
+    try {
+      await expect.poll(() => watcher.status().filter((x) => x.state === 'subscribed').length, { timeout: 20_000 }).toBe(w.cams.length);
+      w.sim.setAlarm(watched.sim.id, 'motion', true);
+      await expect.poll(async () => (await w.ctx.db.query(`SELECT 1 FROM camera_alarms WHERE camera_id = $1 AND kind = 'motion'`, [watched.id])).rowCount, { timeout: 15_000 }).toBe(1);
+      await page.waitForTimeout(300);
+      expect(await alarmTile.getByTestId('tile-alarm').count()).toBe(0);
+      w.sim.setAlarm(watched.sim.id, 'tamper', true);
+      await expect.poll(() => alarmTile.getAttribute('data-camera'), { timeout: 15_000 }).toBe(watched.id);
+      await expect.poll(() => alarmTile.getByTestId('tile-alarm').textContent()).toContain('Tampering');
+      await alarmTile.getByTestId('alarm-ack').click();
+      await expect.poll(() => alarmTile.getByTestId('tile-alarm').count()).toBe(0);
+    } finally {
+      w.sim.setAlarm(watched.sim.id, 'motion', false);
+      w.sim.setAlarm(watched.sim.id, 'tamper', false);
+      await watcher.stop();
+    }
   });
 
   it('keeps favourites and saves and loads a wall preset', async () => {

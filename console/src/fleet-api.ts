@@ -63,7 +63,14 @@ export interface DiscoveryProgress { scanId: string; state: ScanState; progress:
 
 const enc = encodeURIComponent;
 
+export interface CameraAlarm {
+  id: number; cameraId: string; cameraName: string; kind: 'motion' | 'tamper' | 'video_loss' | 'other'; topic: string;
+  active: boolean; startedAt: string; endedAt: string | null; ackedBy: string | null; ackedAt: string | null;
+}
+
 export const fleetApi = {
+  alarms: (query: Query, signal?: AbortSignal) => request<Page<CameraAlarm>>('/api/alarms', { query, signal }),
+  ackAlarm: (id: number) => request<CameraAlarm>(`/api/alarms/${id}/ack`, { method: 'POST' }),
   summary: (signal?: AbortSignal) => request<FleetSummary>('/api/fleet/summary', { signal }),
   cameras: (query: Query, signal?: AbortSignal) => request<Page<FleetCamera>>('/api/fleet/cameras', { query, signal }),
   history: (id: string, query: Query, signal?: AbortSignal) => request<Page<HistoryItem>>(`/api/cameras/${enc(id)}/status-history`, { query, signal }),

@@ -8,6 +8,7 @@ import { useDebounced } from '../lib/hooks';
 import { Notice } from '../components/Notice';
 import { Pager } from '../components/Pager';
 import { StatusBadge } from '../components/StatusBadge';
+import { CameraAlarms } from '../components/CameraAlarms';
 import { useLiveMessages } from '../live';
 import { fleetApi, fmtDrift, ONLINE_LABEL, pct, type FleetCamera, type FleetSummary, type GroupRate, type HistoryItem, type ProbeResult } from '../fleet-api';
 import './fleet.css';
@@ -141,6 +142,10 @@ export default function FleetPage() {
       ) : null}
 
       <div className="fleet-panels">
+        <div className="fleet-panel">
+          <h2>设备报警 Camera alarms <span className="en">(ONVIF)</span></h2>
+          <CameraAlarms />
+        </div>
         <div className="fleet-panel">
           <h2>按区 By district</h2>
           <RateRows label="by district" rows={(s?.byDistrict ?? []).map((d) => ({ ...d, name: d.district }))} />

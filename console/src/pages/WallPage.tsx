@@ -18,7 +18,9 @@ import { LAYOUTS, type AlarmPayload, type CameraGroup, type CameraStatePayload, 
 import '../wall/wall.css';
 
 const BUDGET_KEY = 'streeteye.wall.liveBudget';
-const ALARM_TOPICS = ['event.candidate', 'incident.created'] as const;
+const ALARM_TOPICS = ['event.candidate', 'incident.created', 'camera.alarm'] as const;
+/** Camera alarms that call an operator's eyes (motion on a street camera never stops, so it stays off the wall). */
+const WALL_CAMERA_ALARMS: Record<string, string> = { tamper: '视频遮挡/移位 Tampering', video_loss: '视频丢失 Video loss' };
 const KEY_OF_LAYOUT = Object.fromEntries(Object.entries(LAYOUT_KEYS).map(([k, l]) => [l, k])) as Record<Layout, string>;
 
 export default function WallPage() {
@@ -92,9 +94,12 @@ export default function WallPage() {
     const cameraId = m.cameraId ?? (typeof m.payload?.cameraId === 'string' ? m.payload.cameraId : undefined);
     if (!cameraId || !byId.has(cameraId)) return;
     const p = m.payload ?? {};
-    const what = m.topic === 'incident.created' ? `110 警情 Incident${p.ticketNo ? ` ${String(p.ticketNo)}` : ''}` : `候选事件 Event${p.eventType ? ` ${String(p.eventType)}` : ''}`;
+    if (m.topic === 'camera.alarm' && (p.active !== true || typeof p.kind !== 'string' || !WALL_CAMERA_ALARMS[p.kind])) return;
+    const what = m.topic === 'incident.created' ? `110 警情 Incident${p.ticketNo ? ` ${String(p.ticketNo)}` : ''}`
+      : m.topic === 'camera.alarm' ? `设备报警 ${WALL_CAMERA_ALARMS[String(p.kind)]}`
+        : `候选事件 Event${p.eventType ? ` ${String(p.eventType)}` : ''}`;
     const title = `${what}${typeof p.title === 'string' ? ` · ${p.title}` : ''} · ${byId.get(cameraId)!.name}`;
-    dispatch({ type: 'alarm', alarm: { key: `${m.topic}:${String(p.id ?? Date.now())}`, topic: m.topic, cameraId, title, at: Date.now() } });
+    dispatch({ type: 'alarm', alarm: { key: `${m.topic}:${String(p.id ?? p.alarmId ?? Date.now())}`, topic: m.topic, cameraId, title, at: Date.now() } });
   });
   const alarm = wall.alarms.at(-1) ?? null;
 
