@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { startSimulator } from '../simulator/index.js';
+import { startSmallFleet } from '../simulator/small-fleet.js';
 import { AlarmWatcher } from '../server/alarms/alarm-watcher.js';
 import { buildApp } from '../server/app.js';
 import { hashPassword } from '../server/auth/passwords.js';
@@ -31,10 +31,7 @@ const ms = (v: number) => `${v.toFixed(1)} ms`;
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
 const dir = await mkdtemp(join(tmpdir(), 'streeteye-bench-control-'));
-const sim = await startSimulator({
-  cameras: CAMERAS, dataDir: join(dir, 'sim'), labelledCameras: 0, mainSize: { width: 320, height: 180 }, subSize: { width: 160, height: 90 }, fps: 5,
-  discoveryMulticast: false, logger: pino({ level: 'silent' }),
-});
+const sim = await startSmallFleet(CAMERAS);
 const db = await openPglite();
 await migrate(db);
 await db.query(`INSERT INTO users (username, password_hash, role) VALUES ('bench', $1, 'operator')`, [await hashPassword('bench-password')]);

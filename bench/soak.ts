@@ -14,14 +14,11 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { startSimulator, type SimFault } from '../simulator/index.js';
+import type { SimFault } from '../simulator/index.js';
+import { startSmallFleet } from '../simulator/small-fleet.js';
 import {
   adminCookie, liveCameras, scratchDatabase, selfStatus, sleep, startNode, waitFor, type NodeProcess,
 } from '../server/cluster/test-harness.js';
@@ -68,14 +65,10 @@ async function main(): Promise<void> {
   const db = await scratchDatabase(adminUrl!);
   const q = new pg.Pool({ connectionString: db.url, max: 2 });
   q.on('error', () => {});
-  const simDir = await mkdtemp(join(tmpdir(), 'streeteye-soak-sim-'));
   const nodes: Array<{ name: string; node: NodeProcess }> = [];
   let exit = 0;
   try {
-    const sim = await startSimulator({
-      cameras: CAMERAS, dataDir: simDir, labelledCameras: 0, mainSize: { width: 320, height: 180 }, subSize: { width: 160, height: 90 }, fps: 5,
-      discoveryMulticast: false, logger: pino({ level: 'silent' }),
-    });
+    const sim = await startSmallFleet(CAMERAS);
     const common = { LEASE_TTL_S: '6', LOG_LEVEL: 'error' };
     const api = await startNode({ role: 'api', databaseUrl: db.url, env: common });
     nodes.push({ name: 'api', node: api });
@@ -262,7 +255,6 @@ async function main(): Promise<void> {
     await Promise.all(nodes.map((n) => n.node.stop('SIGTERM').catch(() => {})));
     await q.end().catch(() => {});
     await db.drop().catch(() => {});
-    await rm(simDir, { recursive: true, force: true });
   }
   process.exit(exit);
 }

@@ -1,11 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startConsole, type ConsoleHarness } from '../../test/browser.js';
-import { startSimulator, type SimCameraInfo, type Simulator } from '../../simulator/index.js';
+import type { SimCameraInfo, Simulator } from '../../simulator/index.js';
+import { startSmallFleet } from '../../simulator/small-fleet.js';
 import { fleetFor } from '../../server/fleet/service.js';
 import { alarmWatcherFor } from '../../server/alarms/alarm-watcher.js';
 
@@ -15,18 +13,13 @@ import { alarmWatcherFor } from '../../server/alarms/alarm-watcher.js';
  */
 let h: ConsoleHarness;
 let sim: Simulator;
-let simDir: string;
 let cams: SimCameraInfo[];
 let page: Page;
 const shots = process.env.SCREENSHOT_DIR;
 const shot = async (name: string) => { if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true }); };
 
 beforeAll(async () => {
-  simDir = await mkdtemp(join(tmpdir(), 'streeteye-fleet-e2e-'));
-  sim = await startSimulator({
-    cameras: 3, dataDir: simDir, labelledCameras: 0, mainSize: { width: 320, height: 180 }, subSize: { width: 160, height: 90 }, fps: 5,
-    discoveryMulticast: false, logger: pino({ level: 'silent' }),
-  });
+  sim = await startSmallFleet(3);
   cams = sim.cameras();
   h = await startConsole();
   fleetFor(h.t.ctx).recorder.start();
@@ -37,7 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
   await sim?.stop();
-  if (simDir) await rm(simDir, { recursive: true, force: true });
 });
 
 describe('discovery and fleet pages', () => {

@@ -1,29 +1,20 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator, type SimCameraInfo } from '../../simulator/index.js';
+import type { Simulator, SimCameraInfo } from '../../simulator/index.js';
+import { startSmallFleet } from '../../simulator/small-fleet.js';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import { dbKinds } from '../../test/db.js';
 import type { BusMessage } from '../bus.js';
 import { AlarmWatcher, type CameraAlarmPayload } from './alarm-watcher.js';
 
 let sim: Simulator;
-let simDir: string;
 let cams: SimCameraInfo[];
 
 beforeAll(async () => {
-  simDir = await mkdtemp(join(tmpdir(), 'streeteye-alarms-sim-'));
-  sim = await startSimulator({
-    cameras: 3, dataDir: simDir, labelledCameras: 0, mainSize: { width: 320, height: 180 }, subSize: { width: 160, height: 90 }, fps: 5,
-    discoveryMulticast: false, logger: pino({ level: 'silent' }),
-  });
+  sim = await startSmallFleet(3);
   cams = sim.cameras();
 });
 afterAll(async () => {
   await sim?.stop();
-  if (simDir) await rm(simDir, { recursive: true, force: true });
 });
 
 describe.each(dbKinds())('camera alarms from ONVIF events (%s)', (kind) => {

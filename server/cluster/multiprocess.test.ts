@@ -8,14 +8,11 @@
  *  - PostgreSQL restarted mid-run (private server only) → nodes reconnect: leases, heartbeats, LISTEN/NOTIFY
  *  - rolling restart of two API nodes under 110 intake → every confirmed incident is stored exactly once
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
+import { startSmallFleet } from '../../simulator/small-fleet.js';
 import {
   adminCookie, liveCameras, NodeProcess, scratchDatabase, selfStatus, sleep, startNode, waitFor,
 } from './test-harness.js';
@@ -35,7 +32,6 @@ describe.skipIf(!URL_ && !OWN_SERVER)('cluster: real processes against PostgreSQ
   let db: Awaited<ReturnType<typeof scratchDatabase>>;
   let q: pg.Pool;
   let sim: Simulator;
-  let simDir: string;
   let api: NodeProcess;
   let a: NodeProcess;
   let b: NodeProcess;
@@ -56,11 +52,7 @@ describe.skipIf(!URL_ && !OWN_SERVER)('cluster: real processes against PostgreSQ
     db = await scratchDatabase(server?.url ?? URL_!);
     q = new pg.Pool({ connectionString: db.url, max: 2 });
     q.on('error', () => {});
-    simDir = await mkdtemp(join(tmpdir(), 'streeteye-cluster-sim-'));
-    sim = await startSimulator({
-      cameras: CAMERAS, dataDir: simDir, labelledCameras: 0, mainSize: { width: 320, height: 180 }, subSize: { width: 160, height: 90 }, fps: 5,
-      discoveryMulticast: false, logger: pino({ level: 'silent' }),
-    });
+    sim = await startSmallFleet(CAMERAS);
     api = await startNode({ role: 'api', databaseUrl: db.url, env: { LEASE_TTL_S: String(TTL_S) } });
     cookie = await adminCookie(api.base);
     for (const c of sim.cameras()) {
@@ -85,7 +77,6 @@ describe.skipIf(!URL_ && !OWN_SERVER)('cluster: real processes against PostgreSQ
     await q?.end().catch(() => {});
     await db?.drop().catch(() => {});
     server?.stop();
-    if (simDir) await rm(simDir, { recursive: true, force: true });
   }, 60_000);
 
   it('two ingest nodes share 40 cameras by capacity, each pulled once; the API points at the holder', async () => {

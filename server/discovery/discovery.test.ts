@@ -1,11 +1,9 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator, type SimCameraInfo } from '../../simulator/index.js';
+import type { Simulator, SimCameraInfo } from '../../simulator/index.js';
+import { startSmallFleet } from '../../simulator/small-fleet.js';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import { dbKinds } from '../../test/db.js';
 import { fleetFor } from '../fleet/service.js';
@@ -14,7 +12,6 @@ import { ScanManager } from './scan-manager.js';
 
 // One small simulator for the whole file: 3 cameras, tiny pictures (one shared encode, ~1 s cold).
 let sim: Simulator;
-let simDir: string;
 let cams: SimCameraInfo[];
 let simHttpPort: number;
 /** An ONVIF device service whose clock is 90 s fast (GetSystemDateAndTime only). */
@@ -26,11 +23,7 @@ let blackholePort: number;
 const held = new Set<Socket>();
 
 beforeAll(async () => {
-  simDir = await mkdtemp(join(tmpdir(), 'streeteye-discovery-sim-'));
-  sim = await startSimulator({
-    cameras: 3, dataDir: simDir, labelledCameras: 0, mainSize: { width: 320, height: 180 }, subSize: { width: 160, height: 90 }, fps: 5,
-    discoveryMulticast: false, logger: pino({ level: 'silent' }),
-  });
+  sim = await startSmallFleet(3);
   cams = sim.cameras();
   simHttpPort = Number(new URL(cams[0].onvifUrl).port);
   skewed = createHttpServer((req, res) => {
@@ -58,7 +51,6 @@ afterAll(async () => {
   await new Promise((r) => blackhole?.close(r));
   await new Promise((r) => skewed?.close(r));
   await sim?.stop();
-  if (simDir) await rm(simDir, { recursive: true, force: true });
 });
 
 describe('multicast discovery', () => {

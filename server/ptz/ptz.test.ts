@@ -1,28 +1,19 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator, type SimCameraInfo } from '../../simulator/index.js';
+import type { Simulator, SimCameraInfo } from '../../simulator/index.js';
+import { startSmallFleet } from '../../simulator/small-fleet.js';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import { dbKinds } from '../../test/db.js';
 
 // One small simulator for the file: camera 0 is a PTZ dome (ptzEvery 4), camera 1 a fixed camera.
 let sim: Simulator;
-let simDir: string;
 let cams: SimCameraInfo[];
 
 beforeAll(async () => {
-  simDir = await mkdtemp(join(tmpdir(), 'streeteye-ptz-sim-'));
-  sim = await startSimulator({
-    cameras: 2, dataDir: simDir, labelledCameras: 0, mainSize: { width: 320, height: 180 }, subSize: { width: 160, height: 90 }, fps: 5,
-    discoveryMulticast: false, logger: pino({ level: 'silent' }),
-  });
+  sim = await startSmallFleet(2);
   cams = sim.cameras();
 });
 afterAll(async () => {
   await sim?.stop();
-  if (simDir) await rm(simDir, { recursive: true, force: true });
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
