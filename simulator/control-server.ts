@@ -7,18 +7,11 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { SimFault } from './camera.js';
-import { ALARM_KINDS, type AlarmKind, type AlarmSnapshot } from './events.js';
-import type { SimCameraInfo } from './index.js';
-import type { PtzSnapshot } from './ptz.js';
+import { ALARM_KINDS, type AlarmKind } from './events.js';
+import type { Simulator } from './index.js';
 
-export interface ControlTarget {
-  cameras(): SimCameraInfo[];
-  fault(id: string, fault: SimFault): void;
-  restore(id: string): void;
-  ptz(id: string): PtzSnapshot | null;
-  setAlarm(id: string, kind: AlarmKind, active: boolean): void;
-  alarms(id: string): AlarmSnapshot;
-}
+/** What the control API drives: the simulator's own camera commands. */
+export type ControlTarget = Pick<Simulator, 'cameras' | 'fault' | 'restore' | 'ptz' | 'setAlarm' | 'alarms'>;
 
 export interface ControlServer {
   url: string;

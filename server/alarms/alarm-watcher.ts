@@ -32,6 +32,8 @@ export class AlarmWatcher {
   private timer?: NodeJS.Timeout;
   private unsubscribe?: () => void;
   private syncing: Promise<void> = Promise.resolve();
+  /** a sync is queued and has not started: later triggers ride on it (bulk edits publish one message per camera) */
+  private syncQueued = false;
   private stopped = false;
   /** one write at a time per camera, in the order the camera sent them */
   private readonly writes = new Map<string, Promise<void>>();
@@ -46,7 +48,13 @@ export class AlarmWatcher {
   }
 
   start(): void {
-    const resync = () => { this.syncing = this.syncing.then(() => this.sync()).catch((err) => this.log.warn({ err }, 'camera alarm sync failed')); };
+    const resync = () => {
+      if (this.syncQueued) return;
+      this.syncQueued = true;
+      this.syncing = this.syncing
+        .then(() => { this.syncQueued = false; return this.sync(); })
+        .catch((err) => this.log.warn({ err }, 'camera alarm sync failed'));
+    };
     this.unsubscribe = this.ctx.bus.subscribe((msg) => { if (msg.topic === 'camera.changed') resync(); });
     const leases = this.ctx.cluster?.ingest;
     leases?.on('acquired', resync);

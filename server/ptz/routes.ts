@@ -41,9 +41,22 @@ function cameraFailure(err: unknown): HttpError {
   throw err;
 }
 
+const services = new WeakMap<object, PtzService>();
+
+/** One PTZ handle cache per node: the HTTP/1.1 and HTTP/2 listeners share it. */
+function ptzServiceFor(ctx: AppContext & { cameras: CameraRepo }): PtzService {
+  let service = services.get(ctx.bus);
+  if (!service) {
+    const created = new PtzService({ db: ctx.db, cameras: ctx.cameras, bus: ctx.bus, logger: ctx.logger as unknown as Logger });
+    services.set(ctx.bus, created);
+    ctx.onShutdown.push(async () => created.stop());
+    service = created;
+  }
+  return service;
+}
+
 export async function ptzRoutes(app: FastifyInstance, ctx: AppContext & { cameras: CameraRepo }): Promise<void> {
-  const service = new PtzService({ db: ctx.db, cameras: ctx.cameras, bus: ctx.bus, logger: ctx.logger as unknown as Logger });
-  app.addHook('onClose', async () => service.stop());
+  const service = ptzServiceFor(ctx);
 
   const visible = async (user: SessionUser, id: string): Promise<void> => {
     const r = await ctx.db.query(`SELECT 1 FROM cameras c WHERE c.id = $1 AND ${visibilityCondition(user)}`, [id]);
