@@ -7,7 +7,7 @@ import { iou, type Detection } from './types.js';
 import { decodeYolox } from './detectors/yolox.js';
 import { decodeNanodet } from './detectors/nanodet.js';
 import { decodeYolov8 } from './detectors/yolov8.js';
-import { manifestsDir, sharedMedia, sharedModels, silentLogger, VAN_BOX } from './test-helpers.js';
+import { manifestsDir, fixtureMedia, modelsDir, silentLogger, VAN_BOX } from './test-helpers.js';
 import type { Detector } from './detector.js';
 
 describe.each(['yolox_nano', 'nanodet_m_416'])('%s on real street footage', (modelId) => {
@@ -17,10 +17,10 @@ describe.each(['yolox_nano', 'nanodet_m_416'])('%s on real street footage', (mod
   let dets: Detection[];
 
   beforeAll(async () => {
-    store = new ModelStore({ manifestsDir, weightDirs: [sharedModels], logger: silentLogger, warmupRuns: 1 });
+    store = new ModelStore({ manifestsDir, weightDirs: [modelsDir], logger: silentLogger, warmupRuns: 1 });
     await store.init();
     detector = (await store.load(modelId))!;
-    frame = await decodeImage(await readFile(join(sharedMedia, 'street-pedestrians-t20.jpg')));
+    frame = await decodeImage(await readFile(join(fixtureMedia, 'street-pedestrians-t20.jpg')));
     const rect = { left: 0, top: 0, width: frame.width, height: frame.height };
     const input = await prepareInput(frame, rect, detector.manifest.input, detector.inputWidth, detector.inputHeight);
     const [raw] = await detector.detect([input.data]);

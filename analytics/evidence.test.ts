@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveFfmpeg, resolveFfprobe } from '../ingest/ffmpeg-path.js';
 import { EvidenceWriter, renderAnnotatedJpeg, writeClip, type ClipSegments } from './evidence.js';
 import { decodeImage, type RawImage } from './preprocess.js';
-import { sharedMedia, silentLogger, VAN_BOX } from './test-helpers.js';
+import { fixtureMedia, silentLogger, VAN_BOX } from './test-helpers.js';
 
 /** Splits a fragmented MP4 into its init segment (ftyp+moov) and moof+mdat fragments. */
 function splitFmp4(buf: Buffer): ClipSegments {
@@ -35,7 +35,7 @@ describe('evidence', () => {
   let frame: RawImage;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'streeteye-evidence-'));
-    frame = await decodeImage(await readFile(join(sharedMedia, 'street-pedestrians-t20.jpg')));
+    frame = await decodeImage(await readFile(join(fixtureMedia, 'street-pedestrians-t20.jpg')));
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -68,7 +68,7 @@ describe('evidence', () => {
   it('turns buffered fMP4 fragments into a playable MP4 clip', async () => {
     const frag = join(dir, 'source.mp4');
     const r = spawnSync(resolveFfmpeg(), [
-      '-hide_banner', '-loglevel', 'error', '-y', '-i', join(sharedMedia, 'street-pedestrians-30s.mp4'), '-t', '4', '-an', '-c', 'copy',
+      '-hide_banner', '-loglevel', 'error', '-y', '-i', join(fixtureMedia, 'street-pedestrians-30s.mp4'), '-t', '4', '-an', '-c', 'copy',
       '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '500000', '-f', 'mp4', frag,
     ]);
     expect(r.status).toBe(0);

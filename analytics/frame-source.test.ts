@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FfmpegFrameSource } from './frame-source.js';
-import { sharedMedia, silentLogger } from './test-helpers.js';
+import { fixtureMedia, silentLogger } from './test-helpers.js';
 
-const clip = join(sharedMedia, 'street-pedestrians-30s.mp4');
+const clip = join(fixtureMedia, 'street-pedestrians-30s.mp4');
 
 describe('ffmpeg frame source', () => {
   it('samples a file at N fps with video timestamps and RGB frames of the right size', async () => {

@@ -11,7 +11,7 @@ import { ModelStore } from './model-store.js';
 import { AnalyticsEngine, type CandidateEvent } from './pipeline.js';
 import { validateRule } from './rules.js';
 import { iou } from './types.js';
-import { manifestsDir, sharedMedia, sharedModels, silentLogger, VAN_BOX } from './test-helpers.js';
+import { manifestsDir, fixtureMedia, modelsDir, silentLogger, VAN_BOX } from './test-helpers.js';
 
 /**
  * The live path: the simulator plays the street clip over RTSP, the frame source samples the sub stream
@@ -27,7 +27,7 @@ describe('live: simulator RTSP sub stream → engine', () => {
     dir = await mkdtemp(join(tmpdir(), 'streeteye-live-'));
     sim = await startSimulator({
       cameras: 1,
-      source: join(sharedMedia, 'street-pedestrians-30s.mp4'),
+      source: join(fixtureMedia, 'street-pedestrians-30s.mp4'),
       dataDir: testCacheDir,
       fps: 10,
       // Same 4:3 aspect as the clip: the picture is scaled, not cropped, so the van stays where it is.
@@ -38,7 +38,7 @@ describe('live: simulator RTSP sub stream → engine', () => {
       logger: silentLogger,
     });
     const cam = sim.cameras()[0];
-    const store = new ModelStore({ manifestsDir, weightDirs: [sharedModels], logger: silentLogger, warmupRuns: 1 });
+    const store = new ModelStore({ manifestsDir, weightDirs: [modelsDir], logger: silentLogger, warmupRuns: 1 });
     await store.init();
     const engine = new AnalyticsEngine({
       logger: silentLogger,

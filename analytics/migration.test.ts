@@ -22,7 +22,7 @@ describe.each(dbKinds())('003_analytics on %s', (kind) => {
   });
 
   it('seeds every event type of the standards CSV with its code in force', async () => {
-    const keys = csvKeys(await readFile(join(repoRoot, '..', 'shared', 'standards', 'event-types.csv'), 'utf8'));
+    const keys = csvKeys(await readFile(join(repoRoot, 'test', 'fixtures', 'standards', 'event-types.csv'), 'utf8'));
     const rows = await db.query<{ key: string; code: string; code_gbt47678_2026: string | null }>('SELECT key, code, code_gbt47678_2026 FROM event_types ORDER BY key');
     expect(rows.rows.map((r) => r.key).sort()).toEqual([...keys].sort());
     const parking = rows.rows.find((r) => r.key === 'illegal_motor_parking');

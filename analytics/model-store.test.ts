@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from './manifest.js';
 import { ModelStore } from './model-store.js';
-import { manifestsDir, sharedModels, silentLogger } from './test-helpers.js';
+import { manifestsDir, modelsDir, silentLogger } from './test-helpers.js';
 import { chooseProviders } from './providers.js';
 import yoloxManifest from '../models/yolox_nano.json' with { type: 'json' };
 
@@ -14,7 +14,7 @@ describe('model store', () => {
     dir = await mkdtemp(join(tmpdir(), 'streeteye-models-'));
     // Corrupt weights under the right name must be caught by the checksum, not by a crash in onnxruntime.
     await writeFile(join(dir, 'yolox_nano.onnx'), 'not a model');
-    await copyFile(join(sharedModels, 'nanodet_m_416.onnx'), join(dir, 'nanodet_m_416.onnx'));
+    await copyFile(join(modelsDir, 'nanodet_m_416.onnx'), join(dir, 'nanodet_m_416.onnx'));
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });

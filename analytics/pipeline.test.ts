@@ -12,7 +12,7 @@ import { ModelStore } from './model-store.js';
 import { AnalyticsEngine, type CandidateEvent } from './pipeline.js';
 import { validateRule, type Rule } from './rules.js';
 import { iou, type RgbFrame } from './types.js';
-import { manifestsDir, sharedMedia, sharedModels, silentLogger, VAN_BOX } from './test-helpers.js';
+import { manifestsDir, fixtureMedia, modelsDir, silentLogger, VAN_BOX } from './test-helpers.js';
 
 const T0 = Date.UTC(2026, 10, 25, 2, 0, 0); // 10:00 in Shanghai
 const ZONE: [number, number][] = [[0.83, 0.1], [0.95, 0.1], [0.95, 0.22], [0.83, 0.22]];
@@ -39,13 +39,13 @@ describe('pipeline end to end on the street clip (YOLOX-nano, video time)', () =
     dir = await mkdtemp(join(tmpdir(), 'streeteye-pipeline-'));
     // Stand-in for ingest's segment buffer: fragments of the same clip.
     const fmp4 = join(dir, 'buffer.mp4');
-    spawnSync(resolveFfmpeg(), ['-loglevel', 'error', '-y', '-i', join(sharedMedia, 'street-pedestrians-30s.mp4'), '-t', '4', '-an', '-c', 'copy',
+    spawnSync(resolveFfmpeg(), ['-loglevel', 'error', '-y', '-i', join(fixtureMedia, 'street-pedestrians-30s.mp4'), '-t', '4', '-an', '-c', 'copy',
       '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '1000000', '-f', 'mp4', fmp4]);
     const buf = await readFile(fmp4);
     const moofAt = buf.indexOf('moof') - 4;
     const clip: ClipSegments = { init: buf.subarray(0, moofAt), segments: [buf.subarray(moofAt)] };
 
-    const store = new ModelStore({ manifestsDir, weightDirs: [sharedModels], logger: silentLogger, warmupRuns: 1 });
+    const store = new ModelStore({ manifestsDir, weightDirs: [modelsDir], logger: silentLogger, warmupRuns: 1 });
     await store.init();
     engine = new AnalyticsEngine({
       logger: silentLogger,
@@ -70,7 +70,7 @@ describe('pipeline end to end on the street clip (YOLOX-nano, video time)', () =
     engine.on('candidate.evidence', (e) => late.push(e));
 
     const frames: RgbFrame[] = [];
-    const source = new FfmpegFrameSource({ cameraId: 'cam-1', input: { kind: 'file', path: join(sharedMedia, 'street-pedestrians-30s.mp4') }, rate: 2, baseTs: T0, logger: silentLogger });
+    const source = new FfmpegFrameSource({ cameraId: 'cam-1', input: { kind: 'file', path: join(fixtureMedia, 'street-pedestrians-30s.mp4') }, rate: 2, baseTs: T0, logger: silentLogger });
     for await (const f of source.frames()) frames.push(f);
 
     // Pass 1: the van is parked the whole clip.

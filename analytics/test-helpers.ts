@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import pino from 'pino';
 
-/** Paths shared by the analytics tests: weights and footage live outside the repository. */
+/** Paths used by the analytics tests: the committed weights (models/) and footage (test/fixtures/media). */
 export const repoRoot = join(import.meta.dirname, '..');
-export const sharedModels = join(repoRoot, '..', 'shared', 'models');
-export const sharedMedia = join(repoRoot, '..', 'shared', 'media');
+export const modelsDir = join(repoRoot, 'models');
+export const fixtureMedia = join(repoRoot, 'test', 'fixtures', 'media');
 export const manifestsDir = join(repoRoot, 'models');
 export const silentLogger = pino({ level: 'silent' });
 

@@ -3,7 +3,7 @@
  * preprocess -> infer -> rules) on the street clip; cameras sustainable at 1 fps on a mostly static
  * scene with and without the motion gate. Prints numbers and their ratio to the goals; asserts nothing.
  *
- *   npm run bench:analytics                 (weights from MODELS_DIR, models/ or ../shared/models)
+ *   npm run bench:analytics                 (weights from MODELS_DIR, else the committed models/)
  *   BENCH_QUICK=1 npm run bench:analytics   (fewer iterations)
  *   BENCH_MODELS=yolox_nano npm run bench:analytics
  */
@@ -20,7 +20,7 @@ import { validateRule, type Rule } from '../analytics/rules.js';
 import type { RgbFrame } from '../analytics/types.js';
 
 const root = join(import.meta.dirname, '..');
-const media = join(root, '..', 'shared', 'media');
+const media = join(root, 'test', 'fixtures', 'media');
 const quick = process.env.BENCH_QUICK === '1';
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const GOAL_FPS = 40;
@@ -171,7 +171,7 @@ function noisy(frame: RawImage, seed: number): RgbFrame {
 }
 
 async function main(): Promise<void> {
-  const weightDirs = [...defaultWeightDirs(root), join(root, '..', 'shared', 'models')];
+  const weightDirs = defaultWeightDirs(root);
   // ANALYTICS_THREADS=0 lets onnxruntime use every core (compare with the default of 1).
   const intraOpThreads = process.env.ANALYTICS_THREADS ? Number(process.env.ANALYTICS_THREADS) : 1;
   const allowSpinning = process.env.ANALYTICS_SPIN === '1';

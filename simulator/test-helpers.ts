@@ -8,7 +8,7 @@ import { resolveFfmpeg, resolveFfprobe } from '../ingest/ffmpeg-path.js';
 import type { SimCameraInfo } from './index.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const streetClip = join(repoRoot, '..', 'shared', 'media', 'street-pedestrians-30s.mp4');
+export const streetClip = join(repoRoot, 'test', 'fixtures', 'media', 'street-pedestrians-30s.mp4');
 /** Encodes are cached across test runs here (content-addressed, so never stale). */
 export const testCacheDir = join(tmpdir(), 'streeteye-sim-test-cache');
 

@@ -10,7 +10,7 @@ import { analyticsFor } from '../../server/analytics/routes.js';
  * and review by keyboard only: C + Enter files a case, R + 1 rejects as a misdetection, J/K move.
  */
 let h: ConsoleHarness;
-const still = join(import.meta.dirname, '..', '..', '..', 'shared', 'media', 'street-pedestrians-t20.jpg');
+const still = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'media', 'street-pedestrians-t20.jpg');
 
 describe('review desk in Chromium', () => {
   let cameraId: string;

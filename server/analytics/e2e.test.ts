@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { testCacheDir } from '../../simulator/test-helpers.js';
-import { sharedMedia, sharedModels, silentLogger } from '../../analytics/test-helpers.js';
+import { fixtureMedia, modelsDir, silentLogger } from '../../analytics/test-helpers.js';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import type { BusMessage } from '../bus.js';
 import { until } from '../outbox/receiver.test-helper.js';
@@ -23,10 +23,10 @@ describe('analytics end to end: simulator → ingest frame tap → engine → ev
   let ruleCreatedAt = 0;
 
   beforeAll(async () => {
-    process.env.MODELS_DIR = sharedModels;
+    process.env.MODELS_DIR = modelsDir;
     process.env.ANALYTICS_CONFIG = JSON.stringify({ sampling: { mode: 'fps', fps: 2 }, graceSeconds: 10, motionGate: { maxSkipSeconds: 5 } });
     sim = await startSimulator({
-      cameras: 1, source: join(sharedMedia, 'street-pedestrians-30s.mp4'), dataDir: testCacheDir, fps: 10,
+      cameras: 1, source: join(fixtureMedia, 'street-pedestrians-30s.mp4'), dataDir: testCacheDir, fps: 10,
       mainSize: { width: 384, height: 288 }, subSize: { width: 384, height: 288 }, labelledCameras: 1, discoveryMulticast: false, logger: silentLogger,
     });
     // listening before the app is built: the warm-up starts while it is being built
