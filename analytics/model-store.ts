@@ -119,12 +119,12 @@ export class ModelStore {
         this.log.info({ model: id, path: state.path }, 'model ready');
         return detector;
       } catch (err) {
-        this.setState(id, { status: 'error', message: (err as Error).message });
+        this.setState(id, { status: 'error', message: (err as Error).message.split(state.path).join(manifest.file) });
         this.log.error({ model: id, err }, 'model failed to load');
         return null;
       }
     }
-    this.log.warn({ model: id, status: state.status, message: state.message }, 'model unavailable');
+    this.log.warn({ model: id, status: state.status, message: state.message, path: state.path, weightDirs: this.opts.weightDirs }, 'model unavailable');
     return null;
   }
 
@@ -136,11 +136,12 @@ export class ModelStore {
   private async locate(m: ModelManifest): Promise<ModelState> {
     const candidates = this.opts.weightDirs.map((d) => join(d, m.file));
     const path = candidates.find((p) => existsSync(p));
-    if (!path) return { id: m.id, status: 'missing', message: `weights ${m.file} not found in ${this.opts.weightDirs.join(', ')}` };
+    // messages reach the console: the weights' file name, never the server's folders (the log has those)
+    if (!path) return { id: m.id, status: 'missing', message: `weights ${m.file} not found in the model folders (models/, MODELS_DIR)` };
     if (m.sha256 === null) return { id: m.id, status: 'available', path, message: 'no sha256 in manifest: weights not verified' };
     const actual = await sha256File(path);
     if (actual !== m.sha256) {
-      return { id: m.id, status: 'bad-checksum', path, message: `sha256 of ${path} is ${actual}, manifest says ${m.sha256}` };
+      return { id: m.id, status: 'bad-checksum', path, message: `weights ${m.file} are corrupt or truncated: sha256 ${actual}, manifest says ${m.sha256}` };
     }
     return { id: m.id, status: 'available', path, message: 'verified' };
   }

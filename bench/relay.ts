@@ -194,11 +194,8 @@ async function main(): Promise<void> {
   let browser: import('playwright-core').Browser | undefined;
   if (browserOn) {
     try {
-      const { chromium } = await import('playwright-core');
-      browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required', '--ignore-certificate-errors'],
-      });
+      const { launchChromium } = await import('../test/find-chromium.js');
+      browser = await launchChromium(['--autoplay-policy=no-user-gesture-required', '--ignore-certificate-errors']);
     } catch (e) {
       console.log(`(no Chromium: ${(e as Error).message.split('\n')[0]}; latency skipped)`);
     }

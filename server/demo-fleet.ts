@@ -4,6 +4,7 @@ import type { AppContext } from './context.js';
 import type { CameraRepo } from './inventory/camera-repo.js';
 import type { CameraInput } from './inventory/camera-model.js';
 import { startSimulator, type SimCameraInfo, type Simulator } from '../simulator/index.js';
+import { DEMO_LOOP_SPEC } from '../simulator/encoder.js';
 
 /** Where the demo cameras stand: a few streets around West Lake, Hangzhou, so the tree and the map look like a city. */
 const PLACES = [
@@ -70,7 +71,9 @@ export async function startDemoFleet(ctx: AppContext, repo: CameraRepo, logger: 
   const { simCameras, simSource, simRtspPort, simHttpPort, dataDir } = ctx.config;
   if (!simCameras) return undefined;
   const log = logger.child({ module: 'demo-fleet' });
-  log.info({ cameras: simCameras, source: simSource ?? 'synthetic pattern' }, 'starting the simulated camera fleet (first start encodes the pictures; this takes a minute)');
+  log.info({ cameras: simCameras, source: simSource ?? 'synthetic pattern' }, simSource
+    ? 'starting the simulated camera fleet (the first start encodes the video once: 20-60 s)'
+    : 'starting the simulated camera fleet');
   let lastLogged = -1;
   const sim = await startSimulator({
     cameras: simCameras,
@@ -79,7 +82,12 @@ export async function startDemoFleet(ctx: AppContext, repo: CameraRepo, logger: 
     rtspPort: simRtspPort,
     httpPort: simHttpPort,
     logger,
-    labelledCameras: Math.min(simCameras, 8),
+    // One picture for the whole demo fleet (names are on the tiles, in the SDP and ONVIF): the synthetic one ships
+    // pre-encoded in simulator/demo-loop/, so a fresh clone's cameras are on within a second, not after minutes of
+    // libx264 (8 labelled encodes took 35-80 s); a STREETEYE_SIM_SOURCE file is encoded once, not 8 times.
+    labelledCameras: 0,
+    namePrefix: 'SIM',
+    ...(simSource ? {} : { pattern: DEMO_LOOP_SPEC.pattern, crf: DEMO_LOOP_SPEC.crf }),
     discoveryMulticast: false,
     onProgress: (p) => {
       if (p.done === lastLogged) return;

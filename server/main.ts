@@ -61,7 +61,12 @@ async function main(): Promise<void> {
   if (config.simCameras && config.role === 'all') {
     // In the background: the first start encodes the pictures, and the console is usable meanwhile.
     startDemoFleet(ctx, cameras, logger).then(
-      (sim) => { if (sim) ctx.onShutdown.push(() => sim.stop()); },
+      (sim) => {
+        if (!sim) return;
+        ctx.onShutdown.push(() => sim.stop());
+        // probe the new cameras now rather than at the checker's next pass, so the wall shows them online at once
+        void fleet.checker.checkNow();
+      },
       (err) => log.error({ err }, 'simulated camera fleet failed to start'),
     );
   }

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -32,6 +32,10 @@ export interface EncodeSpec {
   sub?: Size;
   /** Render one JPEG per second of the loop (at the sub size, else the main size). */
   snapshots: boolean;
+  /** Synthetic picture: `testsrc2` (default, moving) or `bars` (still SMPTE bars: tiny files, see demo-loop/). */
+  pattern?: 'testsrc2' | 'bars';
+  /** Constant quality (x264 CRF, capped at the usual bitrate) instead of the usual average bitrate. */
+  crf?: number;
 }
 
 export interface EncodedAssets {
@@ -69,7 +73,8 @@ export function cacheKey(spec: EncodeSpec): string {
     const st = statSync(spec.source);
     src = `${resolve(spec.source)}|${st.size}|${st.mtimeMs}`;
   }
-  const payload = JSON.stringify({ v: ENCODER_VERSION, src, label: safeLabel(spec.label), fps: spec.fps, gop: spec.gopFrames, main: spec.main, sub: spec.sub, snap: spec.snapshots, font: findFont() ?? null });
+  // pattern and crf join the key only when set, so existing caches stay valid
+  const payload = JSON.stringify({ v: ENCODER_VERSION, src, label: safeLabel(spec.label), fps: spec.fps, gop: spec.gopFrames, main: spec.main, sub: spec.sub, snap: spec.snapshots, font: findFont() ?? null, pattern: spec.pattern, crf: spec.crf });
   return createHash('sha256').update(payload).digest('hex').slice(0, 24);
 }
 
@@ -83,7 +88,8 @@ function ffmpegArgs(spec: EncodeSpec, outDir: string, withText: boolean): string
   if (spec.source) {
     args.push('-stream_loop', '-1', '-t', String(LOOP_SECONDS + 1), '-i', spec.source);
   } else {
-    args.push('-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=${fps}:d=${LOOP_SECONDS + 1}`);
+    const pattern = spec.pattern === 'bars' ? 'smptehdbars' : 'testsrc2';
+    args.push('-f', 'lavfi', '-i', `${pattern}=size=${W}x${H}:rate=${fps}:d=${LOOP_SECONDS + 1}`);
   }
   const msExpr = `floor(n*1000/${fps})`;
   const chain: string[] = [
@@ -116,7 +122,7 @@ function ffmpegArgs(spec: EncodeSpec, outDir: string, withText: boolean): string
     const kbps = bitrateKbps(s, fps);
     return ['-an', '-c:v', 'libx264', '-preset', 'superfast', '-profile:v', 'main', '-pix_fmt', 'yuv420p', '-threads', '1',
       '-bf', '0', '-g', String(spec.gopFrames), '-keyint_min', String(spec.gopFrames), '-sc_threshold', '0',
-      '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps}k`, '-f', 'h264'];
+      ...(spec.crf !== undefined ? ['-crf', String(spec.crf)] : ['-b:v', `${kbps}k`]), '-maxrate', `${kbps}k`, '-bufsize', `${kbps}k`, '-f', 'h264'];
   };
   if (spec.main) args.push('-map', '[main]', ...x264(spec.main), join(outDir, 'main.h264'));
   if (spec.sub) args.push('-map', '[sub]', ...x264(spec.sub), join(outDir, 'sub.h264'));
@@ -143,8 +149,42 @@ async function assetsIn(dir: string, spec: EncodeSpec): Promise<EncodedAssets> {
   return { dir, main: spec.main ? join(dir, 'main.h264') : undefined, sub: spec.sub ? join(dir, 'sub.h264') : undefined, snapshots };
 }
 
+/**
+ * The demo loop shipped in the repository (simulator/demo-loop/, ~2 MB, made by `npx tsx simulator/build-demo-loop.ts`):
+ * the synthetic bars pattern labelled "SIM fleet" at the default sizes, so `npm start`'s demo cameras are on at once
+ * on a fresh machine instead of after a minute of libx264. Its spec.json is the EncodeSpec it was made from.
+ */
+export const DEMO_LOOP_DIR = join(import.meta.dirname, 'demo-loop');
+
+/** What the demo fleet asks for (server/demo-fleet.ts: one picture for all its cameras) and demo-loop/ holds. */
+export const DEMO_LOOP_SPEC: EncodeSpec = {
+  label: 'SIM fleet', fps: 25, gopFrames: 25, main: { width: 1280, height: 720 }, sub: { width: 640, height: 360 }, snapshots: true, pattern: 'bars', crf: 32,
+};
+
+function sameSpec(a: EncodeSpec, b: EncodeSpec): boolean {
+  const canon = (s: EncodeSpec) => JSON.stringify([s.source ?? null, safeLabel(s.label), s.fps, s.gopFrames, s.main ?? null, s.sub ?? null, s.snapshots, s.pattern ?? 'testsrc2', s.crf ?? null]);
+  return canon(a) === canon(b);
+}
+
+export function demoLoopSpec(): EncodeSpec | undefined {
+  try {
+    return JSON.parse(readFileSync(join(DEMO_LOOP_DIR, 'spec.json'), 'utf8')) as EncodeSpec;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The shipped assets when the spec is the one they were made from, else undefined. */
+export async function shippedLoop(spec: EncodeSpec): Promise<EncodedAssets | undefined> {
+  const shipped = demoLoopSpec();
+  if (!shipped || spec.source || !sameSpec(spec, shipped) || !existsSync(join(DEMO_LOOP_DIR, 'main.h264'))) return undefined;
+  return assetsIn(DEMO_LOOP_DIR, spec);
+}
+
 /** Encode (or reuse from cache) one spec. Safe against concurrent processes: write to a temp dir, then rename. */
 export async function encodeLoop(ffmpeg: string, dataDir: string, spec: EncodeSpec, log?: Logger): Promise<EncodedAssets> {
+  const shipped = await shippedLoop(spec);
+  if (shipped) return shipped;
   const root = join(dataDir, 'sim-cache');
   const key = cacheKey(spec);
   const dir = join(root, key);

@@ -78,6 +78,10 @@ export interface SimulatorOptions {
   discoveryMulticast?: boolean;
   /** Cameras whose index % ptzEvery === 0 are PTZ domes (cam001, cam005, ... with the default 4); 0 = none. */
   ptzEvery?: number;
+  /** Synthetic picture (no source): `testsrc2` (default) or still `bars`. */
+  pattern?: 'testsrc2' | 'bars';
+  /** x264 constant quality instead of the average bitrate (see EncodeSpec.crf). */
+  crf?: number;
 }
 
 export interface Simulator {
@@ -158,7 +162,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     };
   });
   const labelOf = (i: number) => (i < labelled ? idents[i].name : `${prefix} fleet`);
-  const specOf = (label: string, main?: Size, sub?: Size, snapshots = true): EncodeSpec => ({ source, label, fps, gopFrames, main, sub, snapshots });
+  const look = source ? {} : { ...(opts.pattern ? { pattern: opts.pattern } : {}), ...(opts.crf !== undefined ? { crf: opts.crf } : {}) };
+  const specOf = (label: string, main?: Size, sub?: Size, snapshots = true): EncodeSpec => ({ source, label, fps, gopFrames, main, sub, snapshots, ...look });
 
   // Encode every distinct label (bounded queue, cached on disk), reporting progress.
   const labels = [...new Set(idents.map((_, i) => labelOf(i)))];

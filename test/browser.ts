@@ -1,26 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CONSOLE_DIST } from '../server/http/console-static.js';
 import { createTestApp, TEST_PASSWORD, type TestApp } from './app.js';
 import type { Role } from '../server/auth/roles.js';
+import { launchChromium } from './find-chromium.js';
 
-/** Debian's Chromium (apt install chromium); CI installs the same package. CHROMIUM_PATH overrides. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...extraArgs] });
-}
+// The browser is found by test/find-chromium.ts: CHROMIUM_PATH, Debian's, PATH, Playwright's cache, else the npm one.
+export { CHROMIUM_ARGS, findChromium, launchChromium } from './find-chromium.js';
 
 export function assertConsoleBuilt(): void {
   if (!existsSync(join(CONSOLE_DIST, 'index.html'))) {

@@ -38,7 +38,7 @@ describe('review desk in Chromium', () => {
     try {
       await page.goto('/review');
       const queue = page.getByTestId('review-queue');
-      await expect.poll(() => queue.locator('li[data-event-id]').count()).toBe(2);
+      await expect.poll(() => queue.locator('li[data-event-id]').count(), { timeout: 15_000 }).toBe(2);
       expect(await queue.locator('li[data-event-id]').first().getAttribute('data-event-id')).toBe(oldest);
       const evidence = page.getByTestId('review-evidence');
       await expect.poll(() => evidence.getAttribute('data-event-id')).toBe(oldest);

@@ -20,14 +20,9 @@ import { ROLES, type Role } from '../../server/auth/roles.js';
 import { loadOrCreateTlsCertificate } from '../../server/tls.js';
 import { startSimulator, type SimCameraInfo } from '../../simulator/index.js';
 import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
 import { CONSOLE_DIST } from '../../server/http/console-static.js';
+import { launchChromium } from '../../test/find-chromium.js';
 
-// as test/browser.ts (not imported: it pulls in vitest, and the bench runs without it)
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-function launchChromium(extra: string[]): Promise<Browser> {
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extra] });
-}
 function assertConsoleBuilt(): void {
   if (!existsSync(join(CONSOLE_DIST, 'index.html'))) throw new Error('console/dist is missing: run `npm run build:console` first (npm test does it)');
 }

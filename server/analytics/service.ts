@@ -10,6 +10,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { engineNotice } from './engine-notice.js';
 import type { Logger } from 'pino';
 import {
   createAnalytics, eventTypesFromRows, parseAnalyticsConfig, ruleInputFromRow, validateRule,
@@ -230,13 +231,23 @@ export class AnalyticsService {
   }
 
   status(): Record<string, unknown> {
+    const models = this.models?.list() ?? [];
+    const notice = engineNotice({
+      state: this.state,
+      engineExpectedHere: this.ctx.config.role === 'all' || this.ctx.config.role === 'analytics',
+      defaultModel: this.config.defaultModel,
+      defaultModelStatus: models.find((m) => m.id === this.config.defaultModel)?.status,
+    });
     return {
       state: this.state,
       message: this.message,
+      /** for people: why detection is not running, Chinese and English; null when it is */
+      notice,
       enabled: this.config.enabled,
       defaultModel: this.config.defaultModel,
       sampling: this.config.sampling,
-      models: this.models?.list() ?? [],
+      // where the weights lie on the server is the log's business, not the console's
+      models: models.map(({ path: _path, ...m }) => m),
       engine: this.engine ? this.engine.status() : null,
       frames: this.tap?.stats() ?? [],
     };

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError } from '../api';
+import { EngineNotice } from '../components/EngineNotice';
 import { Notice } from '../components/Notice';
 import { useHotkeys } from '../lib/hooks';
 import { useLiveMessages } from '../live';
@@ -130,6 +131,7 @@ export default function ReviewPage() {
           <button className="btn" onClick={() => void load()}>刷新 Refresh</button>
         </div>
       </div>
+      <EngineNotice />
       <div className="toolbar">
         <select aria-label="状态 Status" value={status} onChange={(e) => { setStatus(e.target.value as typeof status); setIndex(0); }}>
           <option value="pending">待审核 Pending</option>

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type PointerEvent as ReactPointerEvent } from 'react';
 import { ApiError, request, type FieldErrors } from '../api';
 import { Field } from '../components/Field';
+import { EngineNotice } from '../components/EngineNotice';
 import { Notice } from '../components/Notice';
 import { reviewApi, type EventType, type Point, type PrecisionReport, type RuleInput, type RuleItem } from '../review/review-api';
 import '../review/review.css';
@@ -43,7 +44,6 @@ export default function RulesPage() {
     void load();
     reviewApi.eventTypes().then(setTypes, () => {});
     reviewApi.presets().then((p) => { setPresets(p.presets); setClasses(p.classes); }, () => {});
-    reviewApi.status().then(setStatus, () => {});
     request<{ items: CameraOption[] }>('/api/cameras', { query: { limit: 1000 } }).then((r) => setCameras(r.items), () => {});
   }, []);
 
@@ -92,9 +92,10 @@ export default function RulesPage() {
     <div className="rules-page">
       <div className="page-head">
         <h1>分析规则 <span className="muted">Rules</span></h1>
-        {status && <span className={status.state === 'ready' ? 'muted' : 'flagged'} title={status.message ?? ''}>分析引擎 Engine: {status.state}{status.message ? ` — ${status.message}` : ''}</span>}
+        {status && <span className={status.state === 'ready' ? 'muted' : 'flagged'}>分析引擎 Engine: {status.state}</span>}
         <div className="actions"><button className="btn btn-primary" onClick={startNew}>新建规则 New rule</button></div>
       </div>
+      <EngineNotice onStatus={setStatus} />
       {error && <Notice kind="error">{error}</Notice>}
       {saved && <Notice kind="ok">{saved}</Notice>}
       {editing && (

@@ -100,5 +100,13 @@ export const reviewApi = {
   updateRule: (id: string, body: Partial<RuleInput>) => request<RuleItem>(`/api/rules/${enc(id)}`, { method: 'PATCH', json: body }),
   deleteRule: (id: string) => request<void>(`/api/rules/${enc(id)}`, { method: 'DELETE' }),
   precision: () => request<PrecisionReport>('/api/analytics/precision'),
-  status: () => request<{ state: string; message: string | null; models: Array<{ id: string; status: string; message?: string }> }>('/api/analytics/status'),
+  status: () => request<EngineStatus>('/api/analytics/status'),
 };
+
+/** GET /api/analytics/status: `notice` says in words (zh, en) why detection is not running, null when it is. */
+export interface EngineStatus {
+  state: string;
+  message: string | null;
+  notice: { zh: string; en: string } | null;
+  models: Array<{ id: string; status: string; message?: string }>;
+}
