@@ -248,7 +248,7 @@ export class AnalyticsService {
       sampling: this.config.sampling,
       // where the weights lie on the server is the log's business, not the console's
       models: models.map(({ path: _path, ...m }) => m),
-      engine: this.engine ? this.engine.status() : null,
+      engine: this.engine ? { ...this.engine.status(), models: this.engine.status().models.map(({ path: _path, ...m }) => m) } : null,
       frames: this.tap?.stats() ?? [],
     };
   }
