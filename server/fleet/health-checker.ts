@@ -30,6 +30,7 @@ export class HealthChecker {
   private timer: NodeJS.Timeout | null = null;
   private firstTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  private rerun: Promise<void> | null = null;
   private stopped = true;
   private closing = false;
 
@@ -62,9 +63,15 @@ export class HealthChecker {
     if (!this.stopped) void this.checkNow();
   }
 
-  /** One pass over the cameras that are due; while a pass runs, asking again joins it. */
+  /**
+   * One pass over the cameras that are due. Asked while a pass runs, one more pass follows it: cameras added meanwhile
+   * (the demo fleet registering during the first pass) would otherwise wait for the next tick.
+   */
   checkNow(): Promise<void> {
-    if (this.running) return this.running;
+    if (this.running) {
+      this.rerun ??= this.running.then(() => { this.rerun = null; return this.closing ? undefined : this.checkNow(); });
+      return this.rerun;
+    }
     this.running = this.pass().catch((err) => this.log.warn({ err }, 'health check pass failed')).finally(() => { this.running = null; });
     return this.running;
   }
