@@ -189,8 +189,16 @@ export class AnalyticsEngine extends EventEmitter<EngineEvents> {
     }
     for (const r of rules) if (r.cameraId !== cameraId) throw new Error(`rule ${r.id} belongs to camera ${r.cameraId}, not ${cameraId}`);
     this.replaceRules(cam, rules);
-    for (const r of rules) if (r.detector === 'model' && r.enabled) void this.ensureModel(r.model ?? this.opts.defaultModel);
+    for (const r of rules) if (r.detector === 'model' && r.enabled) this.loading.push(this.ensureModel(r.model ?? this.opts.defaultModel));
   }
+
+  /** Resolves once the models the rules named so far are loaded (or known to be unavailable): replays start after it. */
+  async modelsSettled(): Promise<void> {
+    const pending = this.loading.splice(0);
+    await Promise.allSettled(pending);
+  }
+
+  private readonly loading: Promise<void>[] = [];
 
   /**
    * After a reviewer rejects a candidate: no candidate of this rule in `region` (normalised box, e.g. the
@@ -390,6 +398,7 @@ export class AnalyticsEngine extends EventEmitter<EngineEvents> {
       minDwellSeconds: rule.minDwellSeconds,
       minCount: rule.minCount,
       cooldownSeconds: rule.cooldownSeconds,
+      requireLabels: rule.requireClasses,
       graceSeconds: this.opts.stays?.graceSeconds ?? 30,
       regionIou: this.opts.stays?.regionIou ?? 0.3,
       updateEverySeconds: this.opts.stays?.updateEverySeconds ?? 30,

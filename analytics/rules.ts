@@ -25,6 +25,11 @@ export interface Rule {
   minArea: number;
   /** How many qualifying objects must be there together (1 = one candidate per object). */
   minCount: number;
+  /**
+   * A stay opens only when one of its objects is of these classes (a stall needs its umbrella or table: two
+   * people standing still are not a stall). From the event type's preset, kept to the rule's classes; empty = none.
+   */
+  requireClasses: string[];
   /** How long an object must stay put before a candidate opens (seconds of video time). */
   minDwellSeconds: number;
   schedule: Schedule | null;
@@ -92,6 +97,7 @@ export function validateRule(input: unknown, ctx: RuleContext): RuleResult {
   const minScore = c.number(pick('minScore') ?? (detector === 'foreground' ? 0.3 : 0.4), 'minScore', { min: 0, max: 1 });
   const minArea = c.number(pick('minArea') ?? 0, 'minArea', { min: 0, max: 1 });
   const minCount = c.number(pick('minCount') ?? 1, 'minCount', { integer: true, min: 1, max: 1000 });
+  const requireClasses = (preset.requireClasses ?? []).filter((k) => classes.includes(k));
   const minDwellSeconds = c.number(pick('minDwellSeconds') ?? 60, 'minDwellSeconds', { min: 0, max: 7 * 86400 });
   const cooldownSeconds = c.number(pick('cooldownSeconds') ?? 600, 'cooldownSeconds', { min: 0, max: 30 * 86400 });
   const enabled = c.boolean(r.enabled ?? true, 'enabled');
@@ -112,6 +118,7 @@ export function validateRule(input: unknown, ctx: RuleContext): RuleResult {
       minScore: minScore!,
       minArea: minArea!,
       minCount: minCount!,
+      requireClasses,
       minDwellSeconds: minDwellSeconds!,
       schedule: schedule ?? null,
       cooldownSeconds: cooldownSeconds!,
@@ -142,21 +149,33 @@ const VEHICLES = ['car', 'truck', 'bus'];
  */
 export const PRESETS: Readonly<Record<string, Partial<Rule>>> = {
   illegal_motor_parking: { detector: 'model', classes: VEHICLES, minScore: 0.4, minDwellSeconds: 120, cooldownSeconds: 1800 },
-  fire_lane_blocked: { detector: 'model', classes: VEHICLES, minScore: 0.4, minDwellSeconds: 60, cooldownSeconds: 1800 },
+  // Any vehicle, motorised or not, standing in the lane for a minute.
+  fire_lane_blocked: { detector: 'model', classes: [...VEHICLES, 'motorcycle', 'bicycle'], minScore: 0.4, minDwellSeconds: 60, cooldownSeconds: 1800 },
   muck_truck_uncovered: { detector: 'model', classes: ['truck'], minScore: 0.4, minDwellSeconds: 0, cooldownSeconds: 600 },
-  // A stall: a person with table/chair/umbrella/bench, stationary together for 3 minutes.
+  // A stall: a person with table/chair/umbrella/bench, stationary together for 3 minutes; the table, chair or
+  // umbrella must be there (two people standing still are not a stall; a bench is street furniture).
   road_occupying_stall: {
-    detector: 'model', classes: ['person', 'dining table', 'chair', 'umbrella', 'bench'], minScore: 0.35, minCount: 2,
-    minDwellSeconds: 180, cooldownSeconds: 3600,
+    detector: 'model', classes: ['person', 'dining table', 'chair', 'umbrella', 'bench'], requireClasses: ['dining table', 'chair', 'umbrella'],
+    minScore: 0.35, minCount: 2, minDwellSeconds: 180, cooldownSeconds: 3600,
   },
+  // Goods and furniture put out beyond the shop front: the zone is the strip between the shop-front line and the
+  // kerb (draw it from the line outwards); each object standing there for 5 minutes is one candidate.
   outside_shop_trading: {
-    detector: 'model', classes: ['dining table', 'chair', 'umbrella', 'bench', 'potted plant'], minScore: 0.35, minDwellSeconds: 300,
-    cooldownSeconds: 3600,
+    detector: 'model', classes: ['dining table', 'chair', 'umbrella', 'bench', 'potted plant', 'suitcase', 'refrigerator'], minScore: 0.35,
+    minDwellSeconds: 300, cooldownSeconds: 3600,
   },
-  unlicensed_hawker: { detector: 'model', classes: ['person', 'bicycle', 'motorcycle', 'umbrella'], minScore: 0.35, minCount: 2, minDwellSeconds: 60, cooldownSeconds: 1800 },
+  // A hawker is a person with a cart (bicycle, tricycle, motorcycle) or an umbrella; people alone never qualify.
+  unlicensed_hawker: {
+    detector: 'model', classes: ['person', 'bicycle', 'motorcycle', 'umbrella'], requireClasses: ['bicycle', 'motorcycle', 'umbrella'], minScore: 0.35,
+    minCount: 2, minDwellSeconds: 60, cooldownSeconds: 1800,
+  },
+  // Three or more bicycles / e-bikes (COCO: motorcycle) standing in the zone together for 5 minutes.
   illegal_bike_parking: { detector: 'model', classes: ['bicycle', 'motorcycle'], minScore: 0.35, minCount: 3, minDwellSeconds: 300, cooldownSeconds: 3600 },
   shared_bike_disorder: { detector: 'model', classes: ['bicycle'], minScore: 0.35, minCount: 8, minDwellSeconds: 300, cooldownSeconds: 3600 },
-  open_air_bbq: { detector: 'model', classes: ['person', 'dining table', 'chair'], minScore: 0.35, minCount: 3, minDwellSeconds: 600, cooldownSeconds: 3600 },
+  open_air_bbq: {
+    detector: 'model', classes: ['person', 'dining table', 'chair'], requireClasses: ['dining table', 'chair'], minScore: 0.35, minCount: 3,
+    minDwellSeconds: 600, cooldownSeconds: 3600,
+  },
   exposed_garbage: { detector: 'foreground', minArea: 0.002, minDwellSeconds: 600, cooldownSeconds: 7200 },
   accumulated_muck: { detector: 'foreground', minArea: 0.01, minDwellSeconds: 1800, cooldownSeconds: 7200 },
   piled_materials: { detector: 'foreground', minArea: 0.005, minDwellSeconds: 1800, cooldownSeconds: 7200 },

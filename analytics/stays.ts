@@ -12,6 +12,8 @@ export interface StayOptions {
   regionIou: number;
   /** Emit 'updated' at most this often while a stay lasts. */
   updateEverySeconds: number;
+  /** A stay opens only with at least one member of these labels (empty: any). */
+  requireLabels?: readonly string[];
 }
 
 export interface Stay {
@@ -73,7 +75,7 @@ export class StayManager {
         this.refresh(stay, [best], ts, changes);
       }
       for (const t of dwelling) {
-        if (used.has(t.id) || this.overlapsOpen(t.box) || this.isQuiet(t.box, ts)) continue;
+        if (used.has(t.id) || !this.required([t]) || this.overlapsOpen(t.box) || this.isQuiet(t.box, ts)) continue;
         used.add(t.id);
         changes.push({ kind: 'opened', stay: this.start([t], ts) });
       }
@@ -81,7 +83,7 @@ export class StayManager {
       const stay = this.open[0];
       if (dwelling.length >= this.opts.minCount) {
         if (stay) this.refresh(stay, dwelling, ts, changes);
-        else if (!this.isQuiet(union(dwelling.map((t) => t.box)), ts)) changes.push({ kind: 'opened', stay: this.start(dwelling, ts) });
+        else if (this.required(dwelling) && !this.isQuiet(union(dwelling.map((t) => t.box)), ts)) changes.push({ kind: 'opened', stay: this.start(dwelling, ts) });
       }
     }
 
@@ -152,6 +154,11 @@ export class StayManager {
       stay.lastEmitted = ts;
       changes.push({ kind: 'updated', stay: snapshot(stay) });
     }
+  }
+
+  private required(members: Track[]): boolean {
+    const need = this.opts.requireLabels;
+    return !need?.length || members.some((t) => need.includes(t.label));
   }
 
   private overlapsOpen(box: Box): boolean {
