@@ -9,7 +9,7 @@ import { defaultWeightDirs, ModelStore } from './model-store.js';
 import { AnalyticsEngine, type EventTypeInfo } from './pipeline.js';
 
 export { parseAnalyticsConfig, DEFAULT_ANALYTICS_CONFIG, type AnalyticsConfig } from './config.js';
-export { AnalyticsEngine, type CandidateEvent, type CameraContext, type EventTypeInfo, type PushResult } from './pipeline.js';
+export { AnalyticsEngine, type CandidateEvent, type CameraContext, type EventTypeInfo, type PushResult, type SuppressionRegion } from './pipeline.js';
 export { ModelStore, defaultWeightDirs, type ModelState, type ModelStatus, type WarmupProgress } from './model-store.js';
 export { validateRule, PRESETS, type Rule, type RuleContext, type RuleResult } from './rules.js';
 export { EvidenceWriter, type ClipSegments, type ClipSource, type EvidencePaths } from './evidence.js';

@@ -111,6 +111,14 @@ interface RuleRuntime {
   size?: { width: number; height: number; zonePx: Polygon; crop: Rect | null; region: Box; foreground?: StationaryForeground };
   /** Evidence of open stays, by stay id. */
   evidence: Map<string, EvidencePaths>;
+  /** Frame size the stays' suppression areas were last converted for. */
+  areasFor?: string;
+}
+
+/** A suppression region as the server stores it: normalised box, end in ms (null = permanent). */
+export interface SuppressionRegion {
+  box: Box;
+  until: number | null;
 }
 
 interface CameraRuntime {
@@ -215,6 +223,31 @@ export class AnalyticsEngine extends EventEmitter<EngineEvents> {
     return false;
   }
 
+  /**
+   * Standing suppression regions of a rule (learnt from rejections such as "permanent object", edited by people):
+   * no candidate of the rule where an object stands inside one while it is in force. Replaces the rule's list;
+   * kept across rule edits.
+   */
+  setSuppressionRegions(ruleId: string, regions: SuppressionRegion[]): void {
+    if (regions.length) this.regions.set(ruleId, regions.map((r) => ({ box: { ...r.box }, until: r.until })));
+    else this.regions.delete(ruleId);
+    for (const cam of this.cameras.values()) {
+      const rt = cam.rules.get(ruleId);
+      if (rt) rt.areasFor = undefined;
+    }
+  }
+
+  private readonly regions = new Map<string, SuppressionRegion[]>();
+
+  private applyAreas(rt: RuleRuntime): void {
+    const size = rt.size!;
+    const key = `${size.width}x${size.height}`;
+    if (rt.areasFor === key) return;
+    rt.areasFor = key;
+    const list = this.regions.get(rt.rule.id) ?? [];
+    rt.stays.setAreas(list.map((r) => ({ box: { x1: r.box.x1 * size.width, y1: r.box.y1 * size.height, x2: r.box.x2 * size.width, y2: r.box.y2 * size.height }, until: r.until })));
+  }
+
   modelStates(): ModelState[] {
     return this.opts.models.list();
   }
@@ -276,6 +309,7 @@ export class AnalyticsEngine extends EventEmitter<EngineEvents> {
     for (const rt of cam.rules.values()) {
       if (!rt.rule.enabled) continue;
       const geo = this.geometry(rt, frame.width, frame.height);
+      this.applyAreas(rt);
       if (!scheduleActive(rt.rule.schedule, frame.ts, this.timeZone)) {
         work.push(this.emitChanges(cam, rt, frame, rt.stays.update([], frame.ts)));
         continue;

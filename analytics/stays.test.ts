@@ -77,4 +77,21 @@ describe('StayManager', () => {
     const opened = run(m, 0, 12, weak).find((c) => c.kind === 'opened');
     expect(opened?.stay.score).toBe(0.7);
   });
+  it('a group rule with required classes does not open on people alone, and opens once the umbrella is there', () => {
+    const m = new StayManager({ ...base, minCount: 2, requireLabels: ['umbrella', 'dining table'] });
+    const person = (id: number, ts: number, x: number): Track => ({ ...track(id, ts, 0, x), label: 'person' });
+    const people = run(m, 0, 20, (ts) => [person(1, ts, 100), person(2, ts, 200)]);
+    expect(people.filter((c) => c.kind === 'opened')).toHaveLength(0);
+    const stall = run(m, 21, 40, (ts) => [person(1, ts, 100), person(2, ts, 200), { ...track(3, ts, 21_000, 150), label: 'umbrella' }]);
+    expect(stall.filter((c) => c.kind === 'opened')).toHaveLength(1);
+  });
+
+  it('raises nothing where a suppression area stands while it is in force, and again once it has expired', () => {
+    const m = new StayManager(base);
+    m.setAreas([{ box: { x1: 90, y1: 90, x2: 160, y2: 150 }, until: 30_000 }]);
+    const here = run(m, 0, 25, (ts) => [track(1, ts, 0, 100), track(2, ts, 0, 400)]);
+    expect(here.filter((c) => c.kind === 'opened').map((c) => c.stay.box.x1)).toEqual([400]);
+    const later = run(m, 26, 40, (ts) => [track(1, ts, 0, 100), track(2, ts, 0, 400)]);
+    expect(later.filter((c) => c.kind === 'opened').map((c) => c.stay.box.x1)).toEqual([100]);
+  });
 });

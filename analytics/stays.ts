@@ -41,6 +41,12 @@ interface Quiet {
   region: Box | null;
 }
 
+/** A standing suppression region (frame pixels): a spot reviewers said is not an event (until: ms, null = for good). */
+export interface SuppressionArea {
+  box: Box;
+  until: number | null;
+}
+
 /**
  * Candidate lifecycle of one rule: a stationary object (or, with minCount > 1, a group) that has dwelt long
  * enough opens ONE stay, refreshes it while it remains, and closes it after graceSeconds without it. Places
@@ -50,8 +56,18 @@ interface Quiet {
 export class StayManager {
   private readonly open: (Stay & { lastEmitted: number })[] = [];
   private readonly quiet: Quiet[] = [];
+  private areas: SuppressionArea[] = [];
 
   constructor(private opts: StayOptions) {}
+
+  /**
+   * Replaces the standing suppression regions (learnt from reviews, edited on the rule page). A stay whose place
+   * lies in one raises nothing; open stays there stop being reported.
+   */
+  setAreas(areas: SuppressionArea[]): void {
+    this.areas = areas.map((a) => ({ box: { ...a.box }, until: a.until }));
+    for (const s of this.open) if (this.inArea(s.anchorBox, s.lastSeen)) s.suppressed = true;
+  }
 
   reconfigure(opts: StayOptions): void {
     this.opts = opts;
@@ -166,7 +182,16 @@ export class StayManager {
   }
 
   private isQuiet(box: Box, ts: number): boolean {
-    return this.quiet.some((q) => ts < q.until && (!q.region || iou(q.region, box) >= this.opts.regionIou));
+    return this.inArea(box, ts) || this.quiet.some((q) => ts < q.until && (!q.region || iou(q.region, box) >= this.opts.regionIou));
+  }
+
+  /** Where the object stands (bottom centre, as zones judge it) is inside a region in force, or the boxes overlap enough. */
+  private inArea(box: Box, ts: number): boolean {
+    const cx = (box.x1 + box.x2) / 2;
+    const foot = box.y2 - 0.02 * (box.y2 - box.y1);
+    return this.areas.some(
+      (a) => (a.until === null || ts < a.until) && ((cx >= a.box.x1 && cx <= a.box.x2 && foot >= a.box.y1 && foot <= a.box.y2) || iou(a.box, box) >= this.opts.regionIou),
+    );
   }
 
   private pruneQuiet(ts: number): void {
