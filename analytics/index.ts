@@ -15,6 +15,10 @@ export { validateRule, PRESETS, type Rule, type RuleContext, type RuleResult } f
 export { EvidenceWriter, type ClipSegments, type ClipSource, type EvidencePaths } from './evidence.js';
 export { FfmpegFrameSource, type FrameSource } from './frame-source.js';
 export { validatePolygon } from './zones.js';
+export {
+  SUPPRESSING_REASONS, coveredBy, regionFromRejection, suggestSpots, suggestThresholds,
+  type ReviewedCandidate, type SpotSuggestion, type ThresholdField, type ThresholdSuggestion,
+} from './learning.js';
 export { ruleInputFromRow, ruleToRow, eventTypesFromRows, type RuleRow, type EventTypeRow } from './db-mapping.js';
 export type { RgbFrame, Box, Polygon } from './types.js';
 export type { FieldError } from './validate.js';

@@ -239,6 +239,11 @@ export class AnalyticsEngine extends EventEmitter<EngineEvents> {
 
   private readonly regions = new Map<string, SuppressionRegion[]>();
 
+  /** The regions a rule runs with (status, tests). */
+  suppressionRegions(ruleId: string): SuppressionRegion[] {
+    return (this.regions.get(ruleId) ?? []).map((r) => ({ box: { ...r.box }, until: r.until }));
+  }
+
   private applyAreas(rt: RuleRuntime): void {
     const size = rt.size!;
     const key = `${size.width}x${size.height}`;

@@ -21,12 +21,14 @@ import { commonErrors, errorReply, listOf, paging, uuidParam } from '../http/sch
 import { createCase } from '../cases/case-service.js';
 import { recordCameraAccess } from '../sharing/access-log.js';
 import { AnalyticsService } from './service.js';
+import { regionFromRejectedEvent } from '../learning/regions.js';
 
 export const RULE_EDITORS: Role[] = ['admin', 'technician'];
 export const RULE_READERS: Role[] = ['admin', 'technician', 'reviewer'];
 export const REVIEWERS: Role[] = ['admin', 'reviewer'];
 export const EVENT_READERS: Role[] = ['admin', 'reviewer', 'technician', 'operator'];
-export const REJECT_REASONS = ['misdetection', 'licensed_vendor', 'inside_shop', 'bin_not_overflowing', 'duplicate', 'other'] as const;
+// permanent_object, legal_parking_bay and licensed_vendor also teach the rule a suppression region (server/learning/)
+export const REJECT_REASONS = ['misdetection', 'licensed_vendor', 'inside_shop', 'bin_not_overflowing', 'duplicate', 'permanent_object', 'legal_parking_bay', 'other'] as const;
 /** A rule whose precision is below this after at least PRECISION_MIN_REVIEWS reviews is flagged. */
 export const PRECISION_THRESHOLD = 0.5;
 export const PRECISION_MIN_REVIEWS = 5;
@@ -85,6 +87,7 @@ const eventReply = {
     firstSeen: { type: 'string' }, lastSeen: { type: 'string' }, closedAt: str, gridCode: str, lat: num, lng: num, address: str,
     evidence: { type: 'object', properties: { annotated: { type: 'boolean' }, clean: { type: 'boolean' }, clip: { type: 'boolean' }, purgedAt: { type: ['string', 'null'] } } },
     dwellSeconds: num, reviewedBy: str, reviewedAt: str, rejectReason: str, rejectNote: str, caseId: str, caseNo: str, createdAt: { type: 'string' },
+    suppressionRegionId: str,
   },
 } as const;
 
@@ -439,15 +442,21 @@ export async function analyticsRoutes(app: FastifyInstance, ctx: AppContext & { 
       if (row.status !== 'pending') throw new HttpError(409, `This event was already ${row.status}`);
       await q.query(`UPDATE events SET status = 'rejected', reject_reason = $2, reject_note = $3, reviewed_by = $4, reviewed_at = now(), updated_at = now() WHERE id = $1`,
         [id, reason, note?.trim() || null, user.id]);
-      await audit(q, { user, action: 'event.reject', targetType: 'event', targetId: id, detail: { reason }, ip: request.ip });
-      return row;
+      const regionId = await regionFromRejectedEvent(q, { eventId: id, ruleId: row.rule_id, cameraId: row.camera_id, box: row.box, reason, userId: user.id });
+      await audit(q, { user, action: 'event.reject', targetType: 'event', targetId: id, detail: { reason, ...(regionId ? { suppressionRegionId: regionId } : {}) }, ip: request.ip });
+      return { ...row, regionId };
     });
+    if (ev.regionId) {
+      // the engine loads the new region with the camera's rules, here and on the other nodes
+      await svc.reloadRules(ev.camera_id);
+      ctx.bus.publish('analytics.rules', { cameraId: ev.camera_id }, ev.camera_id);
+    }
     if (ev.rule_id) {
       svc.suppress(ev.rule_id, ev.camera_id, ev.box);
       ctx.bus.publish('analytics.suppress', { ruleId: ev.rule_id, cameraId: ev.camera_id, box: ev.box }, ev.camera_id);
     }
     ctx.bus.publish('event.reviewed', { id, status: 'rejected', reason }, ev.camera_id);
-    return getEvent(user, id);
+    return { ...(await getEvent(user, id)), suppressionRegionId: ev.regionId };
   });
 
   app.get<{ Params: { id: string; kind: 'annotated' | 'clean' | 'clip' } }>('/api/events/:id/evidence/:kind', {

@@ -20,6 +20,7 @@ import { FrameTap, type TapRate } from '../../ingest/frame-tap.js';
 import type { IngestService } from '../../ingest/service.js';
 import { envNumber } from '../config.js';
 import { EvidenceRetention } from './evidence-retention.js';
+import { regionsInForce } from '../learning/regions.js';
 import type { AppContext } from '../context.js';
 
 export const projectRoot = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
@@ -206,6 +207,7 @@ export class AnalyticsService {
     }
     const cams = (await this.ctx.db.query<CameraRow>('SELECT id, grid_code, lat, lng, address FROM cameras WHERE id = ANY($1::uuid[])', [[...byCamera.keys()]])).rows;
     const camById = new Map(cams.map((c) => [c.id, c]));
+    const regions = this.engine ? await regionsInForce(this.ctx.db, [...byCamera.keys()]) : new Map();
     for (const [id, rules] of byCamera) {
       const enabled = rules.filter((r) => r.enabled);
       const cam = camById.get(id);
@@ -220,6 +222,7 @@ export class AnalyticsService {
       if (this.engine && !this.stopped) {
         this.engine.setCamera({ cameraId: id, gridCode: cam.grid_code ?? undefined, lat: cam.lat ?? undefined, lng: cam.lng ?? undefined, address: cam.address ?? undefined });
         this.engine.setRules(id, enabled);
+        for (const r of enabled) this.engine.setSuppressionRegions(r.id, regions.get(r.id) ?? []);
         this.reapplySuppressions(enabled);
         this.tap?.tap(id);
       }
