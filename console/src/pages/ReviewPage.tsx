@@ -10,7 +10,7 @@ import '../review/review.css';
 
 /**
  * 事件审核 Review desk: the queue of candidate events (oldest first), the evidence beside the camera's live view,
- * and keyboard review: C confirm (Enter files the case), R reject (1-6 picks the reason), J/N next, K previous,
+ * and keyboard review: C confirm (Enter files the case), R reject (1-8 picks the reason), J/N next, K previous,
  * V annotated/clean frame, P play the clip. New candidates arrive live over the WebSocket.
  */
 type Mode = null | 'confirm' | 'reject';

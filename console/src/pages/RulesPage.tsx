@@ -5,6 +5,7 @@ import { EngineNotice } from '../components/EngineNotice';
 import { Notice } from '../components/Notice';
 import { reviewApi, type EventType, type Point, type PrecisionReport, type RuleInput, type RuleItem } from '../review/review-api';
 import '../review/review.css';
+import { LearningPanel, type RegionBox } from '../review/LearningPanel';
 
 /**
  * 分析规则 Rules: per camera, an event type with its zone drawn on a live snapshot, detector settings from the
@@ -30,6 +31,7 @@ export default function RulesPage() {
   const [saved, setSaved] = useState<string | null>(null);
   const [precision, setPrecision] = useState<PrecisionReport | null>(null);
   const [status, setStatus] = useState<{ state: string; message: string | null } | null>(null);
+  const [regionBoxes, setRegionBoxes] = useState<RegionBox[]>([]);
 
   const load = async () => {
     try {
@@ -101,8 +103,9 @@ export default function RulesPage() {
       {editing && (
         <div className="rules-layout">
           <div>
-            <ZoneEditor cameraId={editing.rule.cameraId} zone={editing.rule.zone} onChange={(zone) => set({ zone })} />
+            <ZoneEditor cameraId={editing.rule.cameraId} zone={editing.rule.zone} onChange={(zone) => set({ zone })} regions={editing.id ? regionBoxes : []} />
             {err('zone') && <div className="field-error" role="alert">{err('zone')}</div>}
+            {editing.id && <LearningPanel ruleId={editing.id} onRegions={setRegionBoxes} onApply={(patch) => set(patch)} />}
           </div>
           <form className="rule-form" aria-label="规则 Rule" onSubmit={(e) => { e.preventDefault(); void save(); }}>
             <Field label="点位" en="Camera" error={err('cameraId')}>{(p) => (
@@ -191,7 +194,7 @@ function NumField({ label, en, value, step, error, onChange }: { label: string; 
 }
 
 /** Click to add a point, drag a point to move it, right-click a point to remove it. */
-export function ZoneEditor({ cameraId, zone, onChange }: { cameraId: string; zone: Point[]; onChange: (z: Point[]) => void }) {
+export function ZoneEditor({ cameraId, zone, onChange, regions = [] }: { cameraId: string; zone: Point[]; onChange: (z: Point[]) => void; regions?: RegionBox[] }) {
   const svgRef = useRef<SVGSVGElement>(null);
   const [drag, setDrag] = useState<number | null>(null);
   const [snap, setSnap] = useState(0);
@@ -212,6 +215,7 @@ export function ZoneEditor({ cameraId, zone, onChange }: { cameraId: string; zon
           onPointerMove={(e: ReactPointerEvent<SVGSVGElement>) => { if (drag !== null) onChange(zone.map((p, i) => (i === drag ? toPoint(e) : p))); }}
           onPointerUp={() => setTimeout(() => setDrag(null), 0)}>
           {zone.length >= 2 && <polygon points={zone.map((p) => p.join(',')).join(' ')} />}
+          {regions.map((b, i) => <rect key={`r${i}`} className="suppression" x={b.x1} y={b.y1} width={b.x2 - b.x1} height={b.y2 - b.y1}><title>屏蔽区域 Suppression region</title></rect>)}
           {zone.map((p, i) => (
             <circle key={i} cx={p[0]} cy={p[1]} r={0.012}
               onPointerDown={(e) => { e.stopPropagation(); (e.target as Element).setPointerCapture?.(e.pointerId); setDrag(i); }}

@@ -83,6 +83,9 @@ export const REJECT_REASONS: Array<{ key: string; zh: string; en: string }> = [
   { key: 'inside_shop', zh: '店内经营', en: 'Inside the shop' },
   { key: 'bin_not_overflowing', zh: '垃圾桶未满溢', en: 'Bin not overflowing' },
   { key: 'duplicate', zh: '重复', en: 'Duplicate' },
+  // these two (and licensed_vendor) also make a suppression region for the rule at that spot
+  { key: 'permanent_object', zh: '固定物体', en: 'Permanent object' },
+  { key: 'legal_parking_bay', zh: '合法停车位', en: 'Legal parking bay' },
   { key: 'other', zh: '其他', en: 'Other' },
 ];
 
