@@ -82,6 +82,7 @@ export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOpti
   // last: it starts the model warm-up, whose progress the app's first listeners should see
   await app.register((await import('./analytics/routes.js')).analyticsRoutes, { ...ctx, cameras });
   await app.register((await import('./learning/routes.js')).learningRoutes, { ...ctx, cameras });
+  await app.register((await import('./datasets/routes.js')).datasetRoutes, { ...ctx, cameras });
   await app.register(consoleStatic);
   return { app, metrics, cameras };
 }
