@@ -6,6 +6,8 @@ import { Notice } from '../components/Notice';
 import { reviewApi, type EventType, type Point, type PrecisionReport, type RuleInput, type RuleItem } from '../review/review-api';
 import '../review/review.css';
 import { LearningPanel, type RegionBox } from '../review/LearningPanel';
+import { DatasetExport } from '../review/DatasetExport';
+import { useAuth } from '../auth';
 
 /**
  * 分析规则 Rules: per camera, an event type with its zone drawn on a live snapshot, detector settings from the
@@ -32,6 +34,7 @@ export default function RulesPage() {
   const [precision, setPrecision] = useState<PrecisionReport | null>(null);
   const [status, setStatus] = useState<{ state: string; message: string | null } | null>(null);
   const [regionBoxes, setRegionBoxes] = useState<RegionBox[]>([]);
+  const { user } = useAuth();
 
   const load = async () => {
     try {
@@ -181,6 +184,7 @@ export default function RulesPage() {
         </table>
       </div>
       {precision && <PrecisionPanel report={precision} typeName={typeName} />}
+      {user?.role === 'admin' && <DatasetExport types={types} cameras={cameras} />}
     </div>
   );
 }
