@@ -15,6 +15,9 @@ export { validateRule, PRESETS, type Rule, type RuleContext, type RuleResult } f
 export { EvidenceWriter, type ClipSegments, type ClipSource, type EvidencePaths } from './evidence.js';
 export { FfmpegFrameSource, type FrameSource } from './frame-source.js';
 export { validatePolygon } from './zones.js';
+export { checkModel, detectOnImage, type ModelCheck, type TestDetection } from './model-check.js';
+export { parseManifest, type ModelManifest } from './manifest.js';
+export { Detector } from './detector.js';
 export {
   SUPPRESSING_REASONS, coveredBy, regionFromRejection, suggestSpots, suggestThresholds,
   type ReviewedCandidate, type SpotSuggestion, type ThresholdField, type ThresholdSuggestion,

@@ -84,6 +84,25 @@ export class ModelStore {
     return s ? { ...s } : undefined;
   }
 
+  /**
+   * Adds a model at run time (a city's upload, checked with checkModel), or replaces one with the same id: the next
+   * load creates a new session from `weightsPath`; the old session is released once the new one is ready.
+   */
+  async register(manifest: ModelManifest, weightsPath: string): Promise<ModelState> {
+    const old = this.detectors.get(manifest.id);
+    this.detectors.delete(manifest.id);
+    this.manifests.set(manifest.id, manifest);
+    const state = await this.locateAt(manifest, weightsPath);
+    this.states.set(manifest.id, state);
+    if (old) {
+      void this.load(manifest.id)
+        .then(() => old)
+        .then((d) => d?.release())
+        .catch((err) => this.log.warn({ model: manifest.id, err }, 'old session release failed'));
+    }
+    return { ...state };
+  }
+
   /** Creates and warms the session once; null (with the state saying why) when it cannot be used. */
   load(id: string, onProgress?: (p: WarmupProgress) => void): Promise<Detector | null> {
     let pending = this.detectors.get(id);
@@ -138,6 +157,11 @@ export class ModelStore {
     const path = candidates.find((p) => existsSync(p));
     // messages reach the console: the weights' file name, never the server's folders (the log has those)
     if (!path) return { id: m.id, status: 'missing', message: `weights ${m.file} not found in the model folders (models/, MODELS_DIR)` };
+    return this.locateAt(m, path);
+  }
+
+  private async locateAt(m: ModelManifest, path: string): Promise<ModelState> {
+    if (!existsSync(path)) return { id: m.id, status: 'missing', message: `weights ${m.file} not found` };
     if (m.sha256 === null) return { id: m.id, status: 'available', path, message: 'no sha256 in manifest: weights not verified' };
     const actual = await sha256File(path);
     if (actual !== m.sha256) {

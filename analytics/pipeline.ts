@@ -200,6 +200,23 @@ export class AnalyticsEngine extends EventEmitter<EngineEvents> {
     for (const r of rules) if (r.detector === 'model' && r.enabled) this.loading.push(this.ensureModel(r.model ?? this.opts.defaultModel));
   }
 
+  /**
+   * Hot swap: a model was re-registered in the store (a city's upload under the same id). The engine drops its
+   * session and batcher and loads the new weights; rules keep their trackers and stays. Frames in the meantime skip
+   * inference for that model's rules (as while any model loads).
+   */
+  async reloadModel(id: string): Promise<void> {
+    this.detectors.delete(id);
+    this.batchers.get(id)?.stop();
+    this.batchers.delete(id);
+    await this.ensureModel(id);
+  }
+
+  /** The manifest of the session the engine runs for a model id right now (null while none is loaded). */
+  loadedModel(id: string): Detector['manifest'] | null {
+    return this.detectors.get(id)?.manifest ?? null;
+  }
+
   /** Resolves once the models the rules named so far are loaded (or known to be unavailable): replays start after it. */
   async modelsSettled(): Promise<void> {
     const pending = this.loading.splice(0);
