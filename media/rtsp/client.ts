@@ -91,7 +91,7 @@ export class RtspClient {
       maxRedirects: 3,
       userAgent: 'StreetEye',
       rtcpIntervalMs: 5000,
-      ...opts,
+      ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as RtspClientOptions),
     };
     if (opts.username !== undefined) this.auth = new RtspAuthenticator(opts.username, opts.password ?? '');
   }
