@@ -149,12 +149,12 @@ export class RtspConnection {
     this.socket.write(Buffer.concat([h, payload]));
   }
 
-  close(): void {
+  close(reason: RtspError = new RtspError('transient', 'connection closed')): void {
     if (this.closed) return;
     this.closed = true;
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
-      p.reject(new RtspError('transient', 'connection closed'));
+      p.reject(reason);
     }
     this.pending.clear();
     this.socket?.destroy();
@@ -162,7 +162,7 @@ export class RtspConnection {
 
   private fail(err: RtspError): void {
     if (this.closed) return;
-    this.close();
+    this.close(err);
     this.o.onClose(err);
   }
 
