@@ -15,7 +15,7 @@ import { audit } from '../server/audit.js';
 import { endLiveViews, recordCameraAccess } from '../server/sharing/access-log.js';
 import { IngestService, ingestSettingsFromEnv } from './service.js';
 import { liveRoutes, type LiveCamera } from './live-routes.js';
-import { validateRtspUrl } from './rtsp-url.js';
+import { validateRtspUrl, type RtspSource } from './rtsp-url.js';
 import { SnapshotUriCache } from './onvif-snapshot.js';
 import type { StreamKind } from './camera-session.js';
 import type { CameraStateEvent } from './session-manager.js';
@@ -39,7 +39,7 @@ export function ingestFor(ctx: AppContext & { cameras: CameraRepo }): IngestServ
       const url = (stream === 'sub' ? cam.rtspSub ?? cam.rtspMain : cam.rtspMain ?? cam.rtspSub) ?? null;
       if (!url) throw new Error(`camera has no ${stream} stream URL`);
       const creds = await ctx.cameras.credentials(ctx.db, cameraId);
-      const src = validateRtspUrl(url, { username: creds.username ?? undefined, password: creds.password ?? undefined });
+      const src: RtspSource = { ...validateRtspUrl(url, { username: creds.username ?? undefined, password: creds.password ?? undefined }), engine: cam.mediaEngine };
       fingerprints.set(`${cameraId}/${stream}`, createHash('sha256').update(JSON.stringify(src)).digest('hex'));
       return src;
   };

@@ -5,7 +5,7 @@ import type { Camera, CameraInput } from './camera-model.js';
 
 export const CAMERA_COLUMNS = `c.id, c.national_id AS "nationalId", c.name, c.owner, c.sharing, c.lat, c.lng, c.address,
   c.district, c.street, c.community, c.grid_code AS "gridCode", c.tags, c.rtsp_main AS "rtspMain",
-  c.rtsp_sub AS "rtspSub", c.onvif_url AS "onvifUrl", (c.credentials_enc IS NOT NULL) AS "hasCredentials",
+  c.rtsp_sub AS "rtspSub", c.onvif_url AS "onvifUrl", c.media_engine AS "mediaEngine", (c.credentials_enc IS NOT NULL) AS "hasCredentials",
   c.status, c.status_reason AS "statusReason", c.status_changed_at AS "statusChangedAt",
   c.last_seen_at AS "lastSeenAt", c.created_at AS "createdAt", c.updated_at AS "updatedAt"`;
 
@@ -13,6 +13,7 @@ const COLUMN_OF: Record<string, string> = {
   nationalId: 'national_id', name: 'name', owner: 'owner', sharing: 'sharing', lat: 'lat', lng: 'lng',
   address: 'address', district: 'district', street: 'street', community: 'community', gridCode: 'grid_code',
   tags: 'tags', rtspMain: 'rtsp_main', rtspSub: 'rtsp_sub', onvifUrl: 'onvif_url',
+  mediaEngine: 'media_engine',
 };
 
 export interface CameraFilters {
@@ -120,6 +121,7 @@ export class CameraRepo {
         for (const [key, col] of columns) rec[col] = input[key as keyof CameraInput] ?? null;
         rec.tags = input.tags ?? [];
         rec.sharing = input.sharing ?? 'shared';
+        rec.media_engine = input.mediaEngine ?? 'native';
         rec.credentials_enc = this.sealCredentials(input.username, input.password);
         return rec;
       });

@@ -19,7 +19,7 @@ export const cameraReply = {
     sharing: { type: 'string' }, lat: { type: ['number', 'null'] }, lng: { type: ['number', 'null'] }, address: nullableString,
     district: nullableString, street: nullableString, community: nullableString, gridCode: nullableString,
     tags: { type: 'array', items: { type: 'string' } }, rtspMain: nullableString, rtspSub: nullableString, onvifUrl: nullableString,
-    hasCredentials: { type: 'boolean' }, status: { type: 'string' }, statusReason: nullableString,
+    mediaEngine: { type: 'string' }, hasCredentials: { type: 'boolean' }, status: { type: 'string' }, statusReason: nullableString,
     statusChangedAt: nullableString, lastSeenAt: nullableString, createdAt: { type: 'string' }, updatedAt: { type: 'string' },
   },
 } as const;
@@ -32,6 +32,7 @@ const cameraBody = {
     lat: { type: ['number', 'null'] }, lng: { type: ['number', 'null'] }, address: nullableString, district: nullableString,
     street: nullableString, community: nullableString, gridCode: nullableString, tags: { type: 'array', items: { type: 'string' }, maxItems: 50 },
     rtspMain: nullableString, rtspSub: nullableString, onvifUrl: nullableString, username: nullableString, password: nullableString,
+    mediaEngine: { type: 'string' },
   },
   additionalProperties: false,
 } as const;
