@@ -123,6 +123,15 @@ describe('live routes (signed LL-HLS over real sockets)', () => {
     const partRes = await fetch(dir + firstPart);
     expect(partRes.status).toBe(200);
     expect(Buffer.from(await partRes.arrayBuffer()).subarray(4, 8).toString()).toBe('moof');
+
+    // the multivariant playlist names the codec (RFC 6381) and size where players read them; the URL reply has it too
+    const again = (await (await issue('cam1')).json()) as { masterUrl: string; codec?: string };
+    expect(again.masterUrl).toMatch(/^\/live\/cam1\/sub\/[^/]+\/master\.m3u8$/);
+    const codec = ingest.manager.get('cam1', 'sub')!.muxer.trackInfo!.codec!;
+    expect(codec).toMatch(/^avc1\.[0-9a-f]{6}$/i);
+    expect(again.codec).toBe(codec);
+    const master = await (await fetch(base + again.masterUrl)).text();
+    expect(master).toMatch(new RegExp(`#EXT-X-STREAM-INF:BANDWIDTH=\\d+,CODECS="${codec.replace('.', '\\.')}",RESOLUTION=\\d+x\\d+\nindex\\.m3u8`));
   });
 
   it('blocks a playlist reload until the requested part exists, and a preload-hinted part until it is written', async () => {

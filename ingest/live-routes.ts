@@ -4,6 +4,7 @@
  *   GET /api/cameras/:id/snapshot?stream=…    → image/jpeg           (session; latest keyframe — asked of the holder
  *                                                                     in a cluster — else ONVIF URI)
  *   GET /live/:id/:stream/:token/index.m3u8   → LL-HLS playlist       (signed URL; blocking reload, delta updates)
+ *   GET /live/:id/:stream/:token/master.m3u8  → multivariant playlist (signed URL; CODECS="avc1.…"/"hvc1.…", RESOLUTION)
  *   GET /live/:id/:stream/:token/<media>      → init/part/segment     (signed URL; preload hints block)
  * The playlist and media are public in the session sense: the signature (camera, stream, user, expiry) is the
  * credential, checked in constant time; the playlist also re-checks that the user may still see the camera.
@@ -117,7 +118,17 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
       params: idParams,
       querystring: streamQuery,
       response: {
-        200: { type: 'object', properties: { url: { type: 'string' }, expiresAt: { type: 'string' }, stream: { type: 'string' } }, required: ['url', 'expiresAt'] },
+        200: {
+          type: 'object',
+          properties: {
+            url: { type: 'string' }, expiresAt: { type: 'string' }, stream: { type: 'string' },
+            // the same stream behind a multivariant playlist that names the codec (RFC 6381) where players read it
+            masterUrl: { type: 'string' },
+            // the stream's codec when it is already known (a running session), for MediaSource.isTypeSupported
+            codec: { type: 'string' },
+          },
+          required: ['url', 'expiresAt'],
+        },
         404: err, 409: err, 503: err,
       },
     },
@@ -145,7 +156,9 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     const exp = Math.floor(Date.now() / 1000) + settings.liveUrlTtlS;
     const token = signLiveToken(o.urlKey, { cameraId: id, stream, userId: user.id, exp });
     if (o.audit) void o.audit({ user, action: 'live.view', cameraId: id, detail: { stream }, ip: request.ip }).catch((e2) => request.log.warn({ err: e2 }, 'audit failed'));
-    return { url: `${base}/live/${encodeURIComponent(id)}/${stream}/${token}/index.m3u8`, expiresAt: new Date(exp * 1000).toISOString(), stream };
+    const dir = `${base}/live/${encodeURIComponent(id)}/${stream}/${token}`;
+    const codec = base ? undefined : manager.get(id, stream)?.muxer.trackInfo?.codec;
+    return { url: `${dir}/index.m3u8`, masterUrl: `${dir}/master.m3u8`, expiresAt: new Date(exp * 1000).toISOString(), stream, ...(codec ? { codec } : {}) };
   });
 
   app.get<{ Params: { id: string }; Querystring: { stream: StreamKind } }>('/api/cameras/:id/snapshot', {
@@ -282,6 +295,34 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
       .header('content-type', 'application/vnd.apple.mpegurl')
       .header('cache-control', 'no-cache')
       .send(mux.playlist({ skip }));
+  });
+
+  app.get<{ Params: LiveParams }>('/live/:id/:stream/:token/master.m3u8', {
+    config: { public: true },
+    schema: { hide: true, params: liveParams },
+  }, async (request, reply) => {
+    const auth = authorize(request, reply);
+    if (!auth) return reply;
+    if (!(await maySee(auth.userId, request.params.id))) return fail(reply, 403, 'you may not see this camera');
+    if (await elsewhere(request, reply)) return reply;
+    const session = mediaSession(request, auth.userId, reply);
+    if (!session) return reply;
+    const mux = session.muxer;
+    // the codec is known once the first init segment is in (the first keyframe)
+    const gone = clientGone(reply);
+    if ((await mux.waitUntil(() => !!mux.trackInfo, settings.startWaitMs, gone)) !== 'ok') {
+      if (gone.aborted) return reply;
+      return fail(reply.header('retry-after', '2'), 503, `camera not streaming yet (${session.state}${session.reason ? `: ${session.reason}` : ''})`);
+    }
+    const t = mux.trackInfo!;
+    const kbps = session.stats.bitrateKbps;
+    const attrs = [`BANDWIDTH=${Math.max(64_000, Math.round((kbps ?? 2000) * 1000 * 1.2))}`];
+    if (t.codec && /^(avc1|avc3|hvc1|hev1)\.[0-9A-Za-z.]+$/.test(t.codec)) attrs.push(`CODECS="${t.codec}"`);
+    if (t.width && t.height) attrs.push(`RESOLUTION=${t.width}x${t.height}`);
+    return reply
+      .header('content-type', 'application/vnd.apple.mpegurl')
+      .header('cache-control', 'no-cache')
+      .send(`#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:${attrs.join(',')}\nindex.m3u8\n`);
   });
 
   app.get<{ Params: LiveParams }>('/live/:id/:stream/:token/:file', {
