@@ -12,7 +12,7 @@ import { buildIngestArgs } from './ffmpeg-args.js';
 import { Fmp4Parser, type Fragment } from './fmp4.js';
 import { LlhlsMuxer, type LlhlsMuxerOptions } from './llhls-muxer.js';
 import type { Log } from './log.js';
-import { InvalidCameraUrlError, redactText, type MediaEngine, type RtspSource } from './rtsp-url.js';
+import { InvalidCameraUrlError, redactText, validateRtspUrl, type MediaEngine, type RtspSource } from './rtsp-url.js';
 import { NativePull, RtspError } from '../media/native-pull.js';
 import type { RtpTransport } from '../media/rtsp/client.js';
 
@@ -251,7 +251,8 @@ export class CameraSession extends EventEmitter {
       src = await this.o.getSource();
       if (this.stopping) return;
       if (!this.fallbackReason && (src.engine ?? this.o.engine) === 'native') {
-        this.connectNative(src);
+        // the same URL rules as for ffmpeg: rtsp:// or rtsps:// with a sane host, nothing else is ever opened
+        this.connectNative({ ...validateRtspUrl(src.url, { username: src.username, password: src.password }), engine: src.engine });
         return;
       }
       args = buildIngestArgs(src, { probeSize: this.probeSize });
