@@ -39,9 +39,11 @@ export function installApiKeyAuth(app: FastifyInstance, q: Queryable): void {
       return;
     }
     const token = request.cookies[SESSION_COOKIE];
-    const user = token && config.sessionRoles?.length ? await resolveSession(q, token) : null;
-    if (!user) throw new HttpError(401, 'Send an API key (Authorization: Bearer <key>) or sign in');
-    if (!config.sessionRoles!.includes(user.role)) throw new HttpError(403, `Your role (${user.role}) may not do this`);
+    const user = token ? await resolveSession(q, token) : null;
+    if (!user) throw new HttpError(401, '请提供 API 密钥或先登录 Send an API key (Authorization: Bearer <key>) or sign in');
+    if (!config.sessionRoles?.includes(user.role)) {
+      throw new HttpError(403, config.sessionRoles?.length ? `当前角色无权操作 Your role (${user.role}) may not do this` : '此接口只接受 API 密钥 This route takes an API key, not a session');
+    }
     request.user = user;
   });
 }
