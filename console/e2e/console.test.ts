@@ -70,7 +70,7 @@ describe('console in Chromium', () => {
     await page.waitForURL('**/cameras');
     await page.getByTestId('camera-table').waitFor();
     await expect.poll(() => page.getByTestId('live-state').getAttribute('data-state')).toBe('live');
-    await expect.poll(() => page.getByTestId('nav-users').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('nav-admin').count()).toBe(1);
     admin = { context, page };
   });
 
@@ -163,7 +163,7 @@ describe('console in Chromium', () => {
 
   it('lets an admin create a user, change the role and disable the account', async () => {
     const { page } = admin;
-    await page.getByTestId('nav-users').click();
+    await page.getByTestId('nav-admin').click();
     await page.getByTestId('users-table').locator('tbody tr').first().waitFor();
     await page.getByRole('button', { name: /New user/ }).click();
     const form = page.getByTestId('new-user');
@@ -192,7 +192,7 @@ describe('console in Chromium', () => {
       await page.getByTestId('nav-cameras').click();
       await page.waitForURL('**/cameras');
       await page.getByTestId('camera-table').locator('tbody tr').first().waitFor();
-      expect(await page.getByTestId('nav-users').count()).toBe(0);
+      expect(await page.getByTestId('nav-admin').count()).toBe(0);
       expect(await page.getByRole('link', { name: /Import CSV/ }).count()).toBe(0);
       expect(await page.getByTestId('export').count()).toBe(0);
       // Restricted cameras are not in an operator's list.
