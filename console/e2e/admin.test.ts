@@ -37,7 +37,7 @@ describe('administration and audit in Chromium', () => {
     const { page } = admin;
     await page.goto('/cases');
     await page.getByTestId('cases-page').waitFor();
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1920);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1920);
     const logout = await page.getByRole('button', { name: /退出 Log out/ }).boundingBox();
     expect(logout!.x + logout!.width).toBeLessThanOrEqual(1920);
     for (const id of ['nav-cases', 'nav-admin', 'nav-audit']) expect(await page.getByTestId(id).isVisible()).toBe(true);
@@ -145,8 +145,9 @@ describe('administration and audit in Chromium', () => {
     const table = page.getByTestId('audit-table');
     await table.locator('tbody tr').first().waitFor();
     await page.locator('input[name=q]').fill('市局 110');
+    // the key's creation, its revocation, and the incident it posted (the audit detail names the key)
     await expect.poll(async () => (await table.locator('tbody tr').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-action')))).sort())
-      .toEqual(['api_key.create', 'api_key.revoke']);
+      .toEqual(['api_key.create', 'api_key.revoke', 'incident110.receive']);
     await page.locator('select[name=action]').selectOption('api_key.');
     await expect.poll(() => table.locator('tbody tr').count()).toBe(2);
     await page.locator('input[name=q]').fill('');

@@ -101,7 +101,8 @@ describe('cases in Chromium', () => {
     await expect.poll(() => page.getByTestId('case-status').innerText(), { timeout: 15_000 }).toContain('已核查');
     await act(page, 'close');
     await expect.poll(() => page.getByTestId('case-status').innerText()).toContain('已结案');
-    expect(await page.getByTestId('no-actions').count()).toBe(1);
+    await page.getByTestId('case-finished').waitFor();
+    expect(await page.locator('[data-testid=case-actions] button').count()).toBe(0);
     const steps = await page.getByTestId('history').locator('li').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
     expect(steps).toEqual(['file', 'dispatch', 'extend', 'feedback', 'approve_extension', 'handle', 'verify', 'close']);
     const history = await page.getByTestId('history').innerText();
@@ -130,5 +131,5 @@ describe('cases in Chromium', () => {
       await page.screenshot({ path: `${shots}/case-list.png` });
     }
     await context.close();
-  });
+  }, 240_000);
 });

@@ -160,4 +160,12 @@ describe('case workflow, city updates, audit (pglite)', () => {
     const login = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'technician', password: 'new-password-2' } });
     expect(login.statusCode).toBe(200);
   });
+
+  it('accepts the console\'s t= cache-buster on a snapshot (the rule editor showed no picture: 400 "t is not a known field")', async () => {
+    const cam = (await t.app.inject({ method: 'POST', url: '/api/cameras', headers: await as('admin'), payload: { name: '快照点位', rtspMain: 'rtsp://127.0.0.1:9/none' } })).json();
+    const withT = await t.app.inject({ url: `/api/cameras/${cam.id}/snapshot?stream=sub&t=1764626400000`, headers: await as('technician') });
+    expect(withT.statusCode).not.toBe(400);
+    const unknown = await t.app.inject({ url: `/api/cameras/${cam.id}/snapshot?bogus=1`, headers: await as('technician') });
+    expect(unknown.statusCode).toBe(400);
+  });
 });

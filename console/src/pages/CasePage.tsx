@@ -244,7 +244,7 @@ export default function CasePage() {
           </div>
           <div className="case-panel">
             <h2>操作 <span className="en">Actions</span> <span className="muted small">({user.role})</span></h2>
-            {open || c.actions.length ? <ActionPanel c={c} departments={departments} onDone={(u, what) => { setC(u); setInfo(what); }} /> : <p className="muted">案卷已{st.zh.replace('已', '')}。The case is {st.en}.</p>}
+            {open || c.actions.length ? <ActionPanel c={c} departments={departments} onDone={(u, what) => { setC(u); setInfo(what); }} /> : <p className="muted" data-testid="case-finished">案卷已{st.zh.replace('已', '')}。The case is {st.en}.</p>}
           </div>
           <div className="case-panel" data-testid="handoffs">
             <h2>对外推送 <span className="en">Hand-offs</span></h2>
