@@ -41,6 +41,10 @@ describe('administration and audit in Chromium', () => {
     const logout = await page.getByRole('button', { name: /退出 Log out/ }).boundingBox();
     expect(logout!.x + logout!.width).toBeLessThanOrEqual(1920);
     for (const id of ['nav-cases', 'nav-admin', 'nav-audit']) expect(await page.getByTestId(id).isVisible()).toBe(true);
+    // icons are inline SVG, not font glyphs that render as empty boxes where a font lacks them
+    await page.getByTestId('nav-wall').click();
+    await page.locator('button[title^="全屏 Fullscreen (f)"] svg[data-icon=fullscreen]').waitFor();
+    expect(await page.locator('main').innerText()).not.toMatch(/[⛶⟳✕★☆▶⏸]/);
   });
 
   it('issues an API key in the UI, shows it once, and the key posts a 110 incident; then revokes it', async () => {
