@@ -179,4 +179,17 @@ describe('administration and audit in Chromium', () => {
     expect(await op.getByTestId('nav-audit').count()).toBe(0);
     await opCtx.close();
   });
+
+  it('tests a camera\'s connection from its page and shows what the snapshot says', async () => {
+    const made = await h.t.app.inject({ method: 'POST', url: '/api/cameras', headers: { cookie: await h.t.cookie('admin') }, payload: { name: '测试连接点位', rtspMain: 'rtsp://127.0.0.1:9/main' } });
+    const { page } = admin;
+    await page.goto(`/cameras/${made.json().id}`);
+    const check = page.getByTestId('camera-check');
+    await check.waitFor();
+    await expect.poll(() => check.locator('img').getAttribute('data-state'), { timeout: 30_000 }).toBe('failed');
+    expect(await check.innerText()).toContain('取不到快照');
+    await page.getByTestId('test-connection').click();
+    await expect.poll(() => page.getByTestId('probe-result').innerText(), { timeout: 30_000 }).toContain('无法连接');
+    expect(await page.getByTestId('probe-result').innerText()).toMatch(/RTSP/);
+  });
 });
