@@ -31,10 +31,10 @@ export function installApiKeyAuth(app: FastifyInstance, q: Queryable): void {
     const header = request.headers.authorization;
     if (header !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      if (!m) throw new HttpError(401, 'Send the API key as "Authorization: Bearer <key>"');
+      if (!m) throw new HttpError(401, 'API 密钥格式应为 Send the API key as "Authorization: Bearer <key>"');
       const key = await verifyApiKey(q, m[1]);
-      if (!key) throw new HttpError(401, 'The API key is unknown or has been revoked');
-      if (!key.scopes.includes(config.apiKeyScope)) throw new HttpError(403, `The API key lacks the "${config.apiKeyScope}" scope`);
+      if (!key) throw new HttpError(401, 'API 密钥无效或已吊销 The API key is unknown or has been revoked');
+      if (!key.scopes.includes(config.apiKeyScope)) throw new HttpError(403, `API 密钥没有“${config.apiKeyScope}”权限 The API key lacks the "${config.apiKeyScope}" scope`);
       request.apiKey = key;
       return;
     }

@@ -13,7 +13,12 @@ export class HttpError extends Error {
   }
 }
 
-export const notFound = (what: string) => new HttpError(404, `${what} not found`);
+const WHAT_ZH: Record<string, string> = {
+  Camera: '点位', Case: '案卷', User: '用户', Event: '事件', Incident: '警情', 'API key': 'API 密钥', Department: '部门',
+  'Event type': '事件类型', Rule: '规则', Preset: '预案', Group: '分组', 'Undelivered outbox row': '待发送记录',
+};
+/** "找不到点位 Camera not found": Chinese first where the thing has a name we know. */
+export const notFound = (what: string) => new HttpError(404, `找不到${WHAT_ZH[what] ?? ''} ${what} not found`.replace('找不到 ', '找不到 '));
 export const forbidden = (why: string) => new HttpError(403, why);
 
 const STATUS_TEXT: Record<number, string> = {
@@ -124,7 +129,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     // an upstream device's failure (502/504, an HttpError worded for the user) is told as it is; our own bugs are not
     if (status >= 500 && !(err instanceof HttpError && (status === 502 || status === 504))) {
       request.log.error({ err }, 'request failed');
-      message = 'Internal error; the details are in the server log';
+      message = '服务器内部错误，详情见服务器日志 Internal error; the details are in the server log';
     }
     const body: Record<string, unknown> = { statusCode: status, error: STATUS_TEXT[status] ?? 'Error', message };
     if (err.fieldErrors) body.fieldErrors = err.fieldErrors;
