@@ -55,6 +55,12 @@ const streamQuery = {
   properties: { stream: { type: 'string', enum: ['sub', 'main'], default: 'sub' } },
   additionalProperties: false,
 } as const;
+/** A snapshot URL may carry a cache-buster (t=...): an <img> refreshes only when its src changes. It is ignored. */
+const snapshotQuery = {
+  type: 'object',
+  properties: { ...streamQuery.properties, t: { type: 'string', maxLength: 32, pattern: '^[0-9A-Za-z_-]*$' } },
+  additionalProperties: false,
+} as const;
 const idParams = {
   type: 'object',
   properties: { id: { type: 'string', pattern: UUIDISH } },
@@ -150,7 +156,7 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
 
   app.get<{ Params: { id: string }; Querystring: { stream: StreamKind } }>('/api/cameras/:id/snapshot', {
     config: { roles: ALL_ROLES },
-    schema: { summary: 'JPEG snapshot: the running stream\'s latest keyframe, else the camera\'s snapshot URI', params: idParams, querystring: streamQuery },
+    schema: { summary: 'JPEG snapshot: the running stream\'s latest keyframe, else the camera\'s snapshot URI', params: idParams, querystring: snapshotQuery },
   }, async (request, reply) => {
     const user = sessionUser(request);
     const { id } = request.params;

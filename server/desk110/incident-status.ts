@@ -6,7 +6,7 @@ export type IncidentStatus = 'received' | 'accepted' | 'dispatched' | 'handled' 
 export interface IncidentStatusChange {
   status: IncidentStatus;
   at: Date;
-  actor: { id: string; username: string } | null;
+  actor: { id: string | null; username: string } | null;
   /** Handling result, return reason or operator's note. */
   note?: string | null;
   caseId?: string | null;

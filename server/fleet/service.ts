@@ -57,12 +57,27 @@ export class FleetHealth {
     });
   }
 
+  private unsubscribe: (() => void) | null = null;
+
   start(): void {
     this.recorder.start();
     this.checker.start();
+    this.probeChanges();
+  }
+
+  /** A camera added or edited (its addresses may have changed) is probed at once, an import's cameras in one pass. */
+  probeChanges(): void {
+    this.unsubscribe ??= this.ctx.bus.subscribe((msg) => {
+      if (msg.topic !== 'camera.changed') return;
+      const p = msg.payload as { action?: string; id?: string };
+      if ((p.action === 'create' || p.action === 'update') && p.id) void this.checker.probeOne(p.id);
+      else if (p.action === 'import') void this.checker.checkNow();
+    });
   }
 
   async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
     await this.checker.stop();
     await this.recorder.stop();
   }

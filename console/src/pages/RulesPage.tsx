@@ -8,6 +8,7 @@ import '../review/review.css';
 import { LearningPanel, type RegionBox } from '../review/LearningPanel';
 import { DatasetExport } from '../review/DatasetExport';
 import { useAuth } from '../auth';
+import { Icon } from '../components/Icon';
 
 /**
  * 分析规则 Rules: per camera, an event type with its zone drawn on a live snapshot, detector settings from the
@@ -175,7 +176,7 @@ export default function RulesPage() {
                   <td className="tabular">{r.minDwellSeconds} s</td>
                   <td className="tabular">{r.cooldownSeconds} s</td>
                   <td>{r.enabled ? '是' : '否'}</td>
-                  <td className={flagged ? 'flagged' : 'tabular'}>{r.precision === null ? '—' : `${Math.round(r.precision * 100)}%`} <span className="muted">({r.confirmed}/{r.confirmed + r.rejected}){flagged ? ' ⚠ 低准确率 low' : ''}</span></td>
+                  <td className={flagged ? 'flagged' : 'tabular'}>{r.precision === null ? '—' : `${Math.round(r.precision * 100)}%`} <span className="muted">({r.confirmed}/{r.confirmed + r.rejected}){flagged ? <> <Icon name="warning" /> 低准确率 low</> : ''}</span></td>
                   <td><button className="btn btn-small" onClick={() => edit(r)}>编辑 Edit</button> <button className="btn btn-small btn-danger" onClick={() => void remove(r)}>删除</button></td>
                 </tr>
               );
