@@ -2,7 +2,8 @@
  * Ingest: one RTSP pull per camera stream (ffmpeg `-c copy` → fMP4 on a pipe), shared by every consumer, and
  * an in-process LL-HLS relay with signed, expiring URLs.
  *
- *   server wiring ........ app-plugin.ts   ingestRoutes (Fastify plugin), ingestFor(ctx) (the node's IngestService)
+ *   (the server's wiring, inventory sources, bus and access log, is server/live/ingest-wiring.ts: ingest/ imports
+ *   nothing from server/)
  *   subsystem ............ service.ts      IngestService { manager, snapshots, settings, start(), stop() }
  *   sessions ............. session-manager.ts (refcounted consumers, idle grace, pin, node limit → SessionLimitError)
  *                          camera-session.ts (ffmpeg supervision: states, watchdog, backoff, q → SIGTERM → SIGKILL)
@@ -18,7 +19,6 @@
  *   lease.release();
  * frame-tap.ts does exactly that for decoded analytics frames.
  */
-export { ingestFor, ingestRoutes } from './app-plugin.js';
 export { IngestService, ingestSettingsFromEnv, type IngestSettings, type IngestServiceOptions } from './service.js';
 export { SessionManager, SessionLimitError, type CameraStateEvent, type Lease, type SessionManagerOptions } from './session-manager.js';
 export { CameraSession, classifyFfmpegError, type CameraState, type StreamKind, type SessionStats, type CameraSessionOptions } from './camera-session.js';

@@ -9,7 +9,6 @@ import { stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { PRESETS, ruleInputFromRow, ruleToRow, validateRule, type RuleRow } from '../../analytics/index.js';
-import { ingestFor } from '../../ingest/app-plugin.js';
 import type { AppContext } from '../context.js';
 import type { CameraRepo } from '../inventory/camera-repo.js';
 import { visibilityCondition } from '../inventory/camera-repo.js';
@@ -20,7 +19,7 @@ import { HttpError, notFound } from '../http/errors.js';
 import { commonErrors, errorReply, listOf, paging, uuidParam } from '../http/schemas.js';
 import { createCase } from '../cases/case-service.js';
 import { recordCameraAccess } from '../sharing/access-log.js';
-import { AnalyticsService } from './service.js';
+import type { AnalyticsService } from './service.js';
 
 export const RULE_EDITORS: Role[] = ['admin', 'technician'];
 export const RULE_READERS: Role[] = ['admin', 'technician', 'reviewer'];
@@ -30,19 +29,6 @@ export const REJECT_REASONS = ['misdetection', 'licensed_vendor', 'inside_shop',
 /** A rule whose precision is below this after at least PRECISION_MIN_REVIEWS reviews is flagged. */
 export const PRECISION_THRESHOLD = 0.5;
 export const PRECISION_MIN_REVIEWS = 5;
-
-const services = new WeakMap<object, AnalyticsService>();
-
-/** The node's analytics (one per node: both listeners share it); started once, stopped on shutdown. */
-export function analyticsFor(ctx: AppContext & { cameras: CameraRepo }): AnalyticsService {
-  const existing = services.get(ctx.bus);
-  if (existing) return existing;
-  const runsHere = ctx.config.role === 'all' || ctx.config.role === 'analytics';
-  const service = new AnalyticsService(ctx, runsHere ? ingestFor(ctx) : null);
-  services.set(ctx.bus, service);
-  ctx.onShutdown.push(() => service.stop());
-  return service;
-}
 
 const str = { type: ['string', 'null'] } as const;
 const num = { type: ['number', 'null'] } as const;
@@ -123,16 +109,8 @@ async function visibleCamera(ctx: AppContext, user: Pick<SessionUser, 'role'>, i
   return r.rowCount > 0;
 }
 
-export async function analyticsRoutes(app: FastifyInstance, ctx: AppContext & { cameras: CameraRepo }): Promise<void> {
-  const svc = analyticsFor(ctx);
-  if (!(svc as { startedOnce?: Promise<void> }).startedOnce) {
-    (svc as { startedOnce?: Promise<void> }).startedOnce = svc.start().catch((err) => {
-      svc.state = 'error';
-      svc.message = (err as Error).message;
-      app.log.error({ module: 'analytics', err }, 'analytics failed to start');
-    });
-  }
-  await (svc as { startedOnce?: Promise<void> }).startedOnce;
+export async function analyticsRoutes(app: FastifyInstance, ctx: AppContext & { cameras: CameraRepo; analytics: AnalyticsService }): Promise<void> {
+  const svc = ctx.analytics;
 
   const getRule = async (user: SessionUser, id: string) => {
     const r = await ctx.db.query(`SELECT ${RULE_COLUMNS} FROM rules r JOIN cameras cam ON cam.id = r.camera_id

@@ -123,20 +123,20 @@ export class AnalyticsService {
       if (this.stopped) return;
       if (msg.topic === 'camera.changed') {
         // a moved or deleted camera: new location on its events, or its rules (cascaded away) stop running
-        const c = msg.payload as { id?: string; cameraId?: string } | undefined;
-        const id = msg.cameraId ?? c?.cameraId ?? c?.id;
-        if (id && this.rules.has(id)) void this.reloadRules(id).catch((err) => this.log.warn({ err }, 'rule reload failed'));
+        for (const id of msg.payload.ids) {
+          if (this.rules.has(id)) void this.reloadRules(id).catch((err) => this.log.warn({ err }, 'rule reload failed'));
+        }
         return;
       }
-      if (!(msg as { origin?: string }).origin) return;
-      const p = msg.payload as { cameraId?: string | null; eventTypes?: boolean; ruleId?: string; box?: { x1: number; y1: number; x2: number; y2: number } | null };
+      if (!msg.origin) return;
       if (msg.topic === 'analytics.rules') {
+        const p = msg.payload;
         void (async () => {
           if (p.eventTypes) await this.loadEventTypes();
           await this.reloadRules(p.cameraId ?? undefined);
         })().catch((err) => this.log.warn({ err }, 'rule reload failed'));
-      } else if (msg.topic === 'analytics.suppress' && p.ruleId && p.cameraId) {
-        this.suppress(p.ruleId, p.cameraId, p.box ?? null);
+      } else if (msg.topic === 'analytics.suppress' && msg.payload.ruleId && msg.payload.cameraId) {
+        this.suppress(msg.payload.ruleId, msg.payload.cameraId, msg.payload.box ?? null);
       }
     });
     if (!this.config.enabled || !this.ingest) {

@@ -14,6 +14,7 @@
  * commit together. Filing writes an outbox row for the city platform ('case.filed'); transitions of a 110 case
  * update the incident and queue its feedback to the 110 system (desk110/case-sync.ts).
  */
+import type { BusMessage } from '../bus.js';
 import type { Queryable } from '../db/db.js';
 import type { Role, SessionUser } from '../auth/roles.js';
 import { seesRestrictedCameras } from '../auth/roles.js';
@@ -95,11 +96,7 @@ export interface CaseHistoryEntry {
 }
 
 /** Something to push to consoles once the transaction has committed. */
-export interface Notification {
-  topic: string;
-  payload: unknown;
-  cameraId?: string;
-}
+export type Notification = BusMessage;
 
 export const CASE_ACTIONS: Record<CaseAction, { from: CaseStatus[]; to: CaseStatus; roles: Role[]; needs?: 'department' | 'note' }> = {
   dispatch: { from: ['filed'], to: 'dispatched', roles: ['admin', 'operator'], needs: 'department' },
@@ -273,7 +270,7 @@ export async function transitionCase(q: Queryable, t: TransitionInput): Promise<
   );
   const updated = (await getCase(q, t.caseId, null))!;
   const notifications: Notification[] = [{
-    topic: 'case.updated',
+    topic: 'case.updated' as const,
     payload: { id: updated.id, caseNo: updated.caseNo, status: updated.status, action: t.action },
     cameraId: updated.cameraId ?? undefined,
   }];

@@ -108,7 +108,7 @@ export class HealthRecorder {
   private onMessage(msg: BusMessage): void {
     if (msg.topic !== 'camera.state') return;
     // another node's ingest (via the PostgreSQL bus bridge): that node's recorder writes it
-    if ((msg as { origin?: string }).origin) return;
+    if (msg.origin) return;
     const p = msg.payload as { cameraId?: unknown; stream?: unknown; state?: unknown; reason?: unknown } | null;
     const cameraId = typeof p?.cameraId === 'string' ? p.cameraId : msg.cameraId;
     if (!cameraId || !UUID.test(cameraId)) return;
