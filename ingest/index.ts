@@ -10,7 +10,7 @@
  *   LL-HLS ............... fmp4.ts (box parser), llhls-muxer.ts (parts/segments window), llhls-playlist.ts (text)
  *   HTTP ................. live-routes.ts (GET /api/cameras/:id/live, /snapshot, /live/… signed playlist + media)
  *   safety ............... rtsp-url.ts (rtsp/rtsps only, credentials out of logs), ffmpeg-args.ts, signed-url.ts
- *   ffmpeg ............... ffmpeg-path.ts (FFMPEG_PATH → PATH → npm), ffmpeg-check.ts (muxer/demuxer self-check)
+ *   ffmpeg ............... ../media-tools/ (ffmpeg-path.ts: FFMPEG_PATH → PATH → npm; ffmpeg-check.ts: muxer/demuxer self-check)
  *   snapshots ............ snapshot.ts (latest keyframe → JPEG, else the camera's URI), onvif-snapshot.ts
  *
  * Consumers other than viewers (analytics, evidence) take a lease on the session and read its fMP4:
@@ -29,8 +29,8 @@ export { liveRoutes, type LiveRoutesOptions, type LiveCamera } from './live-rout
 export { signLiveToken, verifyLiveToken, type LiveGrant } from './signed-url.js';
 export { validateRtspUrl, redactUrl, redactText, InvalidCameraUrlError, type RtspSource } from './rtsp-url.js';
 export { buildIngestArgs, buildSnapshotArgs, PROTOCOL_WHITELIST } from './ffmpeg-args.js';
-export { checkFfmpeg, assertFfmpegUsable, type FfmpegCheck } from './ffmpeg-check.js';
-export { resolveFfmpeg, resolveFfprobe } from './ffmpeg-path.js';
+export { checkFfmpeg, assertFfmpegUsable, type FfmpegCheck } from '../media-tools/ffmpeg-check.js';
+export { resolveFfmpeg, resolveFfprobe } from '../media-tools/ffmpeg-path.js';
 export { SnapshotService, SnapshotUnavailableError } from './snapshot.js';
 export { getSnapshotUri, SnapshotUriCache } from './onvif-snapshot.js';
 export { silentLog, type Log } from './log.js';

@@ -19,7 +19,11 @@ import { outboxRoutes } from './outbox/routes.js';
 import { fleetRoutes } from './fleet/routes.js';
 import { discoveryRoutes } from './discovery/routes.js';
 import { caseRoutes } from './cases/case-routes.js';
-import { timeLimitRoutes } from './cases/time-limit-routes.js';
+import { timeLimitRoutes } from './classification/time-limit-routes.js';
+import { categoryRoutes } from './classification/category-routes.js';
+import { eventTypeRoutes } from './classification/event-type-routes.js';
+import { ruleRoutes } from './rules/routes.js';
+import { reviewRoutes } from './review/routes.js';
 import { desk110Routes } from './desk110/routes.js';
 import { sharingRoutes } from './sharing/routes.js';
 import { kpiRoutes } from './kpi/routes.js';
@@ -79,6 +83,10 @@ export async function buildApp(ctx: NodeContext, serverOptions: FastifyServerOpt
   await app.register((await import('./ptz/routes.js')).ptzRoutes, ctx);
   await app.register((await import('./alarms/routes.js')).alarmRoutes, ctx);
   await app.register((await import('./analytics/routes.js')).analyticsRoutes, ctx);
+  await app.register(eventTypeRoutes, ctx);
+  await app.register(categoryRoutes, ctx);
+  await app.register(ruleRoutes, ctx);
+  await app.register(reviewRoutes, ctx);
   await app.register(consoleStatic);
   return { app, metrics, cameras };
 }

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import type { BusMessage } from '../bus.js';
 import type { CameraRepo } from '../inventory/camera-repo.js';
-import { seesRestrictedCameras, type Role } from '../auth/roles.js';
+import { ALL_ROLES, seesRestrictedCameras, type Role } from '../auth/roles.js';
 import { deriveKey } from '../secrets.js';
 import { audit } from '../audit.js';
 import { endLiveViews, recordCameraAccess } from '../sharing/access-log.js';
@@ -129,6 +129,7 @@ export async function liveRoutes(app: FastifyInstance, ctx: AppContext & { camer
   const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
   await app.register(ingestLiveRoutes, {
     ingest,
+    roles: ALL_ROLES,
     urlKey: deriveKey(ctx.secretKey, 'live-url'),
     cluster: ctx.cluster,
     getVisibleCamera: async (user: { id: string; role: Role }, id: string) => {
