@@ -176,4 +176,18 @@ describe.each(dbKinds())('fleet health on %s', (kind) => {
     expect(audit.rows.map((r) => r.action)).toEqual(['camera.probe']);
     expect(t.logLines.join('')).not.toContain('pr0be-secret');
   });
+
+  it('keeps a camera whose RTSP login failed out of the online count: an OPTIONS probe without credentials cannot vouch for it', async () => {
+    const cam = await t.cameras.insert(t.db, { name: 'Fleet login', rtspMain: 'rtsp://127.0.0.1:9/main' });
+    const online = async () => (await t.app.inject({ url: '/api/fleet/cameras?q=fleet%20login', headers: { cookie: tech } })).json().items[0];
+    state(cam.id, 'main', 'auth_failed', 'RTSP 401 Unauthorized');
+    await fleet.recorder.flush();
+    state(cam.id, 'main', 'idle');
+    await fleet.recorder.flush();
+    expect(await online()).toMatchObject({ status: 'auth_failed', online: false });
+    // the session is gone; the low-rate probe gets an RTSP answer (401 to OPTIONS counts as an answer)
+    await fleet.recorder.recordProbe(cam.id, { method: 'rtsp', reachable: true, error: null, clockDriftMs: null, rttMs: 2 });
+    expect(await online()).toMatchObject({ status: 'auth_failed', online: false });
+    await t.db.query('DELETE FROM cameras WHERE id = $1', [cam.id]);
+  });
 });
