@@ -4,7 +4,7 @@
  * fMP4 (hvcC/avcC) → ffmpeg decodes every frame without an error; the codec strings are in RFC 6381 / ISO 14496-15 form.
  */
 import { describe, expect, it } from 'vitest';
-import { resolveFfmpeg } from '../ingest/ffmpeg-path.js';
+import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
 import { splitAnnexB } from '../simulator/h264.js';
 import { buildAvcC, h264CodecString, parseH264Sps } from './codec/h264.js';
 import { buildHvcC, h265CodecString, h265IsVcl, h265NalType, parseH265Sps } from './codec/h265.js';

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveFfmpeg, resolveFfprobe } from '../ingest/ffmpeg-path.js';
+import { resolveFfmpeg, resolveFfprobe } from '../media-tools/ffmpeg-path.js';
 
 export function run(bin: string, args: string[], stdin?: Buffer, timeoutMs = 60_000): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {

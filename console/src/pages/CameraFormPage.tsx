@@ -6,6 +6,7 @@ import { INVENTORY_EDITORS, SHARING_DECIDERS, type Camera, type CameraInput } fr
 import { Field } from '../components/Field';
 import { Notice } from '../components/Notice';
 import { StatusBadge } from '../components/StatusBadge';
+import { CameraCheck } from '../components/CameraCheck';
 import { fmtTime } from '../lib/format';
 
 /** The form's text state: every field as the user typed it. */
@@ -158,6 +159,7 @@ export default function CameraFormPage() {
           <span className="muted">更新 Updated {fmtTime(camera.updatedAt)}</span>
         </div>
       ) : null}
+      {camera ? <CameraCheck camera={camera} /> : null}
       {error ? <Notice kind="error" title="保存失败 Not saved">{error}</Notice> : null}
       {saved ? <Notice kind="ok">已保存 Saved.</Notice> : null}
       <form className="form" onSubmit={submit} noValidate>

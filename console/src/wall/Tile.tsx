@@ -4,6 +4,7 @@ import { TilePlayer, type PlayerStats, type PlayerStatus } from './TilePlayer';
 import { SnapshotView } from './SnapshotView';
 import { PtzPanel } from './PtzPanel';
 import type { Alarm, CameraStatePayload, ServerState, StreamKind, TileState, TreeCamera } from './types';
+import { Icon } from '../components/Icon';
 
 export const CAMERA_MIME = 'application/x-streeteye-camera';
 export const TILE_MIME = 'application/x-streeteye-tile';
@@ -124,15 +125,15 @@ export const Tile = memo(function Tile(p: TileProps) {
       {p.focused && cameraId && camera ? <PtzPanel cameraId={cameraId} /> : null}
       {p.alarm ? (
         <div className="tile-alarm-bar" data-testid="tile-alarm" role="alert">
-          <span>⚠ {p.alarm.title}</span>
+          <span><Icon name="warning" /> {p.alarm.title}</span>
           <button type="button" className="btn btn-small" onClick={(e) => { e.stopPropagation(); p.onAck(index); }} data-testid="alarm-ack">确认 Ack (A)</button>
         </div>
       ) : null}
       {hover ? (
         <div className="tile-tools">
           {!p.isAlarmTile ? <button type="button" className="btn btn-small" title="设为报警联动窗口 Make this the alarm tile" onClick={(e) => { e.stopPropagation(); p.onSetAlarmTile(index); }}>⚑</button> : null}
-          <button type="button" className="btn btn-small" title="全屏 Fullscreen (Shift+F)" onClick={(e) => { e.stopPropagation(); fullscreen(); }}>⛶</button>
-          {cameraId ? <button type="button" className="btn btn-small" title="清除 Clear (Delete)" data-testid="tile-clear" onClick={(e) => { e.stopPropagation(); p.onClear(index); }}>✕</button> : null}
+          <button type="button" className="btn btn-small" title="全屏 Fullscreen (Shift+F)" onClick={(e) => { e.stopPropagation(); fullscreen(); }}><Icon name="fullscreen" /></button>
+          {cameraId ? <button type="button" className="btn btn-small" title="清除 Clear (Delete)" data-testid="tile-clear" onClick={(e) => { e.stopPropagation(); p.onClear(index); }}><Icon name="close" /></button> : null}
         </div>
       ) : null}
     </div>
