@@ -70,7 +70,7 @@ function readTs(b: Buffer, at: number): number {
 }
 
 export class PsDemuxer {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private codec?: VideoCodec;
   private videoStreamId?: number;
   private cur?: { pts: number; dts: number; parts: Buffer[]; bytes: number; broken: boolean };

@@ -53,7 +53,7 @@ export function frameRfc4571(packet: Buffer): Buffer {
 
 /** RFC 4571 de-framing; bounded: a frame length is at most 65535. */
 export class Rfc4571Deframer {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   push(chunk: Buffer, onPacket: (p: Buffer) => void): void {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     let p = 0;

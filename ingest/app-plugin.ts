@@ -19,6 +19,7 @@ import { validateRtspUrl } from './rtsp-url.js';
 import { SnapshotUriCache } from './onvif-snapshot.js';
 import type { StreamKind } from './camera-session.js';
 import type { CameraStateEvent } from './session-manager.js';
+import { gbFor } from '../server/gb28181/service.js';
 
 const services = new WeakMap<object, IngestService>();
 
@@ -35,6 +36,12 @@ export function ingestFor(ctx: AppContext & { cameras: CameraRepo }): IngestServ
       if (ctx.cluster && !ctx.cluster.streams(cameraId)) throw new Error('camera is not leased by this node (fencing)');
       const cam = await ctx.cameras.getById(ctx.db, cameraId);
       if (!cam) throw new Error('camera no longer exists');
+      // a GB/T 28181 channel: INVITEd by the SIP server, pushed into ffmpeg (one INVITE per channel, whatever the stream)
+      if (!cam.rtspMain && !cam.rtspSub) {
+        const gb = gbFor(ctx);
+        const ch = await gb.repo.channelOfCamera(ctx.db, cameraId);
+        if (ch) return gb.pipeSource(ch.deviceId, ch.channelId);
+      }
       // a camera without a sub stream serves its main stream to tiles as well
       const url = (stream === 'sub' ? cam.rtspSub ?? cam.rtspMain : cam.rtspMain ?? cam.rtspSub) ?? null;
       if (!url) throw new Error(`camera has no ${stream} stream URL`);
@@ -117,6 +124,7 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext & { cam
     getVisibleCamera: async (user: { id: string; role: Role }, id: string) => {
       if (!isUuid(id)) return null;
       const cam = await ctx.cameras.getVisible(ctx.db, user, id);
+      if (cam && !cam.rtspMain && !cam.rtspSub && (await gbFor(ctx).repo.channelOfCamera(ctx.db, id))) return { id, streams: ['sub'] };
       return cam ? toLive(cam) : null;
     },
     userMaySee: async (userId: string, cameraId: string) => {

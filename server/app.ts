@@ -87,6 +87,7 @@ export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOpti
   await app.register(outboxRoutes, ctx);
   await app.register((await import('./ptz/routes.js')).ptzRoutes, { ...ctx, cameras });
   await app.register((await import('./alarms/routes.js')).alarmRoutes, ctx);
+  await app.register((await import('./gb28181/routes.js')).gbRoutes, { ...ctx, metrics });
   // last: it starts the model warm-up, whose progress the app's first listeners should see
   await app.register((await import('./analytics/routes.js')).analyticsRoutes, { ...ctx, cameras });
   await app.register((await import('./learning/routes.js')).learningRoutes, { ...ctx, cameras });

@@ -14,6 +14,7 @@ import { fleetFor } from './fleet/service.js';
 import { alarmWatcherFor } from './alarms/alarm-watcher.js';
 import { startOutboxWorker } from './outbox/start.js';
 import { Cluster } from './cluster/cluster.js';
+import { gbFor } from './gb28181/service.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -57,6 +58,9 @@ async function main(): Promise<void> {
     ctx.onShutdown.push(() => alarms.stop());
   }
   startOutboxWorker(ctx);
+  // GB/T 28181: the SIP server where cameras are pulled (its INVITEd streams feed this node's sessions)
+  const gb = gbFor(ctx);
+  if (gb.settings.enabled && config.role !== 'api' && config.role !== 'analytics') await gb.start();
   await app.listen({ port: config.port, host: config.host });
   if (config.simCameras && config.role === 'all') {
     // In the background: the first start encodes the pictures, and the console is usable meanwhile.

@@ -220,7 +220,7 @@ export function topBranch(msg: SipMessage): string | undefined {
  * caller closes the connection); never holds more than one message's worth of bytes.
  */
 export class SipStreamFramer {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
 
   push(chunk: Buffer): SipMessage[] {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
