@@ -243,6 +243,8 @@ export class GbSimDevice {
         await this.notify({ CmdType: 'DeviceInfo', SN: doc.sn, DeviceID: this.o.deviceId, DeviceName: this.o.name ?? 'GB simulator', Result: 'OK', Manufacturer: 'StreetEye', Model: this.o.mode === 'platform' ? 'SIM-PLATFORM' : 'SIM-NVR', Firmware: '1.0', Channel: this.channels.length }, 'Response');
       } else if (doc.cmdType === 'DeviceStatus') {
         await this.notify({ CmdType: 'DeviceStatus', SN: doc.sn, DeviceID: this.o.deviceId, Result: 'OK', Online: 'ONLINE', Status: 'OK', Encode: 'ON', Record: 'OFF', DeviceTime: new Date().toISOString().slice(0, 19) }, 'Response');
+      } else if (doc.cmdType === 'PresetQuery') {
+        await this.notify({ CmdType: 'PresetQuery', SN: doc.sn, DeviceID: doc.deviceId, PresetList: [{ PresetID: 1, PresetName: '东门 East gate' }, { PresetID: 2, PresetName: '路口 Crossing' }] }, 'Response');
       } else if (doc.cmdType === 'DeviceControl') {
         const cmd = textOf(doc.el, 'PTZCmd');
         if (cmd) this.ptzCommands.push({ channelId: doc.deviceId, cmd });

@@ -9,6 +9,7 @@ import { run } from '../../ingest/test-fixtures.js';
 import { resolveFfmpeg, resolveFfprobe } from '../../ingest/ffmpeg-path.js';
 import { GbSimDevice } from '../../simulator/gb-device.js';
 import { gbFor, type GbService } from './service.js';
+import { parsePtzCmd } from '../../gb28181/ptz-cmd.js';
 
 // GB/T 28181 end to end against the simulated device/platform: register (digest) → catalog → approval → live
 // (INVITE, PS over RTP, demux, fMP4, LL-HLS, ffprobe) → keepalive loss → alarms, and the bad input the issue names.
@@ -175,6 +176,29 @@ describe('GB/T 28181 access', () => {
     expect(gb.streams()).toHaveLength(1);
     expect(gb.streams()[0].packets).toBeGreaterThan(0);
     expect(messages.some((m) => m.topic === 'camera.state' && m.cameraId === cameraId && (m.payload as { state: string }).state === 'live')).toBe(true);
+  });
+
+  it('steers a GB dome through the PTZ API (DeviceControl PTZCmd, presets, dead man\'s stop), locked and audited', async () => {
+    const op = await t.cookie('operator');
+    const info = await t.app.inject({ url: `/api/cameras/${cameraId}/ptz`, headers: { cookie: op } });
+    expect(info.statusCode, info.body).toBe(200);
+    expect(info.json()).toMatchObject({ available: true, presets: [{ token: '1', name: '东门 East gate' }, { token: '2', name: '路口 Crossing' }] });
+    const mv = await t.app.inject({ method: 'POST', url: `/api/cameras/${cameraId}/ptz/move`, headers: { cookie: op }, payload: { pan: 1, tilt: 0, zoom: 0, timeoutMs: 300 } });
+    expect(mv.statusCode, mv.body).toBeLessThan(300);
+    await expect.poll(() => platform.ptzCommands.map((c) => parsePtzCmd(c.cmd)?.instruction), { timeout: 10_000 }).toEqual([0x01, 0x00]);
+    expect(platform.ptzCommands[0]).toMatchObject({ channelId: platform.channels[0].id });
+    expect(parsePtzCmd(platform.ptzCommands[0].cmd)?.b5).toBe(255);
+    const pre = await t.app.inject({ method: 'POST', url: `/api/cameras/${cameraId}/ptz/preset`, headers: { cookie: op }, payload: { token: '2' } });
+    expect(pre.statusCode, pre.body).toBeLessThan(300);
+    await expect.poll(() => platform.ptzCommands.length, { timeout: 10_000 }).toBe(3);
+    expect(parsePtzCmd(platform.ptzCommands[2].cmd)).toMatchObject({ instruction: 0x82, b6: 2 });
+    // the police outrank the center: they take the controls, and the operator is refused while they hold them
+    expect((await t.app.inject({ method: 'POST', url: `/api/cameras/${cameraId}/ptz/stop`, headers: { cookie: await t.cookie('police110') } })).statusCode).toBe(204);
+    expect((await t.app.inject({ method: 'POST', url: `/api/cameras/${cameraId}/ptz/stop`, headers: { cookie: op } })).statusCode).toBe(409);
+    expect((await t.db.query(`SELECT username FROM audit_log WHERE action = 'ptz.control' AND target_id = $1 ORDER BY id`, [cameraId])).rows).toEqual([{ username: 'operator' }, { username: 'police110' }]);
+    // a fixed channel (PTZType 3) has none
+    const fixed = (await t.db.query<{ id: string }>('SELECT id FROM cameras WHERE national_id = $1', [platform.channels[1].id])).rows[0].id;
+    expect((await t.app.inject({ url: `/api/cameras/${fixed}/ptz`, headers: { cookie: op } })).json()).toMatchObject({ available: false });
   });
 
   it('records GB alarms as camera alarm rows and pushes them to the wall', async () => {

@@ -22,7 +22,10 @@ import { HttpError, notFound } from '../http/errors.js';
 import { commonErrors, errorReply, uuidParam } from '../http/schemas.js';
 import { visibilityCondition, type CameraRepo } from '../inventory/camera-repo.js';
 import { acquirePtzLock, currentController, releasePtzLock } from './ptz-lock.js';
-import { PtzService } from './ptz-service.js';
+import { PtzService, type PtzHandle } from './ptz-service.js';
+import { GbError } from '../../gb28181/server.js';
+import { gbFor } from '../gb28181/service.js';
+import { GbPtz } from '../gb28181/ptz.js';
 
 export const PTZ_ROLES: Role[] = ['admin', 'operator', 'police110'];
 
@@ -38,6 +41,7 @@ const cameraErrors = { ...commonErrors, 502: errorReply, 504: errorReply } as co
 function cameraFailure(err: unknown): HttpError {
   if (err instanceof NoPtzError || err instanceof UnknownPresetError) return new HttpError(409, err.message);
   if (err instanceof OnvifCallError) return new HttpError(err.kind === 'timeout' ? 504 : 502, `PTZ: ${err.message}`);
+  if (err instanceof GbError) return new HttpError(err.code === 'timeout' ? 504 : err.code === 'offline' ? 503 : 502, `PTZ (GB/T 28181): ${err.message}`);
   throw err;
 }
 
@@ -47,7 +51,13 @@ const services = new WeakMap<object, PtzService>();
 function ptzServiceFor(ctx: AppContext & { cameras: CameraRepo }): PtzService {
   let service = services.get(ctx.bus);
   if (!service) {
-    const created = new PtzService({ db: ctx.db, cameras: ctx.cameras, bus: ctx.bus, logger: ctx.logger as unknown as Logger });
+    const gb = gbFor(ctx);
+    const gbPtz = async (cameraId: string) => {
+      const r = (await ctx.db.query<{ deviceId: string; channelId: string; ptzType: number | null }>(
+        'SELECT device_id AS "deviceId", channel_id AS "channelId", ptz_type AS "ptzType" FROM gb_channels WHERE camera_id = $1', [cameraId])).rows[0];
+      return r ? GbPtz.forChannel(gb.server, r) : undefined;
+    };
+    const created = new PtzService({ db: ctx.db, cameras: ctx.cameras, bus: ctx.bus, logger: ctx.logger as unknown as Logger, gbPtz });
     services.set(ctx.bus, created);
     ctx.onShutdown.push(async () => created.stop());
     service = created;
@@ -76,7 +86,7 @@ export async function ptzRoutes(app: FastifyInstance, ctx: AppContext & { camera
     }
   };
 
-  const command = async (request: FastifyRequest<{ Params: { id: string } }>, fn: (ptz: OnvifPtz) => Promise<void>) => {
+  const command = async (request: FastifyRequest<{ Params: { id: string } }>, fn: (ptz: PtzHandle) => Promise<void>) => {
     const user = currentUser(request);
     const { id } = request.params;
     await visible(user, id);
