@@ -3,7 +3,7 @@
  * Catalog (paged, GB2312), DeviceInfo and DeviceStatus queries, DeviceControl (PTZ commands are recorded), catalog
  * NOTIFY events and Alarm notifications on demand, and INVITE answered with PS over RTP (UDP, TCP passive or TCP
  * active) from a pre-encoded H.264 loop. Faults for tests: wrong password, a mismatched SSRC in the answer, RTP sent
- * from another address (port), stop sending media.
+ * from another address, stop sending media.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -64,7 +64,7 @@ export class GbSimDevice {
   readonly ptzCommands: Array<{ channelId: string; cmd: string }> = [];
   readonly streams = new Map<string, Stream>();
   /** test faults */
-  faults = { answerSsrc: undefined as string | undefined, rtpFromOtherPort: false, mute: false, refuseInvite: false };
+  faults = { answerSsrc: undefined as string | undefined, rtpFromAddress: undefined as string | undefined, mute: false, refuseInvite: false };
   invites = 0;
   registered = false;
   private units: Array<{ data: Buffer; key: boolean }> = [];
@@ -305,9 +305,10 @@ export class GbSimDevice {
       const sock: UdpSocket = createSocket('udp4');
       await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
       let other: UdpSocket | undefined;
-      if (this.faults.rtpFromOtherPort) {
+      if (this.faults.rtpFromAddress) {
+        // media from an address the answer did not name (e.g. 127.0.0.2: every 127/8 address is loopback on Linux)
         other = createSocket('udp4');
-        await new Promise<void>((r) => other!.bind(0, '127.0.0.1', () => r()));
+        await new Promise<void>((r) => other!.bind(0, this.faults.rtpFromAddress, () => r()));
       }
       mediaPort = sock.address().port;
       stops.push(() => { sock.close(); other?.close(); });

@@ -244,6 +244,37 @@ describe('GB/T 28181 access', () => {
     expect(pl.statusCode).toBe(200);
   });
 
+  it('plays over TCP too: passive (the device connects to us) and active (we connect to the device)', async () => {
+    const tech = await t.cookie('technician');
+    const op = await t.cookie('operator');
+    const ids = [platform.channels[2].id, platform.channels[3].id, platform.channels[4].id];
+    const ok = await t.app.inject({ method: 'POST', url: '/api/gb28181/channels/approve', headers: { cookie: tech }, payload: { deviceId: PLATFORM, channelIds: ids, sharing: 'shared' } });
+    expect(ok.statusCode, ok.body).toBe(200);
+    const camOf = (ch: string) => (ok.json() as { cameras: Array<{ channelId: string; cameraId: string }> }).cameras.find((c) => c.channelId === ch)!.cameraId;
+    try {
+      for (const [ch, mode] of [[ids[0], 'tcp-passive'], [ids[1], 'tcp-active']] as const) {
+        gb.settings.mediaTransport = mode;
+        const { url } = (await t.app.inject({ url: `/api/cameras/${camOf(ch)}/live`, headers: { cookie: op } })).json() as { url: string };
+        const pl = await t.app.inject({ url });
+        expect(pl.statusCode, `${mode}: ${pl.body}`).toBe(200);
+        expect(pl.body).toContain('#EXT-X-PART');
+        expect(gb.streams().find((s) => s.channelId === ch)?.packets).toBeGreaterThan(0);
+      }
+    } finally {
+      gb.settings.mediaTransport = 'udp';
+    }
+    // RTP from an address the device's answer did not name is dropped (log line, counter), never played
+    platform.faults.rtpFromAddress = '127.0.0.2';
+    try {
+      await t.app.inject({ url: `/api/cameras/${camOf(ids[2])}/live`, headers: { cookie: op } });
+      await expect.poll(() => gb.counters.rtp_dropped_address ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
+      expect(gb.streams().find((s) => s.channelId === ids[2])?.packets ?? 0).toBe(0);
+      expect(t.logLines.join('')).toMatch(/unexpected sender address/);
+    } finally {
+      platform.faults.rtpFromAddress = undefined;
+    }
+  });
+
   it('marks the platform and its cameras offline when keepalives stop, and online again when they resume', async () => {
     platform.stopKeepalive();
     await expect.poll(async () => (await t.db.query<{ online: boolean }>('SELECT online FROM gb_devices WHERE device_id = $1', [PLATFORM])).rows[0].online, { timeout: 15_000 }).toBe(false);

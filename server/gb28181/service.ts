@@ -314,9 +314,10 @@ export class GbService {
       onUnit: (au) => this.fanOut(s, au),
     });
     s.receiver = receiver;
+    // TCP active: we connect, so our own port means nothing (9, discard, by convention)
     let dialog: Dialog;
     try {
-      dialog = await this.server.invite(s.deviceId, s.channelId, buildOfferSdp({ channelId: s.channelId, ip: st.advertiseHost, port: receiver.port, transport: st.mediaTransport, ssrc }), ssrc, st.inviteTimeoutMs);
+      dialog = await this.server.invite(s.deviceId, s.channelId, buildOfferSdp({ channelId: s.channelId, ip: st.advertiseHost, port: receiver.port || 9, transport: st.mediaTransport, ssrc }), ssrc, st.inviteTimeoutMs);
     } catch (err) {
       receiver.close();
       throw new PipeOpenError(`GB/T 28181 INVITE for ${s.channelId} failed: ${(err as Error).message}`, err instanceof GbError && err.code === 'refused' ? 'transient' : 'network');
