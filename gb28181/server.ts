@@ -118,6 +118,11 @@ export class GbServer extends EventEmitter {
   private readonly queries = new Map<string, PendingQuery>();
   private readonly catalogs = new Map<string, PendingCatalog>();
   private readonly dialogs = new Map<string, Dialog>();
+  /**
+   * Server transactions (RFC 3261 §17.2): a retransmitted request (same branch and method, e.g. a UDP peer that
+   * did not hear our answer in time) gets the same response again and is not processed twice. Kept 32 s, bounded.
+   */
+  private readonly served = new Map<string, { at: number; response?: SipResponse }>();
   private sn = Math.floor(Math.random() * 100_000);
   private sweep?: NodeJS.Timeout;
   private readonly o: Required<Omit<GbServerOptions, 'host' | 'port' | 'advertiseHost' | 'authorize' | 'log'>> & GbServerOptions;
@@ -202,6 +207,17 @@ export class GbServer extends EventEmitter {
       p.resolve(msg);
       return;
     }
+    const key = `${topBranch(msg) ?? ''}/${msg.method}/${msg.headers.get('call-id')}`;
+    if (msg.method !== 'ACK') {
+      const seen = this.served.get(key);
+      if (seen) {
+        this.count('retransmission');
+        if (seen.response) void this.transport.send(peer, seen.response).catch(() => {});
+        return;
+      }
+      this.served.set(key, { at: Date.now() });
+      if (this.served.size > 100_000) this.served.delete(this.served.keys().next().value!);
+    }
     void this.onRequest(msg, peer).catch((err) => {
       this.o.log.warn({ peer: peerKey(peer), method: msg.method, err: (err as Error).message }, 'GB28181 request failed');
       void this.reply(peer, msg, 500, 'Server Internal Error');
@@ -210,7 +226,10 @@ export class GbServer extends EventEmitter {
 
   private reply(peer: SipPeer, req: SipRequest, status: number, reason: string, extra: Array<[string, string]> = [], toTag?: string): Promise<void> {
     if (req.method === 'ACK') return Promise.resolve();
-    return this.transport.send(peer, makeResponse(req, status, reason, { toTag: toTag ?? (status >= 200 ? tag() : undefined), headers: extra })).catch((err) => {
+    const res = makeResponse(req, status, reason, { toTag: toTag ?? (status >= 200 ? tag() : undefined), headers: extra });
+    const entry = this.served.get(`${topBranch(req) ?? ''}/${req.method}/${req.headers.get('call-id')}`);
+    if (entry) entry.response = res;
+    return this.transport.send(peer, res).catch((err) => {
       this.o.log.warn({ peer: peerKey(peer), err: (err as Error).message }, 'could not send a SIP response');
     });
   }
@@ -328,6 +347,10 @@ export class GbServer extends EventEmitter {
 
   private checkLiveness(): void {
     const now = Date.now();
+    for (const [k, v] of this.served) {
+      if (now - v.at < 32_000) break; // insertion order: the rest are younger
+      this.served.delete(k);
+    }
     for (const reg of [...this.registrations.values()]) {
       if (reg.expiresAt <= now) {
         this.count('registration_expired');
