@@ -20,10 +20,10 @@ import { loadConfig } from '../server/config.js';
 import { migrate } from '../server/db/migrate.js';
 import { openPglite } from '../server/db/pglite.js';
 import type { AppContext } from '../server/context.js';
-import { gbFor } from '../server/gb28181/service.js';
+import { createNode } from '../server/node.js';
 import { GbSimDevice } from '../simulator/gb-device.js';
 import { run } from '../ingest/test-fixtures.js';
-import { resolveFfmpeg } from '../ingest/ffmpeg-path.js';
+import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
 
 const SERVER_ID = '34020000002000000001';
 const REALM = '3402000000';
@@ -54,12 +54,19 @@ async function main(): Promise<void> {
   await migrate(db);
   for (const role of ['operator', 'technician'] as const) await db.query('INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $1)', [role, await hashPassword('bench-password')]);
   const dir = await mkdtemp(join(tmpdir(), 'streeteye-gb-bench-'));
-  const ctx: AppContext = { config: loadConfig({ DATA_DIR: dir, STREETEYE_SIM_CAMERAS: '0' }), db, logger: pino({ level: 'error' }), secretKey: randomBytes(32), bus: new Bus(), onShutdown: [] };
-  const gb = gbFor(ctx, { serverId: SERVER_ID, realm: REALM, sipHost: '127.0.0.1', sipPort: 0, advertiseHost: '127.0.0.1', password: PASSWORD, acceptNew: true, rtpPorts: [0, 0], mediaTransport: 'udp', keepaliveTimeoutMs: 180_000 });
+  const base: AppContext = { config: loadConfig({ DATA_DIR: dir, STREETEYE_SIM_CAMERAS: '0', TLS_PORT: '0' }), db, logger: pino({ level: 'error' }), secretKey: randomBytes(32), bus: new Bus() };
+  // the node as a test app builds it: no cluster, fleet probes, alarms, outbox or demo fleet; the SIP server is started below
+  const node = createNode(base, {
+    skip: ['cluster', 'fleet', 'alarms', 'outbox', 'gb28181', 'demo-fleet'],
+    gb: { serverId: SERVER_ID, realm: REALM, sipHost: '127.0.0.1', sipPort: 0, advertiseHost: '127.0.0.1', password: PASSWORD, acceptNew: true, rtpPorts: [0, 0], mediaTransport: 'udp', keepaliveTimeoutMs: 180_000 },
+  });
+  await node.start();
+  const ctx = node.context;
+  const { gb } = ctx;
   const { app } = await buildApp(ctx);
   await app.ready();
   const cookie = async (username: string) => `streeteye_session=${(await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password: 'bench-password' } })).cookies[0].value}`;
-  const t = { app, db, ctx, cookie, close: async () => { await app.close(); for (const f of [...ctx.onShutdown].reverse()) await f().catch(() => {}); await db.close(); } };
+  const t = { app, db, ctx, cookie, close: async () => { await app.close(); await gb.stop(); await node.stop(); await db.close(); } };
   await gb.start();
   line(`GB/T 28181 bench — ${cpus().length} cores, load average ${load()} at start`);
 

@@ -23,9 +23,10 @@ import { IngestService } from '../ingest/service.js';
 import { liveRoutes } from '../ingest/live-routes.js';
 import { signLiveToken } from '../ingest/signed-url.js';
 import { silentLog } from '../ingest/log.js';
-import { resolveFfmpeg } from '../ingest/ffmpeg-path.js';
+import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
 import type { StreamKind } from '../ingest/camera-session.js';
 import { loadOrCreateTlsCertificate } from '../server/tls.js';
+import { ALL_ROLES } from '../server/auth/roles.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string, def?: string): string | undefined => {
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
       app.addHook('onRequest', async (req) => { (req as unknown as { t0: number }).t0 = Date.now(); });
       app.addHook('onResponse', async (req, rep) => { if (req.url.includes('m3u8')) console.log(`${new Date().toISOString().slice(17, 23)} ${rep.statusCode} ${Date.now() - (req as unknown as { t0: number }).t0}ms ${req.url.replace(/\/live\/[^?]*\//, '…/')}`); });
     }
-    await app.register(liveRoutes, { ingest, urlKey: key, getVisibleCamera: async () => null, userMaySee: async () => true });
+    await app.register(liveRoutes, { roles: ALL_ROLES, ingest, urlKey: key, getVisibleCamera: async () => null, userMaySee: async () => true });
     const hlsJs = await readFile(join(ROOT, 'node_modules/hls.js/dist/hls.min.js'));
     app.get('/bench/hls.min.js', async (_q, r) => r.header('content-type', 'text/javascript').send(hlsJs));
     app.get('/bench/player.html', async (_q, r) => r.header('content-type', 'text/html').send(PLAYER_HTML));

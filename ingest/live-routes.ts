@@ -8,8 +8,7 @@
  * The playlist and media are public in the session sense: the signature (camera, stream, user, expiry) is the
  * credential, checked in constant time; the playlist also re-checks that the user may still see the camera.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ALL_ROLES, type Role } from '../server/auth/roles.js';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IngestService } from './service.js';
 import { SessionLimitError } from './session-manager.js';
 import { signLiveToken, verifyLiveToken } from './signed-url.js';
@@ -24,10 +23,12 @@ export interface LiveCamera {
 
 export interface LiveRoutesOptions {
   ingest: IngestService;
+  /** the signed-in roles that may ask for live URLs and snapshots (the server's: every role) */
+  roles: readonly string[];
   /** key for signing live URLs (purpose-bound) */
   urlKey: Buffer;
   /** the camera if the user may see it, else null (→ 404, as for a camera that does not exist) */
-  getVisibleCamera(user: { id: string; role: Role }, cameraId: string): Promise<LiveCamera | null>;
+  getVisibleCamera(user: { id: string; role: string }, cameraId: string): Promise<LiveCamera | null>;
   /** serve-time check: may this user (still) see the camera? (cached here for a few seconds) */
   userMaySee(userId: string, cameraId: string): Promise<boolean>;
   /** the camera's own snapshot URI (ONVIF GetSnapshotUri) with credentials, when there is one */
@@ -74,8 +75,8 @@ function fail(reply: FastifyReply, status: number, message: string): FastifyRepl
   return reply.code(status).header('cache-control', 'no-store').send({ statusCode: status, error, message });
 }
 
-function sessionUser(request: FastifyRequest): { id: string; username: string; role: Role } {
-  const user = (request as unknown as { user?: { id: string; username: string; role: Role } | null }).user;
+function sessionUser(request: FastifyRequest): { id: string; username: string; role: string } {
+  const user = (request as unknown as { user?: { id: string; username: string; role: string } | null }).user;
   if (!user) throw Object.assign(new Error('Sign in first'), { statusCode: 401 });
   return user;
 }
@@ -102,6 +103,8 @@ function clientGone(reply: FastifyReply): AbortSignal {
 }
 
 export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Promise<void> {
+  // the server's session guard reads config.roles (its Role type is the server's own, not ingest's)
+  const routeConfig = { roles: o.roles } as unknown as FastifyContextConfig;
   const { ingest } = o;
   const manager = ingest.manager;
   const settings = ingest.settings;
@@ -117,7 +120,7 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
   };
 
   app.get<{ Params: { id: string }; Querystring: { stream: StreamKind } }>('/api/cameras/:id/live', {
-    config: { roles: ALL_ROLES },
+    config: routeConfig,
     schema: {
       summary: 'Signed, expiring LL-HLS URL for a camera stream (starts the stream on demand)',
       params: idParams,
@@ -155,7 +158,7 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
   });
 
   app.get<{ Params: { id: string }; Querystring: { stream: StreamKind } }>('/api/cameras/:id/snapshot', {
-    config: { roles: ALL_ROLES },
+    config: routeConfig,
     schema: { summary: 'JPEG snapshot: the running stream\'s latest keyframe, else the camera\'s snapshot URI', params: idParams, querystring: snapshotQuery },
   }, async (request, reply) => {
     const user = sessionUser(request);

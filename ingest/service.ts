@@ -1,13 +1,13 @@
 /** The ingest subsystem of a node: session manager + snapshots + settings, with start/stop. */
-import { resolveFfmpeg } from './ffmpeg-path.js';
-import { assertFfmpegUsable, type FfmpegCheck } from './ffmpeg-check.js';
+import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
+import { assertFfmpegUsable, type FfmpegCheck } from '../media-tools/ffmpeg-check.js';
 import type { Log } from './log.js';
 import type { RtspSource } from './rtsp-url.js';
 import type { PipeSource } from './pipe-source.js';
 import { SessionManager, type CameraStateEvent } from './session-manager.js';
 import { SnapshotService } from './snapshot.js';
 import type { StreamKind } from './camera-session.js';
-import { envNumber as num } from '../server/config.js';
+import { envNumber as num } from '../lib/env.js';
 
 export interface IngestSettings {
   maxSessions: number;

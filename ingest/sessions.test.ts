@@ -7,7 +7,7 @@ import { startSimulator } from '../simulator/index.js';
 import { SessionManager } from './session-manager.js';
 import { CameraSession, type CameraState, type StreamKind } from './camera-session.js';
 import { SnapshotService } from './snapshot.js';
-import { resolveFfmpeg } from './ffmpeg-path.js';
+import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
 import { silentLog } from './log.js';
 import type { RtspSource } from './rtsp-url.js';
 

@@ -6,9 +6,9 @@ import { Parser } from 'm3u8-parser';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import type { BusMessage } from '../bus.js';
 import { run } from '../../ingest/test-fixtures.js';
-import { resolveFfmpeg, resolveFfprobe } from '../../ingest/ffmpeg-path.js';
+import { resolveFfmpeg, resolveFfprobe } from '../../media-tools/ffmpeg-path.js';
 import { GbSimDevice } from '../../simulator/gb-device.js';
-import { gbFor, type GbService } from './service.js';
+import type { GbService } from './service.js';
 import { parsePtzCmd } from '../../gb28181/ptz-cmd.js';
 
 // GB/T 28181 end to end against the simulated device/platform: register (digest) → catalog → approval → live
@@ -44,18 +44,20 @@ describe('GB/T 28181 access', () => {
   beforeAll(async () => {
     h264 = await h264Loop();
     t = await createTestApp({
-      extend: (ctx) => {
-        gb = gbFor(ctx, {
+      node: {
+        gb: {
           serverId: SERVER_ID, realm: '3402000000', sipHost: '127.0.0.1', sipPort: 0, advertiseHost: '127.0.0.1',
           password: undefined, acceptNew: false, keepaliveTimeoutMs: 2500, mediaTransport: 'udp', rtpPorts: [0, 0], inviteTimeoutMs: 4000,
-        });
+        },
       },
     });
+    gb = t.ctx.gb;
     t.ctx.bus.subscribe((m) => messages.push(m));
     await gb.start();
   });
   afterAll(async () => {
     await platform?.stop();
+    await gb?.stop();
     await t?.close();
   });
 

@@ -3,7 +3,7 @@
  * with PTZCmd. GB moves last until a stop command, so a move here stops by itself after timeoutMs unless repeated
  * (the ONVIF API's dead man's switch). Presets come from PresetQuery; position is not reported by GB devices.
  */
-import { NoPtzError, UnknownPresetError, type PtzPreset, type PtzStatus, type PtzVector } from '../../ingest/onvif/ptz.js';
+import { NoPtzError, UnknownPresetError, type PtzPreset, type PtzStatus, type PtzVector } from '../../onvif/ptz.js';
 import { child, textOf } from '../../gb28181/manscdp.js';
 import { presetCmd, ptzMoveCmd, ptzStopCmd } from '../../gb28181/ptz-cmd.js';
 import type { GbServer } from '../../gb28181/server.js';

@@ -19,7 +19,8 @@ import { audit } from '../audit.js';
 import { HttpError, notFound } from '../http/errors.js';
 import { commonErrors } from '../http/schemas.js';
 import { GbError } from '../../gb28181/server.js';
-import { gbFor } from './service.js';
+import type { GbService } from './service.js';
+import { publishCameraChange } from '../bus.js';
 import { approveChannels } from './approve.js';
 
 const deviceParam = {
@@ -39,8 +40,8 @@ function gbHttpError(err: unknown): never {
   throw err;
 }
 
-export async function gbRoutes(app: FastifyInstance, ctx: AppContext & { metrics?: Registry }): Promise<void> {
-  const gb = gbFor(ctx);
+export async function gbRoutes(app: FastifyInstance, ctx: AppContext & { gb: GbService; metrics?: Registry }): Promise<void> {
+  const { gb } = ctx;
   const roles = INVENTORY_EDITORS;
 
   if (ctx.metrics && !ctx.metrics.getSingleMetric('streeteye_gb28181_events_total')) {
@@ -167,8 +168,7 @@ export async function gbRoutes(app: FastifyInstance, ctx: AppContext & { metrics
   }, async (request) => {
     const user = currentUser(request);
     const r = await approveChannels(ctx.db, user, request.body, request.ip);
-    if (r.created || r.linked) ctx.bus.publish('camera.changed', { action: 'import', created: r.created, updated: r.linked });
-    for (const c of r.cameras) ctx.bus.publish('camera.changed', { action: 'create', id: c.cameraId }, c.cameraId);
+    publishCameraChange(ctx.bus, { kind: 'created', ids: r.cameras.map((c) => c.cameraId) });
     // the device's online state is the new cameras' status until someone watches them
     if (gb.server.isOnline(request.body.deviceId)) {
       await ctx.db.query(`UPDATE cameras SET status = 'reachable', status_changed_at = now() WHERE id = ANY($1::uuid[]) AND status = 'unknown'`, [r.cameras.map((c) => c.cameraId)]);

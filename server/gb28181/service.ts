@@ -4,7 +4,7 @@
  * media: a PipeSource per approved channel for the ingest session pipeline (INVITE → PS over RTP → demuxed access
  * units → clean PS into ffmpeg `-c copy` → the same fMP4 / LL-HLS sessions as RTSP cameras).
  *
- *   const gb = gbFor(ctx);  await gb.start();   // main.ts (GB28181_ENABLED, default on); tests call start() themselves
+ *   const gb = new GbService(ctx);  await gb.start();   // server/node.ts entry 'gb28181' (GB28181_ENABLED, default on); tests start it themselves
  */
 import { PassThrough } from 'node:stream';
 import { networkInterfaces } from 'node:os';
@@ -260,7 +260,7 @@ export class GbService {
        ON CONFLICT (camera_id, kind) WHERE ended_at IS NULL DO NOTHING RETURNING id, started_at`, [cameraId, kind, topic, at])).rows[0];
     if (!row) return;
     this.log.info({ camera: cameraId, kind, device: deviceId }, 'GB28181 alarm raised');
-    this.ctx.bus.publish('camera.alarm', { cameraId, alarmId: Number(row.id), kind, topic, active: true, startedAt: new Date(row.started_at).toISOString(), endedAt: null, description: a.description }, cameraId);
+    this.ctx.bus.publish('camera.alarm', { cameraId, alarmId: Number(row.id), kind, topic, active: true, startedAt: new Date(row.started_at).toISOString(), endedAt: null, description: a.description ?? undefined }, cameraId);
   }
 
   // ───────────────────────────── live media ─────────────────────────────
@@ -393,16 +393,3 @@ export class GbService {
   }
 }
 
-const services = new WeakMap<object, GbService>();
-
-/** The node's GB/T 28181 subsystem (created once per context; started by main.ts, stopped on shutdown). */
-export function gbFor(ctx: AppContext, settings?: Partial<GbSettings>): GbService {
-  let s = services.get(ctx.bus);
-  if (!s) {
-    s = new GbService(ctx, settings);
-    services.set(ctx.bus, s);
-    const svc = s;
-    ctx.onShutdown.push(() => svc.stop());
-  }
-  return s;
-}

@@ -111,9 +111,10 @@ export class CameraRepo {
    * Bulk insert for imports: one statement per chunk instead of a round trip per camera
    * (5,000 single inserts took 11 s on PGlite).
    */
-  async insertMany(q: Queryable, inputs: CameraInput[]): Promise<number> {
+  /** Inserts many cameras at once; returns their ids (in no particular order). */
+  async insertMany(q: Queryable, inputs: CameraInput[]): Promise<string[]> {
     const columns = Object.entries(COLUMN_OF);
-    let inserted = 0;
+    const inserted: string[] = [];
     for (let i = 0; i < inputs.length; i += 1000) {
       const chunk = inputs.slice(i, i + 1000).map((input) => {
         const rec: Record<string, unknown> = {};
@@ -125,11 +126,11 @@ export class CameraRepo {
       });
       const cols = [...columns.map(([, col]) => col), 'credentials_enc'];
       const types: Record<string, string> = { lat: 'double precision', lng: 'double precision', tags: 'text[]' };
-      const res = await q.query(
+      const res = await q.query<{ id: string }>(
         `INSERT INTO cameras (${cols.join(', ')})
-         SELECT ${cols.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS x(${cols.map((c) => `${c} ${types[c] ?? 'text'}`).join(', ')})`,
+         SELECT ${cols.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS x(${cols.map((c) => `${c} ${types[c] ?? 'text'}`).join(', ')}) RETURNING id`,
         [JSON.stringify(chunk)]);
-      inserted += res.rowCount;
+      for (const r of res.rows) inserted.push(r.id);
     }
     return inserted;
   }

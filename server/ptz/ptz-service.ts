@@ -4,8 +4,8 @@
  * call drops the handle; the next command connects again.
  */
 import type { Logger } from 'pino';
-import { OnvifCallError } from '../../ingest/onvif/client.js';
-import { NoPtzError, OnvifPtz } from '../../ingest/onvif/ptz.js';
+import { OnvifCallError } from '../../onvif/client.js';
+import { NoPtzError, OnvifPtz } from '../../onvif/ptz.js';
 import type { Bus } from '../bus.js';
 import type { Db } from '../db/db.js';
 import type { CameraRepo } from '../inventory/camera-repo.js';
@@ -23,11 +23,9 @@ export class PtzService {
 
   constructor(private readonly o: { db: Db; cameras: CameraRepo; bus: Bus; logger: Logger; callTimeoutMs?: number; gbPtz?: (cameraId: string) => Promise<GbPtz | undefined> }) {
     this.log = o.logger.child({ module: 'ptz' });
-    this.unsubscribe = o.bus.subscribe((msg) => {
-      if (msg.topic !== 'camera.changed') return;
-      const p = msg.payload as { id?: string; cameraId?: string } | undefined;
-      const id = msg.cameraId ?? p?.cameraId ?? p?.id;
-      if (id) this.handles.delete(id);
+    // an edited or deleted camera's handle is dropped (its address or credentials may have changed)
+    this.unsubscribe = o.bus.subscribe('camera.changed', (msg) => {
+      for (const id of msg.payload.ids) this.handles.delete(id);
     });
   }
 
