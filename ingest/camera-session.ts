@@ -8,7 +8,8 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { buildIngestArgs } from './ffmpeg-args.js';
+import { buildIngestArgs, buildPipeIngestArgs } from './ffmpeg-args.js';
+import { isPipeSource, PipeOpenError, type PipeFeed, type PipeSource } from './pipe-source.js';
 import { Fmp4Parser, type Fragment } from './fmp4.js';
 import { LlhlsMuxer, type LlhlsMuxerOptions } from './llhls-muxer.js';
 import type { Log } from './log.js';
@@ -46,8 +47,11 @@ export interface StateChange {
 export interface CameraSessionOptions {
   cameraId: string;
   stream: StreamKind;
-  /** where to pull from; called at every (re)connect so that edited URLs and credentials take effect */
-  getSource: () => Promise<RtspSource>;
+  /**
+   * where to pull from; called at every (re)connect so that edited URLs and credentials take effect. A PipeSource
+   * (GB/T 28181) is opened at every (re)connect instead (a new INVITE) and fed to ffmpeg's stdin.
+   */
+  getSource: () => Promise<RtspSource | PipeSource>;
   ffmpegPath: string;
   logger: Log;
   /** no data for this long while live → restart (ms) */
@@ -110,6 +114,8 @@ export class CameraSession extends EventEmitter {
   private _state: CameraState = 'idle';
   private _reason: string | null = null;
   private child?: ChildProcessWithoutNullStreams;
+  /** the pushed stream feeding the running ffmpeg (pipe sources only) */
+  private feed?: PipeFeed;
   private childExited?: Promise<void>;
   private started = false;
   private stopping?: Promise<void>;
@@ -245,23 +251,38 @@ export class CameraSession extends EventEmitter {
 
   private async connect(): Promise<void> {
     if (this.stopping) return;
-    let src: RtspSource;
+    let src: RtspSource | PipeSource;
     let args: string[];
+    let feed: PipeFeed | undefined;
     try {
       src = await this.o.getSource();
       if (this.stopping) return;
-      if (!this.fallbackReason && (src.engine ?? this.o.engine) === 'native') {
+      // a GB/T 28181 channel's pushed stream always goes through ffmpeg (-c copy) until the native muxer takes access units
+      if (!isPipeSource(src) && !this.fallbackReason && (src.engine ?? this.o.engine) === 'native') {
         // the same URL rules as for ffmpeg: rtsp:// or rtsps:// with a sane host, nothing else is ever opened
         this.connectNative({ ...validateRtspUrl(src.url, { username: src.username, password: src.password }), engine: src.engine });
         return;
       }
-      args = buildIngestArgs(src, { probeSize: this.probeSize });
+      args = isPipeSource(src) ? buildPipeIngestArgs(src.format) : buildIngestArgs(src, { probeSize: this.probeSize });
     } catch (err) {
       const reason = err instanceof InvalidCameraUrlError ? err.message : `no usable stream URL: ${(err as Error).message}`;
       this.fail({ kind: 'fatal', reason });
       return;
     }
-    this.secrets = [src.password, src.username && src.username.length >= 3 ? src.username : undefined];
+    if (isPipeSource(src)) {
+      this.spawnedAt = Date.now();
+      try {
+        feed = await src.open();
+      } catch (err) {
+        this.fail({ kind: err instanceof PipeOpenError ? err.kind : 'network', reason: (err as Error).message });
+        return;
+      }
+      if (this.stopping) {
+        await feed.close();
+        return;
+      }
+      this.secrets = [];
+    } else this.secrets = [src.password, src.username && src.username.length >= 3 ? src.username : undefined];
     this.stderrTail = [];
     this.killReason = undefined;
     this.gotMedia = false;
@@ -276,6 +297,15 @@ export class CameraSession extends EventEmitter {
     this.child = child;
     this.engineNow = 'ffmpeg';
     this.log.debug({ pid: child.pid }, 'ffmpeg started');
+    if (feed) {
+      this.feed = feed;
+      feed.readable.on('error', (err) => {
+        this.killReason = err.message;
+        child.kill('SIGKILL');
+      });
+      // the sender ended the stream (GB: BYE): ffmpeg sees EOF, exits, and the session reconnects with backoff
+      feed.readable.pipe(child.stdin);
+    }
     const parser = new Fmp4Parser({
       onInit: (init) => this.muxer.setInit(init),
       onFragment: (f) => this.onFragment(f),
@@ -396,6 +426,9 @@ export class CameraSession extends EventEmitter {
 
   private onExit(child: ChildProcessWithoutNullStreams, code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void {
     if (this.child === child) this.child = undefined;
+    const feed = this.feed;
+    this.feed = undefined;
+    if (feed) void feed.close();
     this.muxer.endOfStream();
     this.lastKeyframeTime = undefined;
     if (this.stopping) return;
@@ -473,7 +506,14 @@ export class CameraSession extends EventEmitter {
       return;
     }
     const timers: NodeJS.Timeout[] = [];
-    if (graceful) {
+    const feed = this.feed;
+    if (feed) {
+      // a pushed stream: end the sender's stream (BYE) and let ffmpeg finish on EOF
+      void feed.close();
+      feed.readable.unpipe(child.stdin);
+      child.stdin.end();
+      timers.push(setTimeout(() => child.kill('SIGTERM'), this.o.termAfterMs));
+    } else if (graceful) {
       child.stdin.write('q');
       timers.push(setTimeout(() => child.kill('SIGTERM'), this.o.termAfterMs));
     } else {

@@ -4,6 +4,7 @@ import { assertFfmpegUsable, type FfmpegCheck } from '../media-tools/ffmpeg-chec
 import type { Log } from './log.js';
 import type { MediaEngine, RtspSource } from './rtsp-url.js';
 import type { RtpTransport } from '../media/rtsp/client.js';
+import type { PipeSource } from './pipe-source.js';
 import { SessionManager, type CameraStateEvent } from './session-manager.js';
 import { SnapshotService } from './snapshot.js';
 import type { StreamKind } from './camera-session.js';
@@ -51,7 +52,7 @@ export interface IngestServiceOptions {
   logger: Log;
   settings?: Partial<IngestSettings>;
   ffmpegPath?: string;
-  resolveSource: (cameraId: string, stream: StreamKind) => Promise<RtspSource>;
+  resolveSource: (cameraId: string, stream: StreamKind) => Promise<RtspSource | PipeSource>;
   /** camera state changes and periodic stats (publish to consoles, write camera health) */
   onState?: (ev: CameraStateEvent) => void;
   /** cluster fencing: may this node pull the camera now? (default: yes) */

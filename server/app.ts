@@ -90,6 +90,7 @@ export async function buildApp(ctx: NodeContext, serverOptions: FastifyServerOpt
   await app.register(outboxRoutes, ctx);
   await app.register((await import('./ptz/routes.js')).ptzRoutes, ctx);
   await app.register((await import('./alarms/routes.js')).alarmRoutes, ctx);
+  await app.register((await import('./gb28181/routes.js')).gbRoutes, { ...ctx, metrics });
   await app.register((await import('./analytics/routes.js')).analyticsRoutes, ctx);
   await app.register(eventTypeRoutes, ctx);
   await app.register(categoryRoutes, ctx);

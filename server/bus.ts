@@ -44,6 +44,10 @@ export interface BusTopics {
     id: string; ticketNo: string; cameraId: string | null; categoryName: string; eventType: string | null; address: string | null; at: string;
   };
   'incident.updated': { id: string; ticketNo: string; status: string; at: string; caseNo: string | null };
+  /** A GB/T 28181 device went online or offline (gb28181/service.ts). */
+  'gb.device': { deviceId: string; online: boolean; reason: string | null };
+  /** A GB/T 28181 catalog was imported, or catalog events (ON, OFF, DEL, ...) applied. */
+  'gb.catalog': { deviceId: string; total?: number; removed?: number; events?: Array<{ channelId: string; event: string }> };
 }
 
 export type BusTopic = keyof BusTopics;
@@ -52,7 +56,7 @@ export type BusTopic = keyof BusTopics;
 export const BUS_TOPICS: ReadonlySet<BusTopic> = new Set<BusTopic>([
   'camera.state', 'camera.status', 'camera.health', 'camera.alarm', 'camera.ptz', 'camera.changed', 'discovery.progress',
   'analytics.progress', 'analytics.rules', 'analytics.suppress', 'event.candidate', 'event.updated', 'event.reviewed',
-  'case.updated', 'incident.created', 'incident.updated',
+  'case.updated', 'incident.created', 'incident.updated', 'gb.device', 'gb.catalog',
 ] satisfies Array<BusTopic> as BusTopic[]);
 
 interface Box { x1: number; y1: number; x2: number; y2: number }
@@ -65,6 +69,8 @@ export interface CameraAlarmPayload {
   active: boolean;
   startedAt: string;
   endedAt: string | null;
+  /** what the device said of it, where it says something (GB/T 28181 AlarmDescription) */
+  description?: string;
 }
 
 export interface CandidatePayload {

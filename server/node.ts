@@ -33,6 +33,8 @@ import { CALLBACK_KEY_PURPOSE } from './outbox/outbox.js';
 import { PtzService } from './ptz/ptz-service.js';
 import { ScanManager } from './discovery/scan-manager.js';
 import { startDemoFleet } from './demo-fleet.js';
+import { GbService, type GbSettings } from './gb28181/service.js';
+import { GbPtz } from './gb28181/ptz.js';
 import type { Config } from './config.js';
 
 /** One part of a node with a lifecycle. start() may be async; a throw stops the node's start (and what had started). */
@@ -52,12 +54,14 @@ export interface NodeParts {
   ptz: PtzService;
   scans: ScanManager;
   outbox: OutboxWorker;
+  /** GB/T 28181 access: the SIP server, the devices and their channels (started on pulling nodes when enabled) */
+  gb: GbService;
 }
 
 export type NodeContext = AppContext & NodeParts;
 
 /** The names of the entries below (what `skip` takes). */
-export type SubsystemName = 'cluster' | 'fleet' | 'fleet.recorder' | 'ingest' | 'analytics' | 'alarms' | 'ptz' | 'discovery' | 'outbox' | 'demo-fleet';
+export type SubsystemName = 'cluster' | 'fleet' | 'fleet.recorder' | 'ingest' | 'analytics' | 'alarms' | 'ptz' | 'discovery' | 'outbox' | 'gb28181' | 'demo-fleet';
 
 export interface NodeOptions {
   /**
@@ -67,6 +71,7 @@ export interface NodeOptions {
   skip?: SubsystemName[];
   fleet?: Partial<FleetSettings>;
   alarms?: ConstructorParameters<typeof AlarmWatcher>[1];
+  gb?: Partial<GbSettings>;
 }
 
 type Role = Config['role'];
@@ -76,6 +81,8 @@ const PULLING: Role[] = ['all', 'ingest', 'analytics'];
 const ANALYSING: Role[] = ['all', 'analytics'];
 /** roles that run health probes */
 const PROBING: Role[] = ['all', 'ingest'];
+/** roles that run the GB/T 28181 SIP server (its INVITEd streams feed this node's sessions) */
+const SIP: Role[] = ['all', 'ingest'];
 /** roles that deliver the outbox (city hand-offs, 110 callbacks) */
 const DELIVERING: Role[] = ['all', 'api'];
 
@@ -129,13 +136,21 @@ export function createNode(ctx: AppContext, o: NodeOptions = {}): StreetEyeNode 
   ctx.cluster = cluster;
 
   const cameras = new CameraRepo(deriveKey(ctx.secretKey, 'camera-credentials'));
+  // GB/T 28181 channels are cameras without RTSP URLs: ingest asks the SIP server for their pushed streams
+  const gb = new GbService(ctx, o.gb);
   // every role builds ingest: API nodes answer live requests with the owner's URL (cluster), the others pull
-  const ingest = createIngest(ctx, cameras);
+  const ingest = createIngest(ctx, cameras, gb);
   const fleet = new FleetHealth(ctx, { ...fleetSettingsFromEnv(), ...o.fleet });
   // the engine runs where cameras are pulled for analysis; elsewhere the service validates rules and serves status
   const analytics = new AnalyticsService(ctx, runsOn(ANALYSING) ? ingest.service : null);
   const alarms = new AlarmWatcher({ ...ctx, cameras }, o.alarms);
-  const ptz = new PtzService({ db: ctx.db, cameras, bus: ctx.bus, logger });
+  // GB channels take PTZ through DeviceControl behind the same lock and audit as ONVIF domes
+  const gbPtz = async (cameraId: string) => {
+    const r = (await ctx.db.query<{ deviceId: string; channelId: string; ptzType: number | null }>(
+      'SELECT device_id AS "deviceId", channel_id AS "channelId", ptz_type AS "ptzType" FROM gb_channels WHERE camera_id = $1', [cameraId])).rows[0];
+    return r ? GbPtz.forChannel(gb.server, r) : undefined;
+  };
+  const ptz = new PtzService({ db: ctx.db, cameras, bus: ctx.bus, logger, gbPtz });
   const scans = new ScanManager({ bus: ctx.bus, logger: ctx.logger });
   const outbox = new OutboxWorker({
     db: ctx.db,
@@ -168,6 +183,8 @@ export function createNode(ctx: AppContext, o: NodeOptions = {}): StreetEyeNode 
     { name: 'ptz', start: () => {}, stop: () => ptz.stop() },
     { name: 'discovery', start: () => {}, stop: () => scans.stop() },
     runsOn(DELIVERING) && { name: 'outbox', start: () => outbox.start(), stop: () => outbox.stop() },
+    // after ingest (its INVITEd streams feed sessions), stopped before it: BYE to every device first
+    gb.settings.enabled && runsOn(SIP) && { name: 'gb28181', start: () => gb.start(), stop: () => gb.stop() },
     // npm start's simulated fleet: in the background (the first start encodes pictures), the console is usable meanwhile
     config.simCameras > 0 && config.role === 'all' && {
       name: 'demo-fleet',
@@ -185,5 +202,5 @@ export function createNode(ctx: AppContext, o: NodeOptions = {}): StreetEyeNode 
     },
   ];
   const subsystems = plan.filter((s): s is Subsystem & { name: SubsystemName } => Boolean(s) && !skip.has((s as Subsystem & { name: SubsystemName }).name));
-  return new StreetEyeNode({ ...ctx, cameras, ingest: ingest.service, analytics, fleet, alarms, ptz, scans, outbox }, subsystems, logger);
+  return new StreetEyeNode({ ...ctx, cameras, ingest: ingest.service, analytics, fleet, alarms, ptz, scans, outbox, gb }, subsystems, logger);
 }

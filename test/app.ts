@@ -9,7 +9,7 @@ import { buildApp, LOG_REDACT, type BuiltApp } from '../server/app.js';
 import { Bus } from '../server/bus.js';
 import { loadConfig } from '../server/config.js';
 import type { AppContext } from '../server/context.js';
-import { createNode, type NodeContext, type StreetEyeNode, type SubsystemName } from '../server/node.js';
+import { createNode, type NodeContext, type NodeOptions, type StreetEyeNode, type SubsystemName } from '../server/node.js';
 import type { Db } from '../server/db/db.js';
 import { hashPassword } from '../server/auth/passwords.js';
 import { ROLES, type Role } from '../server/auth/roles.js';
@@ -23,7 +23,7 @@ const SHARED_SECRET = randomBytes(32);
  * What a test app starts of its node: the subsystems route registration used to start. The fleet, the alarm
  * listener and the outbox worker run in the tests that exercise them (`start`); no cluster (one node, role all).
  */
-const NOT_STARTED_IN_TESTS: SubsystemName[] = ['cluster', 'fleet', 'alarms', 'outbox', 'demo-fleet'];
+const NOT_STARTED_IN_TESTS: SubsystemName[] = ['cluster', 'fleet', 'alarms', 'outbox', 'gb28181', 'demo-fleet'];
 
 export interface TestApp extends BuiltApp {
   /** the node's context: AppContext plus its subsystems (t.ctx.analytics, t.ctx.fleet, t.ctx.ingest, ...) */
@@ -45,6 +45,8 @@ export async function createTestApp(opts: {
   extend?: (ctx: AppContext) => Promise<void> | void;
   /** subsystems to start besides the defaults (e.g. 'outbox', 'fleet') */
   start?: SubsystemName[];
+  /** settings of the node's subsystems (e.g. gb: the SIP server on an ephemeral port) */
+  node?: Omit<NodeOptions, 'skip'>;
 } = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(join(tmpdir(), 'streeteye-app-'));
   const joined = typeof opts.db === 'object';
@@ -61,7 +63,7 @@ export async function createTestApp(opts: {
       await db.query('INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3)', [role, hash, role]);
     }
   }
-  const node = createNode(base, { skip: NOT_STARTED_IN_TESTS.filter((n) => !opts.start?.includes(n)) });
+  const node = createNode(base, { ...opts.node, skip: NOT_STARTED_IN_TESTS.filter((n) => !opts.start?.includes(n)) });
   await node.start();
   const ctx = node.context;
   const built = await buildApp(ctx);

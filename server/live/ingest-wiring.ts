@@ -21,6 +21,7 @@ import { validateRtspUrl, type RtspSource } from '../../ingest/rtsp-url.js';
 import { SnapshotUriCache } from '../../ingest/onvif-snapshot.js';
 import type { StreamKind } from '../../ingest/camera-session.js';
 import type { CameraStateEvent } from '../../ingest/session-manager.js';
+import type { GbService } from '../gb28181/service.js';
 
 /** The node's ingest subsystem (node.ts entry 'ingest'): `service` is what routes, analytics and the cluster use. */
 export interface NodeIngest {
@@ -31,7 +32,10 @@ export interface NodeIngest {
 }
 
 /** Wires ingest to the inventory, the cluster and the bus. Nothing is pulled until start(); stop() ends every session. */
-export function createIngest(ctx: AppContext, cameras: CameraRepo): NodeIngest {
+/** What ingest needs of the GB/T 28181 subsystem: which cameras are GB channels, and their pushed source. */
+export type GbChannels = Pick<GbService, 'repo' | 'pipeSource'>;
+
+export function createIngest(ctx: AppContext, cameras: CameraRepo, gb?: GbChannels): NodeIngest {
   const log = ctx.logger.child({ module: 'ingest' });
   // camera health (status, history) is written by the fleet HealthRecorder from these bus messages
   const onState = (ev: CameraStateEvent): void => ctx.bus.publish('camera.state', ev, ev.cameraId);
@@ -41,6 +45,11 @@ export function createIngest(ctx: AppContext, cameras: CameraRepo): NodeIngest {
       if (ctx.cluster && !ctx.cluster.streams(cameraId)) throw new Error('camera is not leased by this node (fencing)');
       const cam = await cameras.getById(ctx.db, cameraId);
       if (!cam) throw new Error('camera no longer exists');
+      // a GB/T 28181 channel: INVITEd by the SIP server, pushed into ffmpeg (one INVITE per channel, whatever the stream)
+      if (!cam.rtspMain && !cam.rtspSub && gb) {
+        const ch = await gb.repo.channelOfCamera(ctx.db, cameraId);
+        if (ch) return gb.pipeSource(ch.deviceId, ch.channelId);
+      }
       // a camera without a sub stream serves its main stream to tiles as well
       const url = (stream === 'sub' ? cam.rtspSub ?? cam.rtspMain : cam.rtspMain ?? cam.rtspSub) ?? null;
       if (!url) throw new Error(`camera has no ${stream} stream URL`);
@@ -119,7 +128,7 @@ export function createIngest(ctx: AppContext, cameras: CameraRepo): NodeIngest {
 }
 
 /** GET /api/cameras/:id/live, /snapshot and the signed /live/… media, over the node's ingest. */
-export async function liveRoutes(app: FastifyInstance, ctx: AppContext & { cameras: CameraRepo; ingest: IngestService }): Promise<void> {
+export async function liveRoutes(app: FastifyInstance, ctx: AppContext & { cameras: CameraRepo; ingest: IngestService; gb?: GbChannels }): Promise<void> {
   const { ingest } = ctx;
   const toLive = (c: { id: string; rtspMain: string | null; rtspSub: string | null }): LiveCamera => ({
     id: c.id,
@@ -135,6 +144,7 @@ export async function liveRoutes(app: FastifyInstance, ctx: AppContext & { camer
     getVisibleCamera: async (user: { id: string; role: Role }, id: string) => {
       if (!isUuid(id)) return null;
       const cam = await ctx.cameras.getVisible(ctx.db, user, id);
+      if (cam && !cam.rtspMain && !cam.rtspSub && ctx.gb && (await ctx.gb.repo.channelOfCamera(ctx.db, id))) return { id, streams: ['sub'] };
       return cam ? toLive(cam) : null;
     },
     userMaySee: async (userId: string, cameraId: string) => {

@@ -21,7 +21,8 @@ import { HttpError, notFound } from '../http/errors.js';
 import { commonErrors, errorReply, uuidParam } from '../http/schemas.js';
 import { visibilityCondition } from '../inventory/camera-repo.js';
 import { acquirePtzLock, currentController, releasePtzLock } from './ptz-lock.js';
-import type { PtzService } from './ptz-service.js';
+import type { PtzHandle, PtzService } from './ptz-service.js';
+import { GbError } from '../../gb28181/server.js';
 
 export const PTZ_ROLES: Role[] = ['admin', 'operator', 'police110'];
 
@@ -37,6 +38,7 @@ const cameraErrors = { ...commonErrors, 502: errorReply, 504: errorReply } as co
 function cameraFailure(err: unknown): HttpError {
   if (err instanceof NoPtzError || err instanceof UnknownPresetError) return new HttpError(409, err.message);
   if (err instanceof OnvifCallError) return new HttpError(err.kind === 'timeout' ? 504 : 502, `PTZ: ${err.message}`);
+  if (err instanceof GbError) return new HttpError(err.code === 'timeout' ? 504 : err.code === 'offline' ? 503 : 502, `PTZ (GB/T 28181): ${err.message}`);
   throw err;
 }
 
@@ -61,7 +63,7 @@ export async function ptzRoutes(app: FastifyInstance, ctx: AppContext & { ptz: P
     }
   };
 
-  const command = async (request: FastifyRequest<{ Params: { id: string } }>, fn: (ptz: OnvifPtz) => Promise<void>) => {
+  const command = async (request: FastifyRequest<{ Params: { id: string } }>, fn: (ptz: PtzHandle) => Promise<void>) => {
     const user = currentUser(request);
     const { id } = request.params;
     await visible(user, id);
