@@ -34,6 +34,8 @@ export interface CreateAnalyticsOptions {
   eventTypes?: Map<string, EventTypeInfo>;
   /** Ingest's buffered fMP4 around a moment, for evidence clips. */
   clipSource?: ClipSource;
+  /** A city's uploaded models (manifest + weights), e.g. $DATA_DIR/models. */
+  uploadsDir?: string;
 }
 
 /** Builds the model store, evidence writer and engine from validated config; call engine.start() next. */
@@ -44,6 +46,7 @@ export async function createAnalytics(opts: CreateAnalyticsOptions): Promise<{ e
   const models = new ModelStore({
     manifestsDir: join(opts.projectRoot, 'models'),
     weightDirs,
+    uploadsDir: opts.uploadsDir,
     device: config.device,
     intraOpThreads: config.threads,
     logger: opts.logger,

@@ -31,6 +31,11 @@ export interface ModelStoreOptions {
   manifestsDir: string;
   /** Where weights are searched, in order (e.g. MODELS_DIR, then models/). */
   weightDirs: string[];
+  /**
+   * A city's uploaded models ($DATA_DIR/models): manifests and weights side by side, read at init so that an
+   * enabled upload survives a restart. Missing folder = none uploaded yet.
+   */
+  uploadsDir?: string;
   device?: DevicePreference;
   /**
    * onnxruntime intra-op threads per session (default 1). Measured on the 2-core box: one thread gives a
@@ -52,6 +57,8 @@ export class ModelStore {
   private readonly manifests = new Map<string, ModelManifest>();
   private readonly states = new Map<string, ModelState>();
   private readonly detectors = new Map<string, Promise<Detector | null>>();
+  /** ids that came from uploads (register() or the uploads folder), not from the shipped models/ */
+  private readonly uploaded = new Set<string>();
   readonly providers: ProviderChoice;
 
   constructor(private readonly opts: ModelStoreOptions) {
@@ -68,11 +75,27 @@ export class ModelStore {
       this.manifests.set(m.id, m);
       this.states.set(m.id, await this.locate(m));
     }
+    if (this.opts.uploadsDir && existsSync(this.opts.uploadsDir)) {
+      const uploaded = await loadManifestDir(this.opts.uploadsDir);
+      for (const e of uploaded.errors) this.log.error({ err: e.message }, 'invalid uploaded model manifest ignored');
+      for (const m of uploaded.manifests.values()) {
+        // a shipped model's id stays the shipped model (the upload routes refuse those ids anyway)
+        if (this.manifests.has(m.id)) continue;
+        this.manifests.set(m.id, m);
+        this.uploaded.add(m.id);
+        this.states.set(m.id, await this.locateAt(m, join(this.opts.uploadsDir, m.file)));
+      }
+    }
     return this.list();
   }
 
   manifest(id: string): ModelManifest | undefined {
     return this.manifests.get(id);
+  }
+
+  /** True for a city's model (uploaded), false for a shipped one. */
+  isUploaded(id: string): boolean {
+    return this.uploaded.has(id);
   }
 
   list(): ModelState[] {
@@ -89,6 +112,7 @@ export class ModelStore {
    * load creates a new session from `weightsPath`; the old session is released once the new one is ready.
    */
   async register(manifest: ModelManifest, weightsPath: string): Promise<ModelState> {
+    this.uploaded.add(manifest.id);
     const old = this.detectors.get(manifest.id);
     this.detectors.delete(manifest.id);
     this.manifests.set(manifest.id, manifest);

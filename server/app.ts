@@ -98,6 +98,7 @@ export async function buildApp(ctx: NodeContext, serverOptions: FastifyServerOpt
   await app.register(reviewRoutes, ctx);
   await app.register((await import('./learning/routes.js')).learningRoutes, ctx);
   await app.register((await import('./datasets/routes.js')).datasetRoutes, ctx);
+  await app.register((await import('./models/routes.js')).modelRoutes, ctx);
   await app.register(consoleStatic);
   return { app, metrics, cameras };
 }

@@ -66,6 +66,8 @@ export class AnalyticsService {
   engine: AnalyticsEngine | null = null;
   models: ModelStore | null = null;
   evidenceDir: string;
+  /** A city's uploaded models: $DATA_DIR/models (server/models/routes.ts writes there). */
+  readonly uploadsDir: string;
   state: AnalyticsState = 'starting';
   message: string | null = null;
   /** rules as the engine runs them, per camera */
@@ -85,6 +87,7 @@ export class AnalyticsService {
     this.log = (ctx.logger as unknown as Logger).child({ module: 'analytics' });
     this.config = analyticsConfigFromEnv(env, ctx.config.dataDir);
     this.evidenceDir = this.config.evidenceDir;
+    this.uploadsDir = join(ctx.config.dataDir, 'models');
     const rate: TapRate = this.config.sampling.mode === 'keyframes' ? { mode: 'keyframes' } : { mode: 'fps', fps: this.config.sampling.fps };
     this.tap = ingest ? new FrameTap({ manager: ingest.manager, ffmpegPath: ingest.ffmpegPath, logger: ctx.logger, rate }) : null;
     if (!this.config.enabled) {
@@ -151,6 +154,7 @@ export class AnalyticsService {
       // the engine and model store name their own modules (analytics, analytics.models)
       logger: this.ctx.logger as unknown as Logger,
       projectRoot,
+      uploadsDir: this.uploadsDir,
       eventTypes: eventTypesFromRows((await this.ctx.db.query<EventTypeRow>('SELECT key, code, name_zh, name_en, enabled FROM event_types')).rows),
       clipSource: this.tap ? (cameraId, ts) => this.tap!.clip(cameraId, ts) : undefined,
     });
@@ -186,7 +190,7 @@ export class AnalyticsService {
   }
 
   private async initModelsOnly(): Promise<void> {
-    const { models } = await createAnalytics({ config: this.config, logger: this.ctx.logger as unknown as Logger, projectRoot });
+    const { models } = await createAnalytics({ config: this.config, logger: this.ctx.logger as unknown as Logger, projectRoot, uploadsDir: this.uploadsDir });
     this.models = models;
   }
 
