@@ -7,6 +7,7 @@ import { reviewApi, type EventType, type Point, type PrecisionReport, type RuleI
 import '../review/review.css';
 import { LearningPanel, type RegionBox } from '../review/LearningPanel';
 import { DatasetExport } from '../review/DatasetExport';
+import { ModelsPanel, modelsApi, type ModelItem } from '../review/ModelsPanel';
 import { useAuth } from '../auth';
 import { Icon } from '../components/Icon';
 
@@ -35,6 +36,8 @@ export default function RulesPage() {
   const [precision, setPrecision] = useState<PrecisionReport | null>(null);
   const [status, setStatus] = useState<{ state: string; message: string | null } | null>(null);
   const [regionBoxes, setRegionBoxes] = useState<RegionBox[]>([]);
+  const [models, setModels] = useState<{ models: ModelItem[]; defaultModel: string }>({ models: [], defaultModel: '' });
+  const loadModels = () => modelsApi.list().then(setModels, () => {});
   const { user } = useAuth();
 
   const load = async () => {
@@ -51,11 +54,12 @@ export default function RulesPage() {
     reviewApi.eventTypes().then(setTypes, () => {});
     reviewApi.presets().then((p) => { setPresets(p.presets); setClasses(p.classes); }, () => {});
     request<{ items: CameraOption[] }>('/api/cameras', { query: { limit: 1000 } }).then((r) => setCameras(r.items), () => {});
+    void loadModels();
   }, []);
 
   const edit = (r: RuleItem) => setEditing({
     id: r.id,
-    rule: { cameraId: r.cameraId, eventType: r.eventType, name: r.name ?? undefined, zone: r.zone, detector: r.detector, classes: r.classes, minScore: r.minScore,
+    rule: { cameraId: r.cameraId, eventType: r.eventType, name: r.name ?? undefined, zone: r.zone, detector: r.detector, model: r.model ?? undefined, classes: r.classes, minScore: r.minScore,
       minArea: r.minArea, minCount: r.minCount, minDwellSeconds: r.minDwellSeconds, schedule: r.schedule, cooldownSeconds: r.cooldownSeconds, enabled: r.enabled },
   });
   const startNew = () => {
@@ -91,6 +95,9 @@ export default function RulesPage() {
     void load();
   };
 
+  // models a rule may name: shipped and enabled uploads (staged ones are not usable until enabled)
+  const usable = models.models.filter((m) => m.source !== 'staged');
+  const chosenClasses = (editing?.rule.model ? usable.find((m) => m.id === editing.rule.model)?.classes : undefined) ?? classes;
   const typeName = (key: string) => types.find((t) => t.key === key)?.nameZh ?? key;
   const err = (f: string) => errors[f] ?? Object.entries(errors).find(([k]) => k.startsWith(`${f}[`) || k.startsWith(`${f}.`))?.[1];
 
@@ -131,7 +138,15 @@ export default function RulesPage() {
               </select>)}
             </Field>
             {editing.rule.detector !== 'foreground' && (
-              <Field label="类别" en="Classes" wide error={err('classes')} hint={classes.length ? `可选 Known: ${classes.slice(0, 30).join(', ')}…` : undefined}>{(p) => (
+              <Field label="模型" en="Model" error={err('model')}>{(p) => (
+                <select {...p} value={editing.rule.model ?? ''} onChange={(e) => set({ model: e.target.value || undefined })}>
+                  <option value="">默认 Default ({models.defaultModel || '—'})</option>
+                  {usable.filter((m) => m.id !== models.defaultModel).map((m) => <option key={m.id} value={m.id}>{m.id}{m.source === 'uploaded' ? ' (自有 city model)' : ''}</option>)}
+                </select>)}
+              </Field>
+            )}
+            {editing.rule.detector !== 'foreground' && (
+              <Field label="类别" en="Classes" wide error={err('classes')} hint={chosenClasses.length ? `可选 Known: ${chosenClasses.slice(0, 30).join(', ')}…` : undefined}>{(p) => (
                 <input {...p} value={(editing.rule.classes ?? []).join(', ')} onChange={(e) => set({ classes: e.target.value.split(/[,\s]+/).filter(Boolean) })} />)}
               </Field>
             )}
@@ -172,7 +187,7 @@ export default function RulesPage() {
                 <tr key={r.id}>
                   <td>{r.cameraName}</td>
                   <td>{typeName(r.eventType)} {r.name ? <span className="muted">{r.name}</span> : null}</td>
-                  <td>{r.detector === 'model' ? r.classes.join(', ') : '前景 foreground'}</td>
+                  <td>{r.detector === 'model' ? <>{r.model ? <span className="muted">{r.model}: </span> : null}{r.classes.join(', ')}</> : '前景 foreground'}</td>
                   <td className="tabular">{r.minDwellSeconds} s</td>
                   <td className="tabular">{r.cooldownSeconds} s</td>
                   <td>{r.enabled ? '是' : '否'}</td>
@@ -185,6 +200,7 @@ export default function RulesPage() {
         </table>
       </div>
       {precision && <PrecisionPanel report={precision} typeName={typeName} />}
+      {user?.role === 'admin' && <ModelsPanel models={models.models} cameras={cameras} onChanged={() => void loadModels()} />}
       {user?.role === 'admin' && <DatasetExport types={types} cameras={cameras} />}
     </div>
   );

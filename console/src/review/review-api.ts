@@ -47,6 +47,8 @@ export interface RuleInput {
   name?: string;
   zone: Point[];
   detector?: 'model' | 'foreground';
+  /** Model id (GET /api/models); absent = the node's default model. */
+  model?: string;
   classes?: string[];
   minScore?: number;
   minArea?: number;
@@ -56,8 +58,9 @@ export interface RuleInput {
   cooldownSeconds?: number;
   enabled?: boolean;
 }
-export interface RuleItem extends Required<Omit<RuleInput, 'name' | 'schedule'>> {
+export interface RuleItem extends Required<Omit<RuleInput, 'name' | 'schedule' | 'model'>> {
   id: string;
+  model: string | null;
   name: string | null;
   cameraName: string | null;
   schedule: Schedule | null;
