@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startConsole, type ConsoleHarness } from '../../test/browser.js';
 import { startSimulator } from '../../simulator/index.js';
+import { testCacheDir } from '../../simulator/test-helpers.js';
+import { fixtureMedia } from '../../analytics/test-helpers.js';
 
 /**
  * A city's own model in Chromium, as an admin: a bad manifest is refused with its reason, a valid upload (the shipped
@@ -17,7 +18,8 @@ let sim: Awaited<ReturnType<typeof startSimulator>>;
 
 describe('a city\'s own model in the console', () => {
   beforeAll(async () => {
-    sim = await startSimulator({ cameras: 1, dataDir: join(tmpdir(), 'streeteye-sim-test-cache'), labelledCameras: 0, logger: pino({ level: 'warn' }) });
+    // the shipped street clip: the model has real people and vehicles to find on the snapshot
+    sim = await startSimulator({ cameras: 1, source: join(fixtureMedia, 'street-pedestrians-30s.mp4'), dataDir: testCacheDir, labelledCameras: 0, discoveryMulticast: false, logger: pino({ level: 'warn' }) });
     h = await startConsole();
     const c = sim.cameras()[0];
     const res = await h.t.app.inject({
@@ -56,9 +58,10 @@ describe('a city\'s own model in the console', () => {
       await row.getByRole('button', { name: /试运行/ }).click();
       const result = panel.getByRole('figure', { name: '试运行结果 Test-run result' });
       await result.waitFor({ timeout: 60_000 });
-      expect(await result.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+      expect(await result.locator('img').evaluate((img) => { const i = img as unknown as { complete: boolean; naturalWidth: number }; return i.complete && i.naturalWidth > 0; })).toBe(true);
       const caption = await result.locator('figcaption').innerText();
       const n = Number(/(\d+) 个目标/.exec(caption)?.[1]);
+      expect(n).toBeGreaterThan(0);
       expect(await result.locator('svg rect').count()).toBe(n);
 
       await row.getByRole('button', { name: '启用 Enable' }).click();

@@ -1,6 +1,5 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import sharp from 'sharp';
@@ -8,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Detector, detectOnImage, ModelStore } from '../../analytics/index.js';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import { startSimulator } from '../../simulator/index.js';
+import { testCacheDir } from '../../simulator/test-helpers.js';
+import { fixtureMedia } from '../../analytics/test-helpers.js';
 import { projectRoot } from '../analytics/service.js';
 
 // A city's model through the API: upload → validation errors (nothing kept) → valid upload → test-run on a camera's
@@ -33,7 +34,8 @@ describe('a city\'s own model: upload, check, test-run, enable, use in a rule (p
   };
 
   beforeAll(async () => {
-    sim = await startSimulator({ cameras: 1, dataDir: join(tmpdir(), 'streeteye-sim-test-cache'), labelledCameras: 0, logger: pino({ level: 'warn' }) });
+    // the shipped street clip: the model has real people and vehicles to find on the snapshot
+    sim = await startSimulator({ cameras: 1, source: join(fixtureMedia, 'street-pedestrians-30s.mp4'), dataDir: testCacheDir, labelledCameras: 0, discoveryMulticast: false, logger: pino({ level: 'warn' }) });
     t = await createTestApp();
     const c = sim.cameras()[0];
     const res = await t.app.inject({
@@ -110,6 +112,8 @@ describe('a city\'s own model: upload, check, test-run, enable, use in a rule (p
     const jpeg = Buffer.from(body.snapshot.replace(/^data:image\/jpeg;base64,/, ''), 'base64');
     const meta = await sharp(jpeg).metadata();
     expect([body.width, body.height]).toEqual([meta.width, meta.height]);
+    expect(body.detections.length).toBeGreaterThan(0);
+    expect(body.detections.map((d) => d.label)).toEqual(expect.arrayContaining([expect.stringMatching(/^(person|car|truck)$/)]));
     // the boxes are the model's own answer on that very snapshot
     const detector = await Detector.create(JSON.parse(await readFile(join(projectRoot, 'models', 'yolox_nano.json'), 'utf8')), WEIGHTS, { providers: ['cpu'], logger: pino({ level: 'silent' }) });
     try {
