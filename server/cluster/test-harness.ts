@@ -116,6 +116,8 @@ export class NodeProcess {
       LOG_LEVEL: 'warn',
       FLEET_CHECK_INTERVAL_S: '0',
       ANALYTICS_ENABLED: '0',
+      // several nodes on one machine: the SIP server's default port (5060) would be taken by the first
+      GB28181_ENABLED: '0',
       ...this.o.env,
     };
     delete env.NODE_OPTIONS;
