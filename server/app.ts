@@ -69,6 +69,7 @@ export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOpti
   await app.register(fleetRoutes, { ...ctx, cameras, metrics });
   await app.register(discoveryRoutes, { ...ctx, cameras });
   await app.register(ingestRoutes, { ...ctx, cameras });
+  await app.register((await import('./recording/plugin.js')).recordingPlugin, { ...ctx, cameras });
   await app.register(caseRoutes, ctx);
   await app.register(timeLimitRoutes, ctx);
   await app.register(desk110Routes, ctx);

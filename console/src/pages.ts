@@ -31,6 +31,7 @@ export const PAGES: PageDef[] = [
   { path: '/kpi', nav: { zh: '综合评价', en: 'Assessment' }, roles: ['admin', 'operator'], Component: lazy(() => import('./pages/KpiPage')) },
   { path: '/sharing', nav: { zh: '共享管理', en: 'Sharing' }, roles: ['police110', 'admin'], Component: lazy(() => import('./pages/SharingPage')) },
   { path: '/users', nav: { zh: '用户管理', en: 'Users' }, roles: ['admin'], Component: lazy(() => import('./pages/UsersPage')) },
+  { path: '/playback', roles: ['operator', 'reviewer', 'police110', 'admin'], Component: lazy(() => import('./pages/PlaybackPage')) },
 ];
 
 export function navPagesFor(role: Role): PageDef[] {
