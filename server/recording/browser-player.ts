@@ -59,10 +59,12 @@ export async function seekTo(page: Page, wallMs: number, timeoutMs = 20_000): Pr
     const t0 = performance.now();
     const timer = setTimeout(() => reject(new Error('seek timed out')), timeout);
     video.addEventListener('seeked', () => {
-      const done = () => { clearTimeout(timer); resolve(performance.now() - t0); };
-      video.requestVideoFrameCallback ? video.requestVideoFrameCallback(done) : done();
-      // a paused video paints the sought frame; rVFC fires on that paint in Chromium
+      // the first frame presented after the seek (rVFC fires on presentation; the video plays until then)
+      const done = () => { clearTimeout(timer); video.pause(); resolve(performance.now() - t0); };
+      if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(done);
+      else done();
     }, { once: true });
+    void video.play().catch(() => {});
     video.currentTime = pos;
   }), { at: wallMs, timeout: timeoutMs });
 }

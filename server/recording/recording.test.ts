@@ -243,6 +243,35 @@ describe('recording and playback on real parts', () => {
     expect(Math.abs(gapS * 1000 - (holeEnd - holeStart))).toBeLessThan(1000);
   }, 90_000);
 
+  it('cluster: media of another store is redirected to it; a dead store\'s spans are kept and shown as unavailable', async () => {
+    const op = await t.cookie('operator');
+    const src = (await rows(cont)).filter((r) => r.status === 'complete')[0];
+    const day = Date.now() - 7200_000; // two hours ago, clear of the real recordings
+    await t.db.query(`INSERT INTO recording_nodes (id, address, heartbeat_at) VALUES ('alive-store', 'http://ingest-2.example:8080', now()), ('dead-store', 'http://ingest-3.example:8080', now() - interval '10 minutes')`);
+    const ins = async (node: string, start: number) => (await t.db.query<{ id: number }>(
+      `INSERT INTO recording_segments (camera_id, stream, node_id, file, start_at, end_at, bytes, status, init_bytes, gops)
+       SELECT camera_id, stream, $2, $3, to_timestamp($4 / 1000.0), to_timestamp($4 / 1000.0) + (end_at - start_at), bytes, 'complete', init_bytes, gops FROM recording_segments WHERE id = $1
+       RETURNING id::int AS id`, [src.id, node, `${cont}/x/${node}-${start}.mp4`, start])).rows[0].id;
+    const aliveId = await ins('alive-store', day);
+    await ins('dead-store', day + 60_000);
+    const tl = (await t.app.inject({ url: `/api/cameras/${cont}/recordings?from=${day - 1000}&to=${day + 120_000}`, headers: { cookie: op } })).json() as { spans: Array<{ node: string; available: boolean }> };
+    expect(tl.spans.map((x) => [x.node, x.available])).toEqual([['alive-store', true], ['dead-store', false]]);
+    // only the dead store holds this range: kept, not lost, but not playable now
+    const dead = await t.app.inject({ url: `/api/cameras/${cont}/playback?from=${day + 60_000}&to=${day + 61_000}`, headers: { cookie: op } });
+    expect(dead.statusCode).toBe(503);
+    expect(dead.json().message).toMatch(/unavailable/);
+    // the alive store's range: the URL points at it, and its media reaching this node is redirected there
+    const alive = (await t.app.inject({ url: `/api/cameras/${cont}/playback?from=${day}&to=${day + 2000}`, headers: { cookie: op } })).json() as { url: string };
+    expect(alive.url.startsWith('http://ingest-2.example:8080/rec/')).toBe(true);
+    const path = alive.url.replace('http://ingest-2.example:8080', '');
+    const pl = (await t.app.inject({ url: path })).body;
+    expect(pl).toContain(`http://ingest-2.example:8080/rec/${cont}/`);
+    const media = await t.app.inject({ url: path.replace(/index\.m3u8$/, `i${aliveId}.mp4`) });
+    expect(media.statusCode).toBe(307);
+    expect(media.headers.location).toBe(`http://ingest-2.example:8080${path.replace(/index\.m3u8$/, `i${aliveId}.mp4`)}`);
+    await t.db.query(`DELETE FROM recording_segments WHERE node_id IN ('alive-store', 'dead-store')`);
+  });
+
   it('retention deletes the oldest first and never a span locked by a case or a 110 incident', async () => {
     await recorder.stop(); // no more writes during the check
     const all = (await rows(cont)).filter((r) => r.status === 'complete');
