@@ -112,7 +112,7 @@ describe('recording node crash and full disk (real server processes)', () => {
       const f = await files(recDir);
       const sizes = [...f.values()];
       return f.size >= 3 && sizes[sizes.length - 1] > 2000 ? f : undefined;
-    }, 60_000, 'three recording files');
+    }, 90_000, 'three recording files').catch((e: Error) => { throw new Error(`${e.message}\n${a.lines.slice(-8).join('\n')}`); });
     a.child.kill('SIGKILL');
     await a.exited;
     const atKill = await files(recDir);

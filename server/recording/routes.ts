@@ -475,13 +475,41 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
     };
   });
 
+  app.get<{ Params: { id: string } }>('/api/recordings/incident/:id', {
+    config: { roles: PLAYBACK_ROLES },
+    schema: { summary: 'Where to play a 110 incident\'s scene: its camera, else the visible camera nearest to it, at the report time' },
+  }, async (request, reply) => {
+    const user = currentUser(request);
+    if (!UUID.test(request.params.id)) return bad(reply, 404, 'incident not found (警情不存在)');
+    const inc = (await o.db.query<{ camera_id: string | null; lat: number | null; lng: number | null; reported_at: Date }>(
+      'SELECT camera_id, lat, lng, reported_at FROM incidents_110 WHERE id = $1', [request.params.id])).rows[0];
+    if (!inc) return bad(reply, 404, 'incident not found (警情不存在)');
+    const at = new Date(inc.reported_at).toISOString();
+    if (inc.camera_id && (await visible(user, inc.camera_id))) return { cameraId: inc.camera_id, at, distanceM: 0 };
+    if (inc.lat == null || inc.lng == null) return bad(reply, 404, 'the incident has no camera and no position (警情无点位和坐标)');
+    const near = (await o.db.query<{ id: string; lat: number; lng: number }>(
+      `SELECT id, lat, lng FROM cameras c WHERE lat BETWEEN $1 - 0.05 AND $1 + 0.05 AND lng BETWEEN $2 - 0.06 AND $2 + 0.06
+         AND ${seesRestrictedCameras(user.role) ? 'TRUE' : `c.sharing = 'shared'`}`, [inc.lat, inc.lng])).rows;
+    const { distanceM } = await import('./recorder.js');
+    const best = near.map((c) => ({ c, d: distanceM(inc.lat!, inc.lng!, c.lat, c.lng) })).sort((a, b) => a.d - b.d)[0];
+    if (!best) return bad(reply, 404, 'no camera within about 5 km of the incident (附近无摄像机)');
+    return { cameraId: best.c.id, at, distanceM: Math.round(best.d) };
+  });
+
   // ---------------------------------------------------------------- status
 
   app.get('/api/recordings/status', {
     config: { roles: STATUS_ROLES },
     schema: { summary: 'This node\'s recorder (cameras, disk, failures) and every recording store' },
-  }, async () => {
+  }, async (request) => {
+    const user = currentUser(request);
     const m = await storeMap();
-    return { node: o.recorder?.status() ?? null, stores: [...m.values()] };
+    const node = o.recorder?.status() ?? null;
+    if (node && !seesRestrictedCameras(user.role) && node.cameras.length) {
+      // restricted cameras stay hidden here too
+      const shared = new Set((await o.db.query<{ id: string }>(`SELECT id FROM cameras WHERE id = ANY($1::uuid[]) AND sharing = 'shared'`, [node.cameras.map((c) => c.cameraId)])).rows.map((r) => r.id));
+      node.cameras = node.cameras.filter((c) => shared.has(c.cameraId));
+    }
+    return { node, stores: [...m.values()] };
   });
 }

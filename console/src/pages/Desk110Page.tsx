@@ -225,7 +225,7 @@ export default function Desk110Page() {
           {data?.items.length === 0 ? <tr><td colSpan={9} className="empty">暂无警情 No incidents</td></tr> : null}
           {data?.items.map((i) => (
             <tr key={i.id} data-ticket={i.ticketNo} className={flash[i.ticketNo] ? 'flash' : undefined}>
-              <td className="mono">{i.ticketNo}{i.confidential ? ' 🔒' : ''}</td>
+              <td className="mono">{i.ticketNo}{i.confidential ? ' 🔒' : ''}<br /><a href={`/playback?incident=${encodeURIComponent(i.id)}`} target="_blank" rel="noreferrer" data-testid="incident-playback">现场回放 Scene playback</a></td>
               <td className="tabular muted">{fmtTime(i.receivedAt)}</td>
               <td>{i.categoryName ?? i.categoryCode}<br /><span className="muted">{i.eventName}</span></td>
               <td title={i.reportText}>{i.address}</td>
