@@ -1,5 +1,5 @@
 /**
- * npm run bench:record [-- --cameras 40 --measure 15 --size 640x360 --fps 25 --seeks 12 --no-browser]
+ * npm run bench:record [-- --cameras 40 --measure 15 --size 640x360 --fps 25 --seeks 12 --segment 60 --no-browser]
  *
  * The recorder on top of the live relay, in the composed server (PGlite), against simulated cameras in a child process:
  *  - CPU of this process and its ffmpeg children with N sub streams live (relay only), then with all N recorded
@@ -33,6 +33,7 @@ const MEASURE_S = Number(arg('measure', '15'));
 const SIZE = arg('size', '640x360');
 const FPS = arg('fps', '25');
 const SEEKS = Number(arg('seeks', '12'));
+const SEGMENT_S = arg('segment', '60');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] : NaN; };
 const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
 
   const dataDir = await mkdtemp(join(tmpdir(), 'streeteye-bench-record-'));
   Object.assign(process.env, {
-    RECORDINGS_DIR: join(dataDir, 'recordings'), RECORDINGS_MIN_FREE_MB: '0', RECORDING_SYNC_S: '1', INGEST_MAX_SESSIONS: String(N + 10), ANALYTICS_ENABLED: '0', RECORDINGS_NODE_ID: 'bench',
+    RECORDINGS_DIR: join(dataDir, 'recordings'), RECORDINGS_MIN_FREE_MB: '0', RECORDING_SYNC_S: '1', INGEST_MAX_SESSIONS: String(N + 10), ANALYTICS_ENABLED: '0', RECORDINGS_NODE_ID: 'bench', RECORDING_SEGMENT_S: SEGMENT_S,
   });
   const { loadConfig } = await import('../server/config.js');
   const { openPglite } = await import('../server/db/pglite.js');
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
     const ioAmp = (io1 - io0) / Math.max(1, st1 - st0);
     const perCam30 = addedBox > 0 ? (recording / addedBox) * 30 : Infinity;
     rows.push([`cameras recorded (${f(bitrate, 0)} kb/s sub) on top of live relay`, `${recording} at +${f(addedBox)} % of the box (relay ${f(relayCore / cpus().length)} %); ≈ ${f(perCam30, 0)} at 30 %`, '≥ 500 at < 30 % added', f(perCam30 / 500, 2)]);
-    rows.push(['disk write amplification (file bytes / stream bytes)', `${f(amp, 4)} (process write_bytes incl. index & logs: ${f(ioAmp, 3)})`, '≤ 1.05', f(1.05 / amp, 2)]);
+    rows.push([`disk write amplification (file bytes / stream bytes; ${SEGMENT_S} s files)`, `${f(amp, 4)} (process write_bytes incl. index & logs: ${f(ioAmp, 3)})`, '≤ 1.05', f(1.05 / amp, 2)]);
 
     // ---- seek → first frame in Chromium
     const segs = (await db.query<{ s: Date; e: Date; camera_id: string }>(`SELECT camera_id, min(start_at) AS s, max(end_at) AS e FROM recording_segments WHERE status = 'complete' GROUP BY camera_id ORDER BY max(end_at) - min(start_at) DESC LIMIT 1`)).rows[0];

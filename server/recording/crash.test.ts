@@ -112,7 +112,7 @@ describe('recording node crash and full disk (real server processes)', () => {
       const f = await files(recDir);
       const sizes = [...f.values()];
       return f.size >= 3 && sizes[sizes.length - 1] > 2000 ? f : undefined;
-    }, 90_000, 'three recording files').catch((e: Error) => { throw new Error(`${e.message}\n${a.lines.slice(-8).join('\n')}`); });
+    }, 150_000, 'three recording files').catch((e: Error) => { throw new Error(`${e.message}\n${a.lines.slice(-8).join('\n')}`); });
     a.child.kill('SIGKILL');
     await a.exited;
     const atKill = await files(recDir);
@@ -121,7 +121,7 @@ describe('recording node crash and full disk (real server processes)', () => {
     const b = startNode(dataDir, recDir);
     procs.push(b);
     await Promise.race([b.base, b.exited.then(() => { throw new Error(`node exited: ${b.lines.slice(-5).join('\n')}`); })]);
-    await poll(async () => b.lines.some((l) => l.includes('recordings reconciled')) || undefined, 30_000, 'reconcile');
+    await poll(async () => b.lines.some((l) => l.includes('recordings reconciled')) || undefined, 120_000, 'reconcile');
     b.child.kill('SIGTERM');
     await b.exited;
 
@@ -148,7 +148,7 @@ describe('recording node crash and full disk (real server processes)', () => {
     } finally {
       await db.close();
     }
-  }, 180_000);
+  }, 420_000);
 
   const canMount = process.getuid?.() === 0 && spawnSync('unshare', ['-m', 'true']).status === 0;
   it.skipIf(!canMount)('a full disk stops recording with a camera alarm while live video goes on', async () => {
@@ -178,5 +178,5 @@ describe('recording node crash and full disk (real server processes)', () => {
     expect((await fetch(`${base}/api/health`)).status).toBe(200);
     n.child.kill('SIGTERM');
     await n.exited;
-  }, 180_000);
+  }, 420_000);
 });
