@@ -19,6 +19,8 @@ export interface FrameReading {
 
 /** Put hls.js and a <video> on the page (any page of the server's origin). */
 export async function preparePlayer(page: Page): Promise<void> {
+  // tsx/esbuild (keepNames) wraps functions in __name(): give the page one, as a string so nothing transforms it
+  await page.evaluate('globalThis.__name = globalThis.__name || ((f) => f)');
   await page.addScriptTag({ path: HLS_JS_PATH });
   await page.evaluate(() => {
     (globalThis as any).document.body.innerHTML = '<video id="v" muted playsinline style="width:640px;height:360px"></video>';

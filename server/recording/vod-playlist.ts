@@ -62,7 +62,8 @@ export function buildVodPlaylist(files: PlaylistFile[], fromMs: number, toMs: nu
     media.push(s);
     end = s.startMs + s.durMs;
   }
-  const timelineStartMs = media.length ? Math.min(media[0].startMs, Math.max(fromMs, media[0].startMs)) : fromMs;
+  // the timeline starts with the first recorded GOP of the range (the one holding `from`, or the first after it)
+  const timelineStartMs = media.length ? media[0].startMs : fromMs;
   const out: Seg[] = [];
   let cursor = timelineStartMs;
   const gap = (until: number) => {
