@@ -122,7 +122,8 @@ describe('recording and playback on real parts', () => {
     const start = rs[0].start_at.getTime();
     const end = Math.max(...rs.map((r) => r.end_at.getTime()));
     expect(start).toBeLessThanOrEqual(at - 1500); // pre-roll of 3 s (from the GOP holding it)
-    expect(start).toBeGreaterThanOrEqual(at - 5000);
+    // pre-roll 3 s + the GOP holding its start + the clock anchoring's tolerance under load (re-anchored beyond 3 s)
+    expect(start).toBeGreaterThanOrEqual(at - 7500);
     expect(end).toBeGreaterThanOrEqual(at + 2000); // post-roll of 3 s
     expect(end).toBeLessThanOrEqual(at + 9000);
   }, 30_000);
@@ -254,22 +255,26 @@ describe('recording and playback on real parts', () => {
        RETURNING id::int AS id`, [src.id, node, `${cont}/x/${node}-${start}.mp4`, start])).rows[0].id;
     const aliveId = await ins('alive-store', day);
     await ins('dead-store', day + 60_000);
-    const tl = (await t.app.inject({ url: `/api/cameras/${cont}/recordings?from=${day - 1000}&to=${day + 120_000}`, headers: { cookie: op } })).json() as { spans: Array<{ node: string; available: boolean }> };
-    expect(tl.spans.map((x) => [x.node, x.available])).toEqual([['alive-store', true], ['dead-store', false]]);
-    // only the dead store holds this range: kept, not lost, but not playable now
-    const dead = await t.app.inject({ url: `/api/cameras/${cont}/playback?from=${day + 60_000}&to=${day + 61_000}`, headers: { cookie: op } });
-    expect(dead.statusCode).toBe(503);
-    expect(dead.json().message).toMatch(/unavailable/);
-    // the alive store's range: the URL points at it, and its media reaching this node is redirected there
-    const alive = (await t.app.inject({ url: `/api/cameras/${cont}/playback?from=${day}&to=${day + 2000}`, headers: { cookie: op } })).json() as { url: string };
-    expect(alive.url.startsWith('http://ingest-2.example:8080/rec/')).toBe(true);
-    const path = alive.url.replace('http://ingest-2.example:8080', '');
-    const pl = (await t.app.inject({ url: path })).body;
-    expect(pl).toContain(`http://ingest-2.example:8080/rec/${cont}/`);
-    const media = await t.app.inject({ url: path.replace(/index\.m3u8$/, `i${aliveId}.mp4`) });
-    expect(media.statusCode).toBe(307);
-    expect(media.headers.location).toBe(`http://ingest-2.example:8080${path.replace(/index\.m3u8$/, `i${aliveId}.mp4`)}`);
-    await t.db.query(`DELETE FROM recording_segments WHERE node_id IN ('alive-store', 'dead-store')`);
+    await sleep(2100); // the routes cache the store list for 2 s
+    try {
+      const tl = (await t.app.inject({ url: `/api/cameras/${cont}/recordings?from=${day - 1000}&to=${day + 120_000}`, headers: { cookie: op } })).json() as { spans: Array<{ node: string; available: boolean }> };
+      expect(tl.spans.map((x) => [x.node, x.available])).toEqual([['alive-store', true], ['dead-store', false]]);
+      // only the dead store holds this range: kept, not lost, but not playable now
+      const dead = await t.app.inject({ url: `/api/cameras/${cont}/playback?from=${day + 60_000}&to=${day + 61_000}`, headers: { cookie: op } });
+      expect(dead.statusCode).toBe(503);
+      expect(dead.json().message).toMatch(/unavailable/);
+      // the alive store's range: the URL points at it, and its media reaching this node is redirected there
+      const alive = (await t.app.inject({ url: `/api/cameras/${cont}/playback?from=${day}&to=${day + 2000}`, headers: { cookie: op } })).json() as { url: string };
+      expect(alive.url.startsWith('http://ingest-2.example:8080/rec/')).toBe(true);
+      const path = alive.url.replace('http://ingest-2.example:8080', '');
+      const pl = (await t.app.inject({ url: path })).body;
+      expect(pl).toContain(`http://ingest-2.example:8080/rec/${cont}/`);
+      const media = await t.app.inject({ url: path.replace(/index\.m3u8$/, `i${aliveId}.mp4`) });
+      expect(media.statusCode).toBe(307);
+      expect(media.headers.location).toBe(`http://ingest-2.example:8080${path.replace(/index\.m3u8$/, `i${aliveId}.mp4`)}`);
+    } finally {
+      await t.db.query(`DELETE FROM recording_segments WHERE node_id IN ('alive-store', 'dead-store')`);
+    }
   });
 
   it('retention deletes the oldest first and never a span locked by a case or a 110 incident', async () => {
