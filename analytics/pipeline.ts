@@ -482,7 +482,8 @@ export class AnalyticsEngine extends EventEmitter<EngineEvents> {
     const tracks: LabelledBox[] = rt.tracker
       .active()
       .filter((t: Track) => stay.trackIds.includes(t.id) && t.lastSeen === frame.ts)
-      .map((t) => ({ box: t.box, label: t.label, score: t.score }));
+      // the candidate's score on every box: the label on the still and the review list show one number
+      .map((t) => ({ box: t.box, label: t.label, score: stay.score }));
     const boxes = tracks.length ? tracks : [{ box: stay.box, label: stay.label, score: stay.score }];
     // Latin text only: CJK fonts are not guaranteed on analytics nodes and would render as boxes.
     const caption = `${info?.code ?? ''} ${info?.nameEn ?? rt.rule.eventType} · ${cam.ctx.cameraId} · ${new Date(frame.ts).toISOString()}`;

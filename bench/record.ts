@@ -90,16 +90,16 @@ async function main(): Promise<void> {
   const { Bus } = await import('../server/bus.js');
   const { buildApp } = await import('../server/app.js');
   const { ensureAdmin } = await import('../server/bootstrap.js');
-  const { ingestFor } = await import('../ingest/app-plugin.js');
-  const { recorderFor } = await import('../server/recording/plugin.js');
+  const { createNode } = await import('../server/node.js');
   const logger = pino({ level: 'silent' });
   const config = loadConfig({ DATA_DIR: dataDir, STREETEYE_SIM_CAMERAS: '0', TLS_PORT: '0', CAMERA_ALARMS: '0' });
   const db = await openPglite({ dataDir: join(dataDir, 'pglite') });
   await migrate(db, logger as never);
-  const ctx = { config, db, logger: logger as never, secretKey: randomBytes(32), bus: new Bus(), onShutdown: [] as Array<() => Promise<void>> };
+  const node = createNode({ config, db, logger: logger as never, secretKey: randomBytes(32), bus: new Bus() }, { skip: ['cluster', 'fleet', 'alarms', 'outbox', 'gb28181', 'demo-fleet'] });
+  await node.start();
   const password = 'bench-record-password-1';
   await ensureAdmin(db, password);
-  const { app, cameras } = await buildApp(ctx as never);
+  const { app } = await buildApp(node.context);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'admin', password } });
@@ -109,8 +109,8 @@ async function main(): Promise<void> {
     const r = await app.inject({ method: 'POST', url: '/api/cameras', headers: { cookie }, payload: { name: `bench-${c.name}`, rtspMain: c.rtspMain, rtspSub: c.rtspSub, username: c.username, password: c.password } });
     ids.push(r.json().id);
   }
-  const ingest = ingestFor({ ...ctx, cameras } as never);
-  const recorder = recorderFor({ ...ctx, cameras } as never)!;
+  const ingest = node.context.ingest;
+  const recorder = node.context.recorder!;
   const rows: string[][] = [];
   try {
     // ---- relay only
@@ -216,7 +216,7 @@ async function main(): Promise<void> {
       const took = Date.now() - tStart;
       const out = join(dataDir, 'export.mp4');
       await writeFile(out, res.rawPayload);
-      const { resolveFfprobe } = await import('../ingest/ffmpeg-path.js');
+      const { resolveFfprobe } = await import('../media-tools/ffmpeg-path.js');
       const pr = spawnSync(resolveFfprobe(), ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', out], { encoding: 'utf8' });
       rows.push([`export of 10 min (${copies} time-shifted copies of a ${f(span / 1000, 0)} s recording; ${f(res.rawPayload.length / 1e6)} MB)`, `${took} ms (status ${res.statusCode}, ffprobe ${f(Number(pr.stdout), 1)} s)`, '≤ 2 s', f(2000 / took, 2)]);
     }
@@ -228,7 +228,7 @@ async function main(): Promise<void> {
     for (const r of rows) console.log(`| ${r.join(' | ')} |`);
     console.log(`\nload average before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${load1.map((x) => x.toFixed(2)).join(' ')} (${cpus().length} CPUs, shared with other work)`);
     await app.close();
-    for (const stop of [...ctx.onShutdown].reverse()) await stop().catch(() => {});
+    await node.stop();
     await db.close();
     simProc.kill('SIGTERM');
     await rm(dataDir, { recursive: true, force: true });

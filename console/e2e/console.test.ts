@@ -14,7 +14,7 @@ const HEADER = 'national_id,name,owner,sharing,lat,lng,address,district,street,c
 const BAD_CSV = [
   HEADER,
   '34020000001320000001,东门路口,城管局,shared,31.2304,121.4737,东门路 1 号,黄浦区,外滩街道,东门社区,31010100100101,路口;主干道,rtsp://192.0.2.10:554/main,,,,',
-  '34020000001320000002,西门路口,城管局,shared,31.2305,121.4738,西门路 2 号,黄浦区,外滩街道,西门社区,,,file:///etc/passwd,,,,',
+  '34020000001320000002,西门路口,城管局,shared,91.5,121.4738,西门路 2 号,黄浦区,外滩街道,西门社区,,,file:///etc/passwd,,,,',
 ].join('\n');
 const GOOD_CSV = [
   HEADER,
@@ -70,7 +70,7 @@ describe('console in Chromium', () => {
     await page.waitForURL('**/cameras');
     await page.getByTestId('camera-table').waitFor();
     await expect.poll(() => page.getByTestId('live-state').getAttribute('data-state')).toBe('live');
-    await expect.poll(() => page.getByTestId('nav-users').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('nav-admin').count()).toBe(1);
     admin = { context, page };
   });
 
@@ -83,18 +83,21 @@ describe('console in Chromium', () => {
     await page.getByTestId('import-rejected').waitFor();
     const table = page.getByTestId('import-errors');
     const rows = table.locator('tbody tr');
-    await expect.poll(() => rows.count()).toBe(1);
-    const cells = await rows.first().locator('td').allTextContents();
+    // one bad row with two errors (latitude out of range, not an rtsp:// URL)
+    await expect.poll(() => rows.count()).toBe(2);
+    const cells = await rows.filter({ hasText: 'rtsp_main' }).first().locator('td').allTextContents();
     expect(cells[0]).toBe('3');
     expect(cells[1]).toBe('rtsp_main');
     expect(cells[2]).toMatch(/rtsp/i);
+    expect(await rows.filter({ hasText: 'lat' }).count()).toBe(1);
     expect(await page.getByTestId('import-rejected').textContent()).toContain('nothing was imported');
     await shot(page, 'import-rejected');
     expect(await cameraCount()).toBe(0);
     // Offered afterwards: write the good rows only.
     await page.getByTestId('import-partial').click();
-    await expect.poll(() => page.getByTestId('import-summary').textContent()).toMatch(/created\s*1.*skipped\s*1/);
-    expect(await page.getByTestId('import-errors').locator('tbody tr').count()).toBe(1);
+    // rows are counted, not errors: one row skipped although it had two errors
+    await expect.poll(() => page.getByTestId('import-summary').textContent()).toMatch(/created\s*1.*skipped\s*1\s*行/);
+    expect(await page.getByTestId('import-errors').locator('tbody tr').count()).toBe(2);
     expect(await cameraCount()).toBe(1);
   });
 
@@ -163,7 +166,7 @@ describe('console in Chromium', () => {
 
   it('lets an admin create a user, change the role and disable the account', async () => {
     const { page } = admin;
-    await page.getByTestId('nav-users').click();
+    await page.getByTestId('nav-admin').click();
     await page.getByTestId('users-table').locator('tbody tr').first().waitFor();
     await page.getByRole('button', { name: /New user/ }).click();
     const form = page.getByTestId('new-user');
@@ -192,7 +195,7 @@ describe('console in Chromium', () => {
       await page.getByTestId('nav-cameras').click();
       await page.waitForURL('**/cameras');
       await page.getByTestId('camera-table').locator('tbody tr').first().waitFor();
-      expect(await page.getByTestId('nav-users').count()).toBe(0);
+      expect(await page.getByTestId('nav-admin').count()).toBe(0);
       expect(await page.getByRole('link', { name: /Import CSV/ }).count()).toBe(0);
       expect(await page.getByTestId('export').count()).toBe(0);
       // Restricted cameras are not in an operator's list.

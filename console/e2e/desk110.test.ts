@@ -72,6 +72,27 @@ describe('110 desk, KPI dashboard and sharing in Chromium', () => {
     await sharingRoundTrip(page);
     await context.close();
   });
+
+  it('shows police every waiting incident by default and opens one with its history and case', async () => {
+    const admin = await h.t.cookie('admin');
+    const key = (await h.t.app.inject({ method: 'POST', url: '/api/api-keys', headers: { cookie: admin }, payload: { name: '110 对接', scopes: ['110'] } })).json().key;
+    const posted = await h.t.app.inject({ method: 'POST', url: '/api/110/incidents', headers: { authorization: `Bearer ${key}` }, payload: { ticketNo: 'API-DETAIL-1', reportedAt: new Date().toISOString(), address: '莫干山路 1 号', reportText: '店外经营占道', categoryCode: '0901' } });
+    expect(posted.statusCode).toBe(201);
+    await h.t.app.inject({ method: 'POST', url: '/api/110/incidents/API-DETAIL-1/accept', headers: { cookie: await h.t.cookie('operator') }, payload: {} });
+    const { page, context } = await h.loggedIn('police110');
+    await page.goto('/desk110');
+    const row = page.locator('tr[data-ticket="API-DETAIL-1"]');
+    await row.waitFor(); // not hidden behind "mine only"
+    await row.getByTestId('open-incident').click();
+    const detail = page.getByTestId('incident-detail');
+    await detail.waitFor();
+    await expect.poll(() => detail.getByTestId('incident-history').locator('li').count()).toBe(2);
+    expect(await detail.getByTestId('incident-history').innerText()).toMatch(/已接收[\s\S]*已受理/);
+    expect(await detail.getByTestId('detail-case').innerText()).toMatch(/SE\d{8}-\d{6}/);
+    expect(await detail.innerText()).toContain('店外经营占道');
+    expect(page.url()).toContain('ticket=API-DETAIL-1');
+    await context.close();
+  });
 });
 
 async function sharingRoundTrip(page: Page) {

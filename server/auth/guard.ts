@@ -22,7 +22,7 @@ declare module 'fastify' {
 
 /** The signed-in user of a route that is guarded (never null there). */
 export function currentUser(request: FastifyRequest): SessionUser {
-  if (!request.user) throw new HttpError(401, 'Sign in first');
+  if (!request.user) throw new HttpError(401, '请先登录 Sign in first');
   return request.user;
 }
 
@@ -47,9 +47,9 @@ export function installGuard(app: FastifyInstance, q: Queryable): void {
     if (!request.routeOptions.url?.startsWith('/api/') || config.public) return;
     const token = request.cookies[SESSION_COOKIE];
     const user = token ? await resolveSession(q, token) : null;
-    if (!user) throw new HttpError(401, 'Sign in first: this needs a session');
+    if (!user) throw new HttpError(401, '请先登录 Sign in first: this needs a session');
     if (config.roles && !config.roles.includes(user.role)) {
-      throw new HttpError(403, `Your role (${user.role}) may not do this`);
+      throw new HttpError(403, `当前角色无权操作 Your role (${user.role}) may not do this`);
     }
     request.user = user;
   });

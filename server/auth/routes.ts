@@ -48,7 +48,7 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext): Promise
     const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_HASH);
     if (!user || !ok || user.disabled) {
       await audit(ctx.db, { action: 'auth.login_failed', detail: { username: username.slice(0, 64) }, ip: request.ip });
-      throw new HttpError(401, 'Wrong username or password');
+      throw new HttpError(401, '用户名或密码错误 Wrong username or password');
     }
     const session = await ctx.db.tx(async (q) => {
       const s = await createSession(q, user.id, ctx.config.sessionTtlHours, { ip: request.ip, userAgent: request.headers['user-agent'] });

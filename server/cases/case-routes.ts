@@ -4,11 +4,13 @@ import { currentUser } from '../auth/guard.js';
 import { audit } from '../audit.js';
 import type { Role } from '../auth/roles.js';
 import { visibilityCondition } from '../inventory/camera-repo.js';
-import { notFound } from '../http/errors.js';
+import { HttpError, notFound } from '../http/errors.js';
+import type { Queryable } from '../db/db.js';
+import type { SessionUser } from '../auth/roles.js';
 import { commonErrors, listOf, paging, uuidParam } from '../http/schemas.js';
 import {
-  CASE_ACTIONS, CASE_ROLES, caseHistory, createCase, getCase, listCases, transitionCase,
-  type CaseAction, type CaseFilters, type Notification,
+  allowedActions, CASE_ACTIONS, CASE_ROLES, caseHistory, createCase, getCase, listCases, transitionCase,
+  type CaseAction, type CaseFilters, type CaseRecord, type Notification,
 } from './case-service.js';
 
 const str = { type: ['string', 'null'] } as const;
@@ -21,6 +23,22 @@ export const caseReply = {
     description: str, evidence: { type: 'array', items: {} }, status: { type: 'string' }, department: str, handleResult: str,
     reworkCount: { type: 'integer' }, dueAt: str, reportedAt: str, filedAt: { type: 'string' }, dispatchedAt: str, handledAt: str,
     verifiedAt: str, closedAt: str, voidedAt: str, voidReason: str, overdue: { type: 'boolean' },
+    extension: { type: ['object', 'null'], additionalProperties: true }, extensionCount: { type: 'integer' }, parkedFrom: str,
+    cameraName: str,
+    actions: { type: 'array', items: { type: 'object', properties: { action: { type: 'string' }, needs: { type: 'array', items: { type: 'string' } } } } },
+    handoffs: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'integer' }, topic: { type: 'string' }, destination: { type: 'string' }, apiKeyName: str, attempts: { type: 'integer' },
+          nextAttemptAt: { type: 'string' }, deliveredAt: str, lastError: str, lastStatus: { type: ['integer', 'null'] }, createdAt: { type: 'string' },
+          state: { type: 'string' },
+        },
+      },
+    },
+    sourceEvent: { type: ['object', 'null'], additionalProperties: true },
+    incident: { type: ['object', 'null'], additionalProperties: true },
     history: {
       type: 'array',
       items: {
@@ -31,13 +49,15 @@ export const caseReply = {
   },
 } as const;
 
-const STATUSES = ['filed', 'dispatched', 'handled', 'verified', 'closed', 'void'];
+const STATUSES = ['filed', 'dispatched', 'handled', 'verified', 'closed', 'void', 'parked'];
 const listQuery = {
   type: 'object',
   properties: {
     status: { type: 'string', enum: STATUSES }, source: { type: 'string', enum: ['ai', '110', 'manual'] },
     eventType: { type: 'string', maxLength: 64 }, grid: { type: 'string', maxLength: 15 }, district: { type: 'string', maxLength: 50 },
     department: { type: 'string', maxLength: 100 }, from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' },
+    street: { type: 'string', maxLength: 50 }, overdue: { type: 'boolean' }, dueBefore: { type: 'string', format: 'date-time' },
+    sort: { type: 'string', enum: ['due', 'filed'] },
     ...paging,
   },
   additionalProperties: false,
@@ -50,16 +70,22 @@ export function publishAll(ctx: AppContext, notifications: Notification[]): void
 export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.get<{ Querystring: CaseFilters }>('/api/cases', {
     config: { roles: CASE_ROLES },
-    schema: { tags: ['cases'], querystring: listQuery, response: { 200: listOf(caseReply), ...commonErrors } },
+    schema: {
+      tags: ['cases'],
+      description: 'Filters: status, source, eventType, district, street, grid (prefix), department, overdue, dueBefore, filed from/to; sort=due. counts: per status under the other filters.',
+      querystring: listQuery,
+      response: { 200: { ...listOf(caseReply), properties: { ...listOf(caseReply).properties, counts: { type: 'object', additionalProperties: { type: 'integer' } } } }, ...commonErrors },
+    },
   }, async (request) => listCases(ctx.db, currentUser(request), request.query));
 
   app.get<{ Params: { id: string } }>('/api/cases/:id', {
     config: { roles: CASE_ROLES },
     schema: { tags: ['cases'], params: uuidParam, response: { 200: caseReply, ...commonErrors } },
   }, async (request) => {
-    const c = await getCase(ctx.db, request.params.id, currentUser(request));
+    const user = currentUser(request);
+    const c = await getCase(ctx.db, request.params.id, user);
     if (!c) throw notFound('Case');
-    return { ...c, history: await caseHistory(ctx.db, c.id) };
+    return caseDetail(ctx, c, user);
   });
 
   app.post<{ Body: { eventType: string; description?: string; address?: string; gridCode?: string; district?: string; lat?: number; lng?: number; cameraId?: string } }>('/api/cases', {
@@ -93,17 +119,18 @@ export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise
     return reply.code(201).send(c);
   });
 
-  app.post<{ Params: { id: string }; Body: { action: CaseAction; department?: string; note?: string } }>('/api/cases/:id/transitions', {
+  app.post<{ Params: { id: string }; Body: { action: CaseAction; department?: string; note?: string; hours?: number } }>('/api/cases/:id/transitions', {
     config: { roles: CASE_ROLES },
     schema: {
       tags: ['cases'],
-      description: 'dispatch (department) | handle (note = result) | verify | close | rework (note) | void (note). Roles: see case-service.ts.',
+      description: 'dispatch (department) | handle (note = result) | feedback (note) | verify | close | rework (note) | send_back (note) | extend (hours, note) | approve_extension | reject_extension (note) | park (note) | resume | void (note). Roles: see case-service.ts; GET /api/cases/:id lists the actions the caller may take now.',
       params: uuidParam,
       body: {
         type: 'object',
         properties: {
           action: { type: 'string', enum: Object.keys(CASE_ACTIONS) },
           department: { type: 'string', maxLength: 100 }, note: { type: 'string', maxLength: 2000 },
+          hours: { type: 'number', exclusiveMinimum: 0, maximum: 10000 },
         },
         required: ['action'],
         additionalProperties: false,
@@ -112,17 +139,60 @@ export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise
     },
   }, async (request) => {
     const user = currentUser(request);
-    const { action, department, note } = request.body;
+    const { action, department, note, hours } = request.body;
     if (!(await getCase(ctx.db, request.params.id, user))) throw notFound('Case');
     const { notifications } = await ctx.db.tx(async (q) => {
-      const r = await transitionCase(q, { caseId: request.params.id, action, actor: user, department, note });
-      await audit(q, { user, action: `case.${action}`, targetType: 'case', targetId: r.case.id, detail: { caseNo: r.case.caseNo, department: department ?? null }, ip: request.ip });
+      if (department && CASE_ACTIONS[action]?.needs.includes('department')) await assertDepartment(q, department);
+      const r = await transitionCase(q, { caseId: request.params.id, action, actor: user, department, note, hours });
+      await audit(q, { user, action: `case.${action}`, targetType: 'case', targetId: r.case.id, detail: { caseNo: r.case.caseNo, department: department ?? null, hours: hours ?? null }, ip: request.ip });
       return r;
     });
     publishAll(ctx, notifications);
     const c = (await getCase(ctx.db, request.params.id, user))!;
-    return { ...c, history: await caseHistory(ctx.db, c.id) };
+    return caseDetail(ctx, c, user);
   });
+}
+
+/**
+ * The case page: the case, its history, the actions this user may take now (with what each needs), the
+ * hand-offs of the case (city platform, 110 feedback: pending, delivered or failing with the reason), and its
+ * source (the AI event or the 110 incident, without the caller's personal data).
+ */
+export async function caseDetail(ctx: AppContext, c: CaseRecord, user: SessionUser) {
+  const handoffs = await ctx.db.query(
+    `SELECT o.id, o.topic, o.destination, k.name AS "apiKeyName", o.attempts, o.next_attempt_at AS "nextAttemptAt",
+            o.delivered_at AS "deliveredAt", o.last_error AS "lastError", o.last_status AS "lastStatus", o.created_at AS "createdAt",
+            CASE WHEN o.delivered_at IS NOT NULL THEN 'delivered' WHEN o.last_error IS NOT NULL THEN 'failing' ELSE 'pending' END AS state
+       FROM outbox o LEFT JOIN api_keys k ON k.id = o.api_key_id WHERE o.payload->>'caseNo' = $1 ORDER BY o.id`, [c.caseNo]);
+  const event = c.source === 'ai' && c.sourceRef && c.cameraId
+    ? (await ctx.db.query(
+      `SELECT e.id, e.status, e.score, e.label, e.first_seen AS "firstSeen", e.last_seen AS "lastSeen", e.object_count AS "objectCount"
+         FROM events e WHERE e.case_id = $1 ORDER BY e.first_seen LIMIT 1`, [c.id])).rows[0] ?? null
+    : null;
+  const incident = c.source === '110'
+    ? (await ctx.db.query(
+      `SELECT i.ticket_no AS "ticketNo", i.status, i.category_code AS "categoryCode", i.category_name AS "categoryName",
+              i.report_text AS "reportText", i.address, i.reported_at AS "reportedAt", i.jurisdiction_unit AS "jurisdictionUnit", i.satisfaction
+         FROM incidents_110 i WHERE i.case_id = $1`, [c.id])).rows[0] ?? null
+    : null;
+  const cam = c.cameraId ? (await ctx.db.query<{ name: string }>('SELECT name FROM cameras WHERE id = $1', [c.cameraId])).rows[0] : undefined;
+  return {
+    ...c,
+    cameraName: cam?.name ?? null,
+    history: await caseHistory(ctx.db, c.id),
+    actions: allowedActions(c, user.role).map((action) => ({ action, needs: CASE_ACTIONS[action].needs })),
+    handoffs: handoffs.rows,
+    sourceEvent: event,
+    incident,
+  };
+}
+
+/** A case is dispatched to a department of the table (an admin edits it), enabled. */
+export async function assertDepartment(q: Queryable, name: string): Promise<void> {
+  const r = await q.query('SELECT 1 FROM departments WHERE name = $1 AND enabled', [name.trim()]);
+  if (!r.rowCount) {
+    throw new HttpError(400, `“${name}”不是启用的处置部门 "${name}" is not an enabled department`, { department: '请从部门列表中选择 pick a department from the list' });
+  }
 }
 
 async function visibleCamera(ctx: AppContext, user: { role: Role }, id: string): Promise<boolean> {

@@ -5,7 +5,10 @@ import { createCase } from './case-service.js';
 
 describe.each(dbKinds())('cases on %s', (kind) => {
   let t: TestApp;
-  beforeAll(async () => { t = await createTestApp({ db: kind }); });
+  beforeAll(async () => {
+    t = await createTestApp({ db: kind });
+    await t.db.query(`INSERT INTO departments (name) VALUES ('城管中队')`);
+  });
   afterAll(async () => { await t.close(); });
 
   const act = async (role: 'admin' | 'operator' | 'reviewer' | 'police110' | 'technician', id: string, body: object) =>

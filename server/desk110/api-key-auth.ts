@@ -31,17 +31,19 @@ export function installApiKeyAuth(app: FastifyInstance, q: Queryable): void {
     const header = request.headers.authorization;
     if (header !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      if (!m) throw new HttpError(401, 'Send the API key as "Authorization: Bearer <key>"');
+      if (!m) throw new HttpError(401, 'API 密钥格式应为 Send the API key as "Authorization: Bearer <key>"');
       const key = await verifyApiKey(q, m[1]);
-      if (!key) throw new HttpError(401, 'The API key is unknown or has been revoked');
-      if (!key.scopes.includes(config.apiKeyScope)) throw new HttpError(403, `The API key lacks the "${config.apiKeyScope}" scope`);
+      if (!key) throw new HttpError(401, 'API 密钥无效或已吊销 The API key is unknown or has been revoked');
+      if (!key.scopes.includes(config.apiKeyScope)) throw new HttpError(403, `API 密钥没有“${config.apiKeyScope}”权限 The API key lacks the "${config.apiKeyScope}" scope`);
       request.apiKey = key;
       return;
     }
     const token = request.cookies[SESSION_COOKIE];
-    const user = token && config.sessionRoles?.length ? await resolveSession(q, token) : null;
-    if (!user) throw new HttpError(401, 'Send an API key (Authorization: Bearer <key>) or sign in');
-    if (!config.sessionRoles!.includes(user.role)) throw new HttpError(403, `Your role (${user.role}) may not do this`);
+    const user = token ? await resolveSession(q, token) : null;
+    if (!user) throw new HttpError(401, '请提供 API 密钥或先登录 Send an API key (Authorization: Bearer <key>) or sign in');
+    if (!config.sessionRoles?.includes(user.role)) {
+      throw new HttpError(403, config.sessionRoles?.length ? `当前角色无权操作 Your role (${user.role}) may not do this` : '此接口只接受 API 密钥 This route takes an API key, not a session');
+    }
     request.user = user;
   });
 }

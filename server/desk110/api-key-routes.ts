@@ -50,7 +50,8 @@ export async function apiKeyRoutes(app: FastifyInstance, ctx: AppContext): Promi
     const user = currentUser(request);
     const { name, scopes, callbackUrl } = request.body;
     const k = newApiKey();
-    const callbackSecret = callbackUrl ? randomBytes(24).toString('base64url') : null;
+    // The secret signs our feedback to callbackUrl and, for a city key, the city's requests to us (HMAC, like the outbound webhook).
+    const callbackSecret = callbackUrl || scopes.includes('city') ? randomBytes(24).toString('base64url') : null;
     const row = await ctx.db.tx(async (q) => {
       const res = await q.query<Record<string, unknown>>(
         `INSERT INTO api_keys (name, key_prefix, key_hash, scopes, callback_url, callback_secret_enc, created_by)

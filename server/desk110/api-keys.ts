@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/db.js';
 
-/** Scopes an API key can carry; '110' = the 110 system's incident intake and status queries. */
-export const API_KEY_SCOPES = ['110'] as const;
+/** Scopes an API key can carry: '110' = the 110 system's incident intake and status queries; 'city' = the city platform's case status updates (POST /api/city/case-updates, HMAC-signed). */
+export const API_KEY_SCOPES = ['110', 'city'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 export interface ApiKeyPrincipal {

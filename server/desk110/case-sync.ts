@@ -15,7 +15,7 @@ const INCIDENT_STATUS_OF: Partial<Record<CaseAction, IncidentStatus>> = {
 /** Keeps a 110 incident in step with its case (called by the case service inside the same transaction). */
 export async function syncIncidentFromCase(
   q: Queryable,
-  e: { case: CaseRecord; action: CaseAction; note: string | null; department: string | null; actor: { id: string; username: string }; at: Date },
+  e: { case: CaseRecord; action: CaseAction; note: string | null; department: string | null; actor: { id: string | null; username: string }; at: Date },
 ): Promise<Notification | null> {
   const status = INCIDENT_STATUS_OF[e.action];
   if (!status) return null;

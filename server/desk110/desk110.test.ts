@@ -34,6 +34,7 @@ describe.each(dbKinds())('110 desk on %s', (kind) => {
   const pushed: Array<{ topic: string; payload: unknown }> = [];
   beforeAll(async () => {
     t = await createTestApp({ db: kind });
+    await t.db.query(`INSERT INTO departments (name) VALUES ('文新街道城管中队')`);
     t.ctx.bus.subscribe((m) => pushed.push(m));
     rx = await startReceiver({ failFirst: 1 });
     const r = await t.app.inject({ method: 'POST', url: '/api/api-keys', headers: { cookie: await t.cookie('admin') }, payload: { name: '110 接处警系统', scopes: ['110'], callbackUrl: rx.url } });

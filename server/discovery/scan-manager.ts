@@ -16,8 +16,8 @@ import { randomUUID } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bus } from '../bus.js';
-import { onvifClock, probeOnvif, type OnvifDeviceReport } from '../../ingest/onvif/client.js';
-import { multicastProbe, unicastProbe, WS_DISCOVERY_PORT, type DiscoveredEndpoint } from '../../ingest/onvif/ws-discovery.js';
+import { onvifClock, probeOnvif, type OnvifDeviceReport } from '../../onvif/client.js';
+import { multicastProbe, unicastProbe, WS_DISCOVERY_PORT, type DiscoveredEndpoint } from '../../onvif/ws-discovery.js';
 
 export const MAX_TARGETS = 1024;
 export const DEFAULT_PORTS = [80, 8000, 8080];

@@ -33,6 +33,7 @@ export class HealthChecker {
   private rerun: Promise<void> | null = null;
   private stopped = true;
   private closing = false;
+  private readonly single = new Map<string, Promise<void>>();
 
   constructor(private readonly o: HealthCheckerOptions) {
     this.log = o.logger.child({ module: 'fleet.checker' });
@@ -57,6 +58,7 @@ export class HealthChecker {
     if (this.firstTimer) clearTimeout(this.firstTimer);
     this.timer = this.firstTimer = null;
     await this.running;
+    await Promise.all([...this.single.values()]);
   }
 
   private tick(): void {
@@ -76,13 +78,38 @@ export class HealthChecker {
     return this.running;
   }
 
+  /**
+   * Probes one camera now (it was just added or its addresses changed): a new camera shows reachable or offline
+   * at once instead of "unknown" until the next pass. Concurrent asks for one camera share one probe.
+   */
+  probeOne(cameraId: string): Promise<void> {
+    const known = this.single.get(cameraId);
+    if (known) return known;
+    const run = (async () => {
+      const cam = (await this.o.db.query<{ id: string; onvifUrl: string | null; rtspMain: string | null; rtspSub: string | null }>(
+        `SELECT c.id, c.onvif_url AS "onvifUrl", c.rtsp_main AS "rtspMain", c.rtsp_sub AS "rtspSub" FROM cameras c WHERE c.id = $1`, [cameraId])).rows[0];
+      if (!cam || this.closing) return;
+      await this.o.db.query(
+        `INSERT INTO camera_health (camera_id, checked_at, method, reachable, error) VALUES ($1, now(), 'none', false, 'first health check in progress')
+         ON CONFLICT (camera_id) DO UPDATE SET checked_at = now()`, [cameraId]);
+      const creds = await this.o.cameras.credentials(this.o.db, cam.id);
+      const r = await probeCamera(cam, creds, { full: false, timeoutMs: this.o.timeoutMs ?? 4000 });
+      if (!this.closing) await this.o.recorder.recordProbe(cam.id, toOutcome(r, false));
+    })().catch((err) => this.log.warn({ err, camera: cameraId }, 'probe of a new or changed camera failed'))
+      .finally(() => this.single.delete(cameraId));
+    this.single.set(cameraId, run);
+    return run;
+  }
+
   private async pass(): Promise<void> {
     // Claim the due cameras (bump checked_at) in one statement, so that nodes checking at the same time split
     // the work instead of probing every camera twice; never-checked cameras get a placeholder row.
     const due = await this.o.db.query<{ id: string; onvifUrl: string | null; rtspMain: string | null; rtspSub: string | null }>(
       `WITH due AS (
          SELECT c.id FROM cameras c LEFT JOIN camera_health h ON h.camera_id = c.id
-          WHERE h.checked_at IS NULL OR h.checked_at < now() - make_interval(secs => $1::double precision)
+          WHERE (h.checked_at IS NULL OR h.checked_at < now() - make_interval(secs => $1::double precision))
+            -- GB/T 28181 channels have no URL to probe: their keepalives and catalog status are their health
+            AND NOT EXISTS (SELECT 1 FROM gb_channels g WHERE g.camera_id = c.id)
           ORDER BY h.checked_at NULLS FIRST LIMIT $2
           FOR UPDATE OF c SKIP LOCKED
        ), claimed AS (

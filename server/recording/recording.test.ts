@@ -8,8 +8,7 @@ import { Parser } from 'm3u8-parser';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import { startSmallFleet } from '../../simulator/small-fleet.js';
 import type { Simulator } from '../../simulator/index.js';
-import { resolveFfprobe } from '../../ingest/ffmpeg-path.js';
-import { recorderFor } from './plugin.js';
+import { resolveFfprobe } from '../../media-tools/ffmpeg-path.js';
 import type { Recorder } from './recorder.js';
 import { isLocked } from './recording-repo.js';
 
@@ -46,7 +45,7 @@ describe('recording and playback on real parts', () => {
     } finally {
       for (const k of [...Object.keys(ENV), 'RECORDINGS_DIR']) delete process.env[k];
     }
-    recorder = recorderFor({ ...t.ctx, cameras: t.cameras })!;
+    recorder = t.ctx.recorder!;
     const tech = await t.cookie('technician');
     const mk = async (i: number) => {
       const c = sim.cameras()[i];
@@ -114,7 +113,7 @@ describe('recording and playback on real parts', () => {
 
   it('events mode: an AI candidate records from the pre-roll buffer through the post-roll', async () => {
     const at = Date.now();
-    t.ctx.bus.publish('event.candidate', { id: 'x', cameraId: ev }, ev);
+    t.ctx.bus.publish('event.candidate', { kind: 'opened', id: 'x', cameraId: ev }, ev);
     await sleep(4000);
     // the post-roll ran out: nothing of the camera is open any more
     await expect.poll(async () => { const r = await rows(ev); return r.length > 0 && r.every((x) => x.status === 'complete'); }, { timeout: 20_000, interval: 500 }).toBe(true);

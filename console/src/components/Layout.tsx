@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import { NavLink, Outlet, useNavigate } from 'react-router';
+import { Link, NavLink, Outlet, useNavigate } from 'react-router';
 import { useAuth, useUser } from '../auth';
 import { navPagesFor } from '../pages';
 import { ROLE_LABELS } from '../types';
@@ -29,20 +29,20 @@ export function Layout() {
     <div className="shell">
       <header className="topbar">
         <div className="brand" title="StreetEye">
-          <span className="brand-mark" aria-hidden="true">◉</span> StreetEye <span className="muted">城管视频</span>
+          <svg className="brand-mark" aria-hidden="true" width="14" height="14" viewBox="0 0 14 14"><circle cx="7" cy="7" r="6" fill="none" stroke="currentColor" strokeWidth="1.5" /><circle cx="7" cy="7" r="3" fill="currentColor" /></svg> StreetEye <span className="muted">城管视频</span>
         </div>
         <nav className="mainnav" aria-label="主导航 Main">
           {nav.map((p, i) => (
             <NavLink key={p.path} to={p.path} title={`Alt+${i + 1}`} data-testid={`nav-${p.path.slice(1)}`}>
-              {p.nav!.zh} <span className="en">{p.nav!.en}</span>
+              <span className="zh">{p.nav!.zh}</span> <span className="en">{p.nav!.en}</span>
             </NavLink>
           ))}
         </nav>
         <div className="topbar-right">
           <ConnectionIndicator />
-          <span className="whoami" title={user.username}>
+          <Link className="whoami" to="/account" title={`${user.username} · 我的账号 My account`} data-testid="account-link">
             {user.displayName || user.username} <span className="role-tag">{ROLE_LABELS[user.role]}</span>
-          </span>
+          </Link>
           <button type="button" className="btn btn-ghost" onClick={() => void logout()}>
             退出 Log out
           </button>

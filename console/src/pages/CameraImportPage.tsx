@@ -100,7 +100,7 @@ export default function CameraImportPage() {
       {phase.kind === 'done' ? (
         <Notice kind={phase.result.errors.length ? 'warn' : 'ok'} title="导入完成 Import finished">
           <span data-testid="import-summary">新增 created <strong>{phase.result.created}</strong> · 更新 updated <strong>{phase.result.updated}</strong>
-            {phase.result.errors.length ? <> · 跳过 skipped <strong>{phase.result.errors.length}</strong> 行有误</> : null}</span>
+            {phase.result.errors.length ? <> · 跳过 skipped <strong>{new Set(phase.result.errors.map((e) => e.row)).size}</strong> 行有误 rows with errors ({phase.result.errors.length} 处 errors)</> : null}</span>
           {' '}<Link to="/cameras">查看点位 View cameras →</Link>
         </Notice>
       ) : null}

@@ -6,6 +6,8 @@ import { fmtTime } from '../lib/format';
 import { Field } from '../components/Field';
 import { Notice } from '../components/Notice';
 import { Pager } from '../components/Pager';
+import { IncidentDetail } from '../desk110/IncidentDetail';
+import { useSearchParams } from 'react-router';
 import type { Camera, Page } from '../types';
 
 /**
@@ -149,7 +151,11 @@ export default function Desk110Page() {
   const isPolice = me.role === 'police110' || me.role === 'admin';
   const isCenter = me.role === 'operator' || me.role === 'admin';
   const [categories, setCategories] = useState<Category[]>([]);
-  const [mine, setMine] = useState(me.role === 'police110');
+  // all incidents by default: "mine only" preset hid waiting incidents from police users ("暂无警情")
+  const [mine, setMine] = useState(false);
+  const [params, setParams] = useSearchParams();
+  const open = params.get('ticket');
+  const openTicket = (t: string | null) => setParams((p) => { const n = new URLSearchParams(p); if (t) n.set('ticket', t); else n.delete('ticket'); return n; }, { replace: true });
   const [status, setStatus] = useState('');
   const [offset, setOffset] = useState(0);
   const [data, setData] = useState<Page<Incident> | null>(null);
@@ -217,15 +223,20 @@ export default function Desk110Page() {
         <span className="spacer" />
         {data ? <Pager offset={offset} limit={LIMIT} total={data.total} onOffset={setOffset} /> : null}
       </div>
+      {open ? <IncidentDetail ticket={open} version={reload} onClose={() => openTicket(null)} /> : null}
       <table className="grid-table" data-testid="incidents">
         <thead>
           <tr><th>接警单 Ticket</th><th>接收 Received</th><th>类别 Category</th><th>地址 Address</th><th>报警人 Caller</th><th>状态 Status</th><th>案卷 Case</th><th>结果 Result</th>{isCenter ? <th /> : null}</tr>
         </thead>
         <tbody>
-          {data?.items.length === 0 ? <tr><td colSpan={9} className="empty">暂无警情 No incidents</td></tr> : null}
+          {data?.items.length === 0 ? (
+            <tr><td colSpan={9} className="empty">
+              {mine ? <>您提交的警情中没有符合条件的。None of yours match. <button type="button" className="link-button" onClick={() => setMine(false)}>看全部 Show all</button></> : '暂无警情 No incidents'}
+            </td></tr>
+          ) : null}
           {data?.items.map((i) => (
             <tr key={i.id} data-ticket={i.ticketNo} className={flash[i.ticketNo] ? 'flash' : undefined}>
-              <td className="mono">{i.ticketNo}{i.confidential ? ' 🔒' : ''}<br /><a href={`/playback?incident=${encodeURIComponent(i.id)}`} target="_blank" rel="noreferrer" data-testid="incident-playback">现场回放 Scene playback</a></td>
+              <td className="mono"><button type="button" className="link-button" data-testid="open-incident" onClick={() => openTicket(i.ticketNo)} title="查看详情 Details">{i.ticketNo}</button>{i.confidential ? ' (保密)' : ''}<br /><a href={`/playback?incident=${encodeURIComponent(i.id)}`} target="_blank" rel="noreferrer" data-testid="incident-playback">现场回放 Scene playback</a></td>
               <td className="tabular muted">{fmtTime(i.receivedAt)}</td>
               <td>{i.categoryName ?? i.categoryCode}<br /><span className="muted">{i.eventName}</span></td>
               <td title={i.reportText}>{i.address}</td>

@@ -8,6 +8,7 @@ import { Notice } from '../components/Notice';
 import { useLiveMessages } from '../live';
 import { fleetApi, fmtDrift, type DiscoveryProgress, type Scan, type ScanRequest, type ScanResult, type ScanSummary } from '../fleet-api';
 import './fleet.css';
+import { Icon } from '../components/Icon';
 
 const STATE_LABEL: Record<string, string> = { running: '扫描中 running', done: '完成 done', failed: '失败 failed', cancelled: '已取消 cancelled' };
 
@@ -207,7 +208,7 @@ export default function DiscoveryPage() {
                 {scan.results.map((r) => (
                   <tr key={r.xaddr}>
                     <td>
-                      {r.inInventory ? <Link to={`/cameras/${r.inInventory}`} title="已在台账 already in the inventory">✓</Link> : (
+                      {r.inInventory ? <Link to={`/cameras/${r.inInventory}`} title="已在台账 already in the inventory"><Icon name="check" /></Link> : (
                         <input type="checkbox" aria-label={`选择 ${r.xaddr}`} disabled={!(r.reachable || r.authFailed)} checked={Boolean(picked[r.xaddr])}
                           onChange={(e) => setPicked((cur) => {
                             const next = { ...cur };

@@ -8,6 +8,7 @@ import '../review/review.css';
 import { LearningPanel, type RegionBox } from '../review/LearningPanel';
 import { DatasetExport } from '../review/DatasetExport';
 import { useAuth } from '../auth';
+import { Icon } from '../components/Icon';
 
 /**
  * 分析规则 Rules: per camera, an event type with its zone drawn on a live snapshot, detector settings from the
@@ -163,7 +164,7 @@ export default function RulesPage() {
       <div className="table-wrap" style={{ marginTop: 10 }}>
         <table className="grid-table">
           <caption>{rules.length} 条规则 rules</caption>
-          <thead><tr><th>点位 Camera</th><th>事件 Event</th><th>检测 Detector</th><th>停留 Dwell</th><th>冷却 Cooldown</th><th>启用</th><th>准确率 Precision</th><th /></tr></thead>
+          <thead><tr><th>点位 Camera</th><th>事件 Event</th><th>检测 Detector</th><th>停留 Dwell</th><th>冷却 Cooldown</th><th>启用</th><th title="确认 / 已审核，全部时间 confirmed / reviewed, all time">准确率 Precision <span className="muted">(全部时间 all time)</span></th><th /></tr></thead>
           <tbody>
             {rules.map((r) => {
               const flagged = precision?.rules.find((x) => x.ruleId === r.id)?.flagged;
@@ -175,7 +176,7 @@ export default function RulesPage() {
                   <td className="tabular">{r.minDwellSeconds} s</td>
                   <td className="tabular">{r.cooldownSeconds} s</td>
                   <td>{r.enabled ? '是' : '否'}</td>
-                  <td className={flagged ? 'flagged' : 'tabular'}>{r.precision === null ? '—' : `${Math.round(r.precision * 100)}%`} <span className="muted">({r.confirmed}/{r.confirmed + r.rejected}){flagged ? ' ⚠ 低准确率 low' : ''}</span></td>
+                  <td className={flagged ? 'flagged' : 'tabular'}>{r.precision === null ? '—' : `${Math.round(r.precision * 100)}%`} <span className="muted">({r.confirmed}/{r.confirmed + r.rejected}){flagged ? <> <Icon name="warning" /> 低准确率 low</> : ''}</span></td>
                   <td><button className="btn btn-small" onClick={() => edit(r)}>编辑 Edit</button> <button className="btn btn-small btn-danger" onClick={() => void remove(r)}>删除</button></td>
                 </tr>
               );
@@ -241,7 +242,7 @@ function PrecisionPanel({ report, typeName }: { report: PrecisionReport; typeNam
   const pct = (v: number | null) => (v === null ? '—' : `${Math.round(v * 100)}%`);
   return (
     <section style={{ marginTop: 14 }} aria-label="准确率 Precision">
-      <h2>准确率 <span className="muted">Precision (confirmed / reviewed; flagged below {Math.round(report.threshold * 100)}% after {report.minReviews}+ reviews)</span></h2>
+      <h2>准确率 <span className="muted">Precision (confirmed / reviewed, all candidates to date 全部时间; flagged below {Math.round(report.threshold * 100)}% after {report.minReviews}+ reviews)</span></h2>
       <div className="rules-layout">
         <div className="table-wrap">
           <table className="grid-table">

@@ -16,6 +16,7 @@ import { LAYOUT_KEYS, layoutFor, tileCount } from '../wall/layouts';
 import { parseLink, wallQuery } from '../wall/deep-link';
 import { LAYOUTS, type AlarmPayload, type CameraGroup, type CameraStatePayload, type CameraTreeResponse, type ConsoleConfig, type Layout, type WallPreset } from '../wall/types';
 import '../wall/wall.css';
+import { Icon } from '../components/Icon';
 
 const BUDGET_KEY = 'streeteye.wall.liveBudget';
 const ALARM_TOPICS = ['event.candidate', 'incident.created', 'camera.alarm'] as const;
@@ -194,21 +195,21 @@ export default function WallPage() {
           </label>
           {tour ? (
             <span className="tour-ctl" data-testid="tour-ctl">
-              ⟳ {tour.name} · {tour.step + 1}
+              <Icon name="tour" /> {tour.name} · {tour.step + 1}
               {tour.paused ? ' · 已暂停 paused' : ` · ${Math.max(0, Math.ceil(((tour.nextAt ?? now) - now) / 1000))} s`}
-              <button type="button" className="btn btn-small" onClick={tours.toggle} data-testid="tour-toggle" title="Space">{tour.paused ? '▶ 继续 Resume' : '⏸ 暂停 Pause'}</button>
-              <button type="button" className="btn btn-small btn-ghost" onClick={tours.stop} title="停止轮巡 Stop the tour">✕</button>
+              <button type="button" className="btn btn-small" onClick={tours.toggle} data-testid="tour-toggle" title="Space">{tour.paused ? <><Icon name="play" /> 继续 Resume</> : <><Icon name="pause" /> 暂停 Pause</>}</button>
+              <button type="button" className="btn btn-small btn-ghost" onClick={tours.stop} title="停止轮巡 Stop the tour"><Icon name="close" /></button>
             </span>
           ) : null}
           {wall.alarms.length ? (
             <span className="alarm-ctl" role="alert" data-testid="alarm-count">
-              ⚠ {wall.alarms.length}
+              <Icon name="warning" /> {wall.alarms.length}
               <button type="button" className="btn btn-small" onClick={() => dispatch({ type: 'ack', all: true })}>全部确认 Ack all</button>
             </span>
           ) : null}
           {http1 && liveSet.size > 4 ? (
             <span className="small warn-text" data-testid="http1-warning" title="浏览器对 HTTP/1.1 每个主机只开 6 个连接，低延迟直播会互相阻塞。Browsers open 6 HTTP/1.1 connections per host; LL-HLS tiles starve each other. Use the HTTPS port (HTTP/2).">
-              ⚠ HTTP/1.1：大屏请用 HTTPS（HTTP/2）
+              <Icon name="warning" /> HTTP/1.1：大屏请用 HTTPS（HTTP/2）
             </span>
           ) : null}
           <span className="spacer" />
@@ -231,7 +232,7 @@ export default function WallPage() {
             }} />
           <button type="button" className={`btn btn-small${showMap ? ' btn-primary' : ''}`} onClick={() => setShowMap((x) => !x)} title="地图 Map (m)" data-testid="map-toggle">地图 Map</button>
           <button type="button" className="btn btn-small" onClick={copyLink} title="复制墙链接 Copy a link to this wall">🔗</button>
-          <button type="button" className="btn btn-small" onClick={fullscreenWall} title="全屏 Fullscreen (f)">⛶</button>
+          <button type="button" className="btn btn-small" onClick={fullscreenWall} title="全屏 Fullscreen (f)"><Icon name="fullscreen" /></button>
           <button type="button" className="btn btn-small btn-ghost" onClick={() => setHelp((x) => !x)} title="快捷键 Shortcuts (?)">?</button>
         </div>
         {error ? <Notice kind="error">{error}</Notice> : null}

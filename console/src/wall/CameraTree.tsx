@@ -2,6 +2,7 @@ import { memo, useMemo, useState, type DragEvent, type KeyboardEvent, type React
 import { CAMERA_MIME } from './Tile';
 import { dotClass, useCameraStatus, useOnlineCount, type StatusStore } from './status-store';
 import type { CameraGroup, DistrictNode, TreeCamera } from './types';
+import { Icon } from '../components/Icon';
 
 type Tab = 'area' | 'owner' | 'groups' | 'favourites';
 const TABS: Array<[Tab, string]> = [['area', '区域 Area'], ['owner', '权属 Owner'], ['groups', '分组 Groups'], ['favourites', '收藏 Fav.']];
@@ -87,15 +88,15 @@ export function CameraTree(p: CameraTreeProps) {
       <Branch key={g.id} label={`${g.name}${g.shared ? ' · 共享 shared' : ''}`} count={g.cameraIds.length} open={open.has(`g:${g.id}`)} onToggle={() => toggle(`g:${g.id}`)}
         onPickAll={() => p.onPickMany(g.cameraIds)}
         extra={<>
-          <button type="button" className="btn btn-small" title={`轮巡 Tour every ${g.tourIntervalS} s`} data-testid="group-tour" onClick={() => p.onStartTour(g)}>▶ {g.tourIntervalS}s</button>
-          {g.mine ? <button type="button" className="btn btn-small btn-ghost" title="删除分组 Delete group" onClick={() => p.onDeleteGroup(g)}>✕</button> : null}
+          <button type="button" className="btn btn-small" title={`轮巡 Tour every ${g.tourIntervalS} s`} data-testid="group-tour" onClick={() => p.onStartTour(g)}><Icon name="play" /> {g.tourIntervalS}s</button>
+          {g.mine ? <button type="button" className="btn btn-small btn-ghost" title="删除分组 Delete group" onClick={() => p.onDeleteGroup(g)}><Icon name="close" /></button> : null}
         </>}>
         {g.cameraIds.map(cam)}
       </Branch>
     )) : <p className="muted tree-empty">还没有分组。Save the wall's cameras as a group from 预案 Presets.</p>;
   } else {
     const favs = p.cameras.filter((c) => p.favourites.has(c.id));
-    body = favs.length ? <ul role="group">{favs.map((c) => cam(c.id))}</ul> : <p className="muted tree-empty">☆ 点星标收藏点位。Star a camera to keep it here.</p>;
+    body = favs.length ? <ul role="group">{favs.map((c) => cam(c.id))}</ul> : <p className="muted tree-empty"><Icon name="star" /> 点星标收藏点位。Star a camera to keep it here.</p>;
   }
 
   return (
@@ -151,7 +152,7 @@ const CameraRow = memo(function CameraRow({ camera, store, fav, onPick, onToggle
       <span className={`status-dot dot-${dotClass(status)}`} aria-label={status} />
       <span className="cam-name">{camera.name}</span>
       <button type="button" className={`fav${fav ? ' on' : ''}`} aria-pressed={fav} title={fav ? '取消收藏 Unfavourite' : '收藏 Favourite'}
-        onClick={(e) => { e.stopPropagation(); onToggleFavourite(camera.id); }} data-testid="fav-toggle">{fav ? '★' : '☆'}</button>
+        onClick={(e) => { e.stopPropagation(); onToggleFavourite(camera.id); }} data-testid="fav-toggle"><Icon name={fav ? 'star-filled' : 'star'} /></button>
     </div>
   );
 });

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError } from '../api';
 import type { CameraGroup, WallPreset } from './types';
+import { Icon } from '../components/Icon';
 
 /** Saved walls (mine and shared) and "save these cameras as a group" (the camera list of a tour). */
 export function PresetMenu({ presets, tourRunning, onLoad, onSave, onOverwrite, onDelete, onSaveGroup }: {
@@ -33,11 +34,11 @@ export function PresetMenu({ presets, tourRunning, onLoad, onSave, onOverwrite, 
           {presets.length ? presets.map((p) => (
             <li key={p.id} data-testid="preset-item">
               <button type="button" className="btn btn-small btn-ghost preset-load" onClick={() => onLoad(p)} title={`${p.layout} · ${p.cameras.filter(Boolean).length} 路${p.tour ? ' · 轮巡 tour' : ''}`}>
-                {p.name} <span className="muted small">{p.layout}{p.tour ? ' ⟳' : ''}{p.shared ? ` · 共享 ${p.mine ? '' : p.owner}` : ''}</span>
+                {p.name} <span className="muted small">{p.layout}{p.tour ? <> <Icon name="tour" /></> : ''}{p.shared ? ` · 共享 ${p.mine ? '' : p.owner}` : ''}</span>
               </button>
               {p.mine ? <>
                 <button type="button" className="btn btn-small" title="用当前画面覆盖 Overwrite with the current wall" onClick={() => void run(() => onOverwrite(p), `已更新 Updated “${p.name}”`)}>⤓</button>
-                <button type="button" className="btn btn-small btn-danger" title="删除 Delete" onClick={() => void run(() => onDelete(p), `已删除 Deleted`)}>✕</button>
+                <button type="button" className="btn btn-small btn-danger" title="删除 Delete" onClick={() => void run(() => onDelete(p), `已删除 Deleted`)}><Icon name="close" /></button>
               </> : null}
             </li>
           )) : <li className="muted small">还没有预案。No saved walls yet.</li>}

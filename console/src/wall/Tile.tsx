@@ -5,6 +5,7 @@ import { SnapshotView } from './SnapshotView';
 import { PtzPanel } from './PtzPanel';
 import { PlaybackView } from '../recording/PlaybackView';
 import type { Alarm, CameraStatePayload, ServerState, StreamKind, TileState, TreeCamera } from './types';
+import { Icon } from '../components/Icon';
 
 export const CAMERA_MIME = 'application/x-streeteye-camera';
 export const TILE_MIME = 'application/x-streeteye-tile';
@@ -129,7 +130,7 @@ export const Tile = memo(function Tile(p: TileProps) {
       {p.focused && cameraId && camera ? <PtzPanel cameraId={cameraId} /> : null}
       {p.alarm ? (
         <div className="tile-alarm-bar" data-testid="tile-alarm" role="alert">
-          <span>⚠ {p.alarm.title}</span>
+          <span><Icon name="warning" /> {p.alarm.title}</span>
           <button type="button" className="btn btn-small" onClick={(e) => { e.stopPropagation(); p.onAck(index); }} data-testid="alarm-ack">确认 Ack (A)</button>
         </div>
       ) : null}
@@ -140,8 +141,8 @@ export const Tile = memo(function Tile(p: TileProps) {
             <button type="button" className="btn btn-small" data-testid="tile-playback" title={playback ? '返回实时 Back to live' : '回放 Playback'}
               onClick={(e) => { e.stopPropagation(); setPlayback((x) => !x); }}>{playback ? '实时 Live' : '回放 Playback'}</button>
           ) : null}
-          <button type="button" className="btn btn-small" title="全屏 Fullscreen (Shift+F)" onClick={(e) => { e.stopPropagation(); fullscreen(); }}>⛶</button>
-          {cameraId ? <button type="button" className="btn btn-small" title="清除 Clear (Delete)" data-testid="tile-clear" onClick={(e) => { e.stopPropagation(); p.onClear(index); }}>✕</button> : null}
+          <button type="button" className="btn btn-small" title="全屏 Fullscreen (Shift+F)" onClick={(e) => { e.stopPropagation(); fullscreen(); }}><Icon name="fullscreen" /></button>
+          {cameraId ? <button type="button" className="btn btn-small" title="清除 Clear (Delete)" data-testid="tile-clear" onClick={(e) => { e.stopPropagation(); p.onClear(index); }}><Icon name="close" /></button> : null}
         </div>
       ) : null}
     </div>
