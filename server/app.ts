@@ -18,6 +18,7 @@ import type { CameraRepo } from './inventory/camera-repo.js';
 import { outboxRoutes } from './outbox/routes.js';
 import { fleetRoutes } from './fleet/routes.js';
 import { discoveryRoutes } from './discovery/routes.js';
+import { recordingPlugin } from './recording/plugin.js';
 import { caseRoutes } from './cases/case-routes.js';
 import { timeLimitRoutes } from './classification/time-limit-routes.js';
 import { categoryRoutes } from './classification/category-routes.js';
@@ -76,6 +77,7 @@ export async function buildApp(ctx: NodeContext, serverOptions: FastifyServerOpt
   await app.register(fleetRoutes, { ...ctx, metrics });
   await app.register(discoveryRoutes, ctx);
   await app.register(liveRoutes, ctx);
+  await app.register(recordingPlugin, ctx);
   await app.register(caseRoutes, ctx);
   await app.register(timeLimitRoutes, ctx);
   await app.register(departmentRoutes, ctx);

@@ -48,6 +48,10 @@ export interface BusTopics {
   'gb.device': { deviceId: string; online: boolean; reason: string | null };
   /** A GB/T 28181 catalog was imported, or catalog events (ON, OFF, DEL, ...) applied. */
   'gb.catalog': { deviceId: string; total?: number; removed?: number; events?: Array<{ channelId: string; event: string }> };
+  /** What a camera records changed (recording/routes.ts): the recorder of the node pulling it re-reads the settings. */
+  'recording.settings': { cameraId: string; mode: string };
+  /** A node-level alert for the fleet view: a camera's recording failed (disk full, not writable, store full) or recovered (recording/recorder.ts). */
+  'fleet.alert': { kind: 'recording_failed'; node: string; cameraId: string; reason: string | null; active: boolean; at: string };
 }
 
 export type BusTopic = keyof BusTopics;
@@ -56,7 +60,7 @@ export type BusTopic = keyof BusTopics;
 export const BUS_TOPICS: ReadonlySet<BusTopic> = new Set<BusTopic>([
   'camera.state', 'camera.status', 'camera.health', 'camera.alarm', 'camera.ptz', 'camera.changed', 'discovery.progress',
   'analytics.progress', 'analytics.rules', 'analytics.suppress', 'event.candidate', 'event.updated', 'event.reviewed',
-  'case.updated', 'incident.created', 'incident.updated', 'gb.device', 'gb.catalog',
+  'case.updated', 'incident.created', 'incident.updated', 'gb.device', 'gb.catalog', 'recording.settings', 'fleet.alert',
 ] satisfies Array<BusTopic> as BusTopic[]);
 
 interface Box { x1: number; y1: number; x2: number; y2: number }
@@ -71,6 +75,8 @@ export interface CameraAlarmPayload {
   endedAt: string | null;
   /** what the device said of it, where it says something (GB/T 28181 AlarmDescription) */
   description?: string;
+  /** why the alarm is raised, where StreetEye raises it itself (recording failures: disk full, not writable) */
+  reason?: string;
 }
 
 export interface CandidatePayload {

@@ -35,6 +35,7 @@ import { ScanManager } from './discovery/scan-manager.js';
 import { startDemoFleet } from './demo-fleet.js';
 import { GbService, type GbSettings } from './gb28181/service.js';
 import { GbPtz } from './gb28181/ptz.js';
+import { Recorder, recordingConfigFromEnv, type RecordingConfig } from './recording/recorder.js';
 import type { Config } from './config.js';
 
 /** One part of a node with a lifecycle. start() may be async; a throw stops the node's start (and what had started). */
@@ -56,12 +57,16 @@ export interface NodeParts {
   outbox: OutboxWorker;
   /** GB/T 28181 access: the SIP server, the devices and their channels (started on pulling nodes when enabled) */
   gb: GbService;
+  /** recording settings of this node (store id and directory; routes serve the files of this store) */
+  recording: RecordingConfig;
+  /** the node's recorder, where this node pulls cameras and records them (RECORDINGS not 0); undefined elsewhere */
+  recorder?: Recorder;
 }
 
 export type NodeContext = AppContext & NodeParts;
 
 /** The names of the entries below (what `skip` takes). */
-export type SubsystemName = 'cluster' | 'fleet' | 'fleet.recorder' | 'ingest' | 'analytics' | 'alarms' | 'ptz' | 'discovery' | 'outbox' | 'gb28181' | 'demo-fleet';
+export type SubsystemName = 'cluster' | 'fleet' | 'fleet.recorder' | 'ingest' | 'analytics' | 'alarms' | 'ptz' | 'discovery' | 'outbox' | 'gb28181' | 'recorder' | 'demo-fleet';
 
 export interface NodeOptions {
   /**
@@ -159,6 +164,10 @@ export function createNode(ctx: AppContext, o: NodeOptions = {}): StreetEyeNode 
     callbackKey: deriveKey(ctx.secretKey, CALLBACK_KEY_PURPOSE),
   });
 
+  const recording = recordingConfigFromEnv(process.env, config.dataDir);
+  const recorder = new Recorder(ctx, ingest.service, recording);
+  let recorderStarted: Promise<void> = Promise.resolve();
+
   let demo: Promise<{ stop(): Promise<void> } | undefined> = Promise.resolve(undefined);
   const plan: Array<(Subsystem & { name: SubsystemName }) | false | undefined> = [
     cluster && { name: 'cluster', start: () => cluster.start(), stop: () => cluster.stop() },
@@ -185,6 +194,15 @@ export function createNode(ctx: AppContext, o: NodeOptions = {}): StreetEyeNode 
     runsOn(DELIVERING) && { name: 'outbox', start: () => outbox.start(), stop: () => outbox.stop() },
     // after ingest (its INVITEd streams feed sessions), stopped before it: BYE to every device first
     gb.settings.enabled && runsOn(SIP) && { name: 'gb28181', start: () => gb.start(), stop: () => gb.stop() },
+    // records from the sessions ingest runs here (a lease per recorded camera): after ingest, stopped before it.
+    // Starts in the background (the store's reconcile scans files); a failure leaves live video going.
+    recording.enabled && runsOn(PULLING) && {
+      name: 'recorder',
+      start: () => {
+        recorderStarted = recorder.start().catch((err) => logger.child({ module: 'recorder' }).error({ err }, 'recorder failed to start; live video goes on'));
+      },
+      stop: async () => { await recorderStarted; await recorder.stop(); },
+    },
     // npm start's simulated fleet: in the background (the first start encodes pictures), the console is usable meanwhile
     config.simCameras > 0 && config.role === 'all' && {
       name: 'demo-fleet',
@@ -202,5 +220,6 @@ export function createNode(ctx: AppContext, o: NodeOptions = {}): StreetEyeNode 
     },
   ];
   const subsystems = plan.filter((s): s is Subsystem & { name: SubsystemName } => Boolean(s) && !skip.has((s as Subsystem & { name: SubsystemName }).name));
-  return new StreetEyeNode({ ...ctx, cameras, ingest: ingest.service, analytics, fleet, alarms, ptz, scans, outbox, gb }, subsystems, logger);
+  const activeRecorder = subsystems.some((s) => s.name === 'recorder') ? recorder : undefined;
+  return new StreetEyeNode({ ...ctx, cameras, ingest: ingest.service, analytics, fleet, alarms, ptz, scans, outbox, gb, recording, recorder: activeRecorder }, subsystems, logger);
 }

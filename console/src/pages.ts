@@ -38,6 +38,7 @@ export const PAGES: PageDef[] = [
   { path: '/admin', nav: { zh: '系统管理', en: 'Admin' }, roles: ['admin'], Component: lazy(() => import('./pages/AdminPage')) },
   { path: '/users', roles: ['admin'], Component: lazy(() => import('./pages/UsersPage')) },
   { path: '/account', roles: ALL, Component: lazy(() => import('./pages/AccountPage')) },
+  { path: '/playback', roles: ['operator', 'reviewer', 'police110', 'admin'], Component: lazy(() => import('./pages/PlaybackPage')) },
 ];
 
 export function navPagesFor(role: Role): PageDef[] {

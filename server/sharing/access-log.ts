@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/db.js';
 
-export type CameraAccessKind = 'live' | 'snapshot' | 'evidence';
+export type CameraAccessKind = 'live' | 'snapshot' | 'evidence' | 'playback' | 'export';
 
 export interface CameraAccess {
   user: { id: string; username: string } | null;
@@ -10,6 +10,9 @@ export interface CameraAccess {
   /** Known at once for a snapshot or an evidence download; for live, set later with endCameraAccess. */
   endedAt?: Date | null;
   ip?: string | null;
+  /** playback and export: the recorded time range that was played or exported */
+  rangeFrom?: Date | null;
+  rangeTo?: Date | null;
 }
 
 /**
@@ -19,9 +22,9 @@ export interface CameraAccess {
  */
 export async function recordCameraAccess(q: Queryable, a: CameraAccess): Promise<number> {
   const res = await q.query<{ id: number }>(
-    `INSERT INTO camera_view_log (user_id, username, camera_id, kind, started_at, ended_at, ip)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-    [a.user?.id ?? null, a.user?.username ?? null, a.cameraId, a.kind, a.startedAt, a.endedAt ?? null, a.ip ?? null],
+    `INSERT INTO camera_view_log (user_id, username, camera_id, kind, started_at, ended_at, ip, range_from, range_to)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+    [a.user?.id ?? null, a.user?.username ?? null, a.cameraId, a.kind, a.startedAt, a.endedAt ?? null, a.ip ?? null, a.rangeFrom ?? null, a.rangeTo ?? null],
   );
   return res.rows[0].id;
 }

@@ -176,7 +176,7 @@ export default function CasePage() {
               <dt>来源 Source</dt><dd>{SOURCE_LABEL[c.source]}{c.sourceRef ? <span className="muted mono"> {c.sourceRef}</span> : null}</dd>
               <dt>地址 Address</dt><dd>{c.address ?? '—'}</dd>
               <dt>区 / 网格 Grid</dt><dd>{c.district ?? '—'} · <span className="mono">{c.gridCode ?? '无网格 no grid'}</span></dd>
-              <dt>点位 Camera</dt><dd>{c.cameraId ? <Link to={`/cameras/${c.cameraId}`}>{c.cameraName ?? c.cameraId}</Link> : '—'}</dd>
+              <dt>点位 Camera</dt><dd>{c.cameraId ? <><Link to={`/cameras/${c.cameraId}`}>{c.cameraName ?? c.cameraId}</Link> <a className="muted small" data-testid="case-playback" href={`/playback?camera=${encodeURIComponent(c.cameraId)}&at=${encodeURIComponent(c.reportedAt ?? c.filedAt)}`} target="_blank" rel="noreferrer">回放 Recording</a></> : '—'}</dd>
               <dt>描述 Description</dt><dd>{c.description ?? '—'}</dd>
               <dt>处置部门 Department</dt><dd>{c.department ?? '未派遣 not dispatched'}</dd>
               <dt>处置结果 Result</dt><dd>{c.handleResult ?? '—'}</dd>

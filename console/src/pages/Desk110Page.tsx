@@ -236,7 +236,7 @@ export default function Desk110Page() {
           ) : null}
           {data?.items.map((i) => (
             <tr key={i.id} data-ticket={i.ticketNo} className={flash[i.ticketNo] ? 'flash' : undefined}>
-              <td className="mono"><button type="button" className="link-button" data-testid="open-incident" onClick={() => openTicket(i.ticketNo)} title="查看详情 Details">{i.ticketNo}</button>{i.confidential ? ' (保密)' : ''}</td>
+              <td className="mono"><button type="button" className="link-button" data-testid="open-incident" onClick={() => openTicket(i.ticketNo)} title="查看详情 Details">{i.ticketNo}</button>{i.confidential ? ' (保密)' : ''}<br /><a href={`/playback?incident=${encodeURIComponent(i.id)}`} target="_blank" rel="noreferrer" data-testid="incident-playback">现场回放 Scene playback</a></td>
               <td className="tabular muted">{fmtTime(i.receivedAt)}</td>
               <td>{i.categoryName ?? i.categoryCode}<br /><span className="muted">{i.eventName}</span></td>
               <td title={i.reportText}>{i.address}</td>

@@ -179,6 +179,7 @@ export default function ReviewPage() {
               <div className="evidence-tools">
                 <button className="btn btn-small" onClick={() => { setShowClip(false); setClean((x) => !x); }}>{clean ? '标注图 Annotated' : '原图 Clean'} (V)</button>
                 <button className="btn btn-small" disabled={!current.evidence.clip} onClick={() => setShowClip((x) => !x)}>{showClip ? '图片 Stills' : '录像 Clip'} (P)</button>
+                <a className="btn btn-small" href={`/playback?camera=${encodeURIComponent(current.cameraId)}&at=${encodeURIComponent(current.firstSeen)}`} target="_blank" rel="noreferrer">回放 Recording (−10 s)</a>
               </div>
               {pendingCurrent && mode === null && (
                 <div className="review-actions">

@@ -3,6 +3,7 @@ import { useLiveMessages } from '../live';
 import { TilePlayer, type PlayerStats, type PlayerStatus } from './TilePlayer';
 import { SnapshotView } from './SnapshotView';
 import { PtzPanel } from './PtzPanel';
+import { PlaybackView } from '../recording/PlaybackView';
 import type { Alarm, CameraStatePayload, ServerState, StreamKind, TileState, TreeCamera } from './types';
 import { Icon } from '../components/Icon';
 
@@ -59,6 +60,9 @@ export const Tile = memo(function Tile(p: TileProps) {
   const [kick, setKick] = useState(0);
   const [hover, setHover] = useState(false);
   const [over, setOver] = useState(false);
+  // live ⇄ playback, per tile (the wall's layout and state stay live-only)
+  const [playback, setPlayback] = useState(false);
+  useEffect(() => { setPlayback(false); }, [cameraId]);
   const statsRef = useRef<PlayerStats>({ latencyS: null, bitrateKbps: null, width: 0, height: 0, droppedFrames: 0, stalls: 0, restarts: 0, resyncs: 0 });
   const elRef = useRef<HTMLDivElement>(null);
   const playerRef = useRef(player);
@@ -105,8 +109,9 @@ export const Tile = memo(function Tile(p: TileProps) {
       onDragOver={(e) => { if (accepts(e)) { e.preventDefault(); setOver(true); } }} onDragLeave={() => setOver(false)} onDrop={onDrop}
       onClick={() => p.onSelect(index)} onDoubleClick={() => cameraId && p.onToggleFocus(index)}
       onMouseEnter={() => setHover(true)} onMouseLeave={() => setHover(false)}>
-      {cameraId && camera && p.mode === 'live' ? <TilePlayer cameraId={cameraId} stream={p.stream} kick={kick} onStatus={onStatus} statsRef={statsRef} /> : null}
-      {cameraId && camera && p.mode === 'snapshot' ? <SnapshotView cameraId={cameraId} everyMs={p.snapshotEveryMs} delayMs={(index % 12) * 250} /> : null}
+      {cameraId && camera && playback ? <PlaybackView cameraId={cameraId} syncId={`tile-${index}`} compact /> : null}
+      {cameraId && camera && p.mode === 'live' && !playback ? <TilePlayer cameraId={cameraId} stream={p.stream} kick={kick} onStatus={onStatus} statsRef={statsRef} /> : null}
+      {cameraId && camera && p.mode === 'snapshot' && !playback ? <SnapshotView cameraId={cameraId} everyMs={p.snapshotEveryMs} delayMs={(index % 12) * 250} /> : null}
       <div className="tile-head">
         <span className="tile-no">{index + 1}</span>
         <span className="tile-name" title={camera?.name}>{camera?.name ?? (cameraId ? '—' : '')}</span>
@@ -132,6 +137,10 @@ export const Tile = memo(function Tile(p: TileProps) {
       {hover ? (
         <div className="tile-tools">
           {!p.isAlarmTile ? <button type="button" className="btn btn-small" title="设为报警联动窗口 Make this the alarm tile" onClick={(e) => { e.stopPropagation(); p.onSetAlarmTile(index); }}>⚑</button> : null}
+          {cameraId && camera ? (
+            <button type="button" className="btn btn-small" data-testid="tile-playback" title={playback ? '返回实时 Back to live' : '回放 Playback'}
+              onClick={(e) => { e.stopPropagation(); setPlayback((x) => !x); }}>{playback ? '实时 Live' : '回放 Playback'}</button>
+          ) : null}
           <button type="button" className="btn btn-small" title="全屏 Fullscreen (Shift+F)" onClick={(e) => { e.stopPropagation(); fullscreen(); }}><Icon name="fullscreen" /></button>
           {cameraId ? <button type="button" className="btn btn-small" title="清除 Clear (Delete)" data-testid="tile-clear" onClick={(e) => { e.stopPropagation(); p.onClear(index); }}><Icon name="close" /></button> : null}
         </div>
