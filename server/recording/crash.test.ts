@@ -19,7 +19,7 @@ interface NodeProc { child: ChildProcess; base: Promise<string>; lines: string[]
 
 function startNode(dataDir: string, recDir: string, wrap?: string[]): NodeProc {
   const env: NodeJS.ProcessEnv = {
-    ...process.env, DATA_DIR: dataDir, PORT: '0', TLS_PORT: '0', HOST: '127.0.0.1', STREETEYE_SIM_CAMERAS: '0', STREETEYE_ADMIN_PASSWORD: PASSWORD,
+    ...process.env, DATA_DIR: dataDir, PORT: '0', TLS_PORT: '0', HOST: '127.0.0.1', STREETEYE_SIM_CAMERAS: '0', GB28181_ENABLED: '0', STREETEYE_ADMIN_PASSWORD: PASSWORD,
     ANALYTICS_ENABLED: '0', CAMERA_ALARMS: '0', RECORDINGS_DIR: recDir, RECORDING_SEGMENT_S: '4', RECORDINGS_MIN_FREE_MB: '0', RECORDINGS_NODE_ID: 'crash-node',
     RECORDING_SYNC_S: '0.5', RECORDING_RETRY_S: '2', LOG_LEVEL: 'info', NODE_ENV: 'production',
   };
