@@ -15,6 +15,7 @@ import { audit } from '../server/audit.js';
 import { endLiveViews, recordCameraAccess } from '../server/sharing/access-log.js';
 import { IngestService, ingestSettingsFromEnv } from './service.js';
 import { liveRoutes, type LiveCamera } from './live-routes.js';
+import { LiveAccessCache } from './live-access.js';
 import { validateRtspUrl } from './rtsp-url.js';
 import { SnapshotUriCache } from './onvif-snapshot.js';
 import type { StreamKind } from './camera-session.js';
@@ -110,6 +111,17 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext & { cam
   });
   const snapshotUris = new SnapshotUriCache();
   const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+  // every playlist and media request re-checks access; revocations on the bus (any node) drop the cached answers
+  const access = new LiveAccessCache(async (userId, cameraId) => {
+    if (!isUuid(userId) || !isUuid(cameraId)) return false;
+    const res = await ctx.db.query<{ role: Role; disabled: boolean; sharing: string }>(
+      `SELECT u.role, u.disabled, c.sharing FROM users u, cameras c WHERE u.id = $1 AND c.id = $2`, [userId, cameraId]);
+    const row = res.rows[0];
+    if (!row || row.disabled) return false;
+    return row.sharing === 'shared' || seesRestrictedCameras(row.role);
+  });
+  const unsubscribe = ctx.bus.subscribe((msg) => access.onMessage(msg));
+  app.addHook('onClose', async () => unsubscribe());
   await app.register(liveRoutes, {
     ingest,
     urlKey: deriveKey(ctx.secretKey, 'live-url'),
@@ -119,14 +131,7 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext & { cam
       const cam = await ctx.cameras.getVisible(ctx.db, user, id);
       return cam ? toLive(cam) : null;
     },
-    userMaySee: async (userId: string, cameraId: string) => {
-      if (!isUuid(userId) || !isUuid(cameraId)) return false;
-      const res = await ctx.db.query<{ role: Role; disabled: boolean; sharing: string }>(
-        `SELECT u.role, u.disabled, c.sharing FROM users u, cameras c WHERE u.id = $1 AND c.id = $2`, [userId, cameraId]);
-      const row = res.rows[0];
-      if (!row || row.disabled) return false;
-      return row.sharing === 'shared' || seesRestrictedCameras(row.role);
-    },
+    userMaySee: (userId: string, cameraId: string) => access.maySee(userId, cameraId),
     snapshotSource: async (cameraId: string) => {
       const cam = await ctx.cameras.getById(ctx.db, cameraId);
       if (!cam?.onvifUrl) return null;

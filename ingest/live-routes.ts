@@ -6,7 +6,9 @@
  *   GET /live/:id/:stream/:token/index.m3u8   → LL-HLS playlist       (signed URL; blocking reload, delta updates)
  *   GET /live/:id/:stream/:token/<media>      → init/part/segment     (signed URL; preload hints block)
  * The playlist and media are public in the session sense: the signature (camera, stream, user, expiry) is the
- * credential, checked in constant time; the playlist also re-checks that the user may still see the camera.
+ * credential, checked in constant time; every playlist and media request also re-checks that the user may still
+ * see the camera (userMaySee: disabled users, lost roles and restricted cameras are refused at once, see
+ * live-access.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ALL_ROLES, type Role } from '../server/auth/roles.js';
@@ -28,7 +30,7 @@ export interface LiveRoutesOptions {
   urlKey: Buffer;
   /** the camera if the user may see it, else null (→ 404, as for a camera that does not exist) */
   getVisibleCamera(user: { id: string; role: Role }, cameraId: string): Promise<LiveCamera | null>;
-  /** serve-time check: may this user (still) see the camera? (cached here for a few seconds) */
+  /** serve-time check on every playlist and media request: may this user (still) see the camera? (callers cache it briefly) */
   userMaySee(userId: string, cameraId: string): Promise<boolean>;
   /** the camera's own snapshot URI (ONVIF GetSnapshotUri) with credentials, when there is one */
   snapshotSource?(cameraId: string): Promise<{ uri: string; username?: string | null; password?: string | null } | null>;
@@ -105,16 +107,7 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
   const { ingest } = o;
   const manager = ingest.manager;
   const settings = ingest.settings;
-  const seeCache = new Map<string, { at: number; ok: boolean }>();
-  const maySee = async (userId: string, cameraId: string): Promise<boolean> => {
-    const k = `${userId}/${cameraId}`;
-    const hit = seeCache.get(k);
-    if (hit && Date.now() - hit.at < 5000) return hit.ok;
-    const ok = await o.userMaySee(userId, cameraId);
-    if (seeCache.size > 10_000) seeCache.clear();
-    seeCache.set(k, { at: Date.now(), ok });
-    return ok;
-  };
+  const maySee = (userId: string, cameraId: string): Promise<boolean> => o.userMaySee(userId, cameraId);
 
   app.get<{ Params: { id: string }; Querystring: { stream: StreamKind } }>('/api/cameras/:id/live', {
     config: { roles: ALL_ROLES },
@@ -282,6 +275,7 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
       if (gone.aborted) return reply;
       if (r === 'closed') return fail(reply.header('retry-after', '2'), 503, 'the stream stopped');
       // on timeout the current playlist is returned; the client asks again
+      if (!(await maySee(auth.userId, id))) return fail(reply, 403, 'you may not see this camera');
     }
     const skip = q._HLS_skip === 'YES' || q._HLS_skip === 'v2';
     return reply
@@ -297,6 +291,7 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     const auth = authorize(request, reply);
     if (!auth) return reply;
     const file = request.params.file!;
+    if (!(await maySee(auth.userId, request.params.id))) return fail(reply, 403, 'you may not see this camera');
     if (await elsewhere(request, reply)) return reply;
     const session = manager.get(request.params.id, request.params.stream as StreamKind);
     if (!session) return fail(reply, 404, 'stream not running');
@@ -313,6 +308,8 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     } else if ((m = /^seg(\d{1,15})\.m4s$/.exec(file))) body = mux.getSegment(Number(m[1]))?.parts.map((p) => p.data);
     else return fail(reply, 404, 'no such file');
     if (reply.sent || reply.raw.destroyed) return reply;
+    // a blocked part request may have waited seconds: access could have gone meanwhile
+    if (!(await maySee(auth.userId, request.params.id))) return fail(reply, 403, 'you may not see this camera');
     if (!body) return fail(reply, 404, 'not available (outside the live window)');
     const data = Array.isArray(body) ? Buffer.concat(body) : body;
     return reply
