@@ -17,6 +17,7 @@ import { IngestService, ingestSettingsFromEnv } from './service.js';
 import { liveRoutes, type LiveCamera } from './live-routes.js';
 import { LiveAccessCache } from './live-access.js';
 import { validateRtspUrl } from './rtsp-url.js';
+import { pinCameraUrl } from '../server/camera-network/connect.js';
 import { SnapshotUriCache } from './onvif-snapshot.js';
 import type { StreamKind } from './camera-session.js';
 import type { CameraStateEvent } from './session-manager.js';
@@ -42,7 +43,8 @@ export function ingestFor(ctx: AppContext & { cameras: CameraRepo }): IngestServ
       const creds = await ctx.cameras.credentials(ctx.db, cameraId);
       const src = validateRtspUrl(url, { username: creds.username ?? undefined, password: creds.password ?? undefined });
       fingerprints.set(`${cameraId}/${stream}`, createHash('sha256').update(JSON.stringify(src)).digest('hex'));
-      return src;
+      // CAMERA_NETWORKS: resolved and checked here, and ffmpeg is given the checked address (it cannot resolve elsewhere)
+      return { ...src, url: await pinCameraUrl(src.url, src.url.startsWith('rtsps:') ? 322 : 554) };
   };
   const cluster = ctx.cluster;
   const admit = cluster ? (cameraId: string) => cluster.streams(cameraId) : undefined;

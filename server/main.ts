@@ -14,6 +14,7 @@ import { fleetFor } from './fleet/service.js';
 import { alarmWatcherFor } from './alarms/alarm-watcher.js';
 import { startOutboxWorker } from './outbox/start.js';
 import { Cluster } from './cluster/cluster.js';
+import { CameraNetworkPolicy, installCameraNetworkPolicy } from './camera-network/policy.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -26,6 +27,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // which addresses count as cameras (CAMERA_NETWORKS); this server's own listeners never do (added below)
+  const cameraPolicy = new CameraNetworkPolicy(config.cameraNetworks);
+  installCameraNetworkPolicy(cameraPolicy);
   const logger = pino({ level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } });
   const log = logger.child({ module: 'main' });
   const db = await openDatabase(config);
@@ -58,6 +62,8 @@ async function main(): Promise<void> {
   }
   startOutboxWorker(ctx);
   await app.listen({ port: config.port, host: config.host });
+  cameraPolicy.ownPorts.add((app.server.address() as { port: number }).port);
+  if (config.tlsPort) cameraPolicy.ownPorts.add(config.tlsPort);
   if (config.simCameras && config.role === 'all') {
     // In the background: the first start encodes the pictures, and the console is usable meanwhile.
     startDemoFleet(ctx, cameras, logger).then(
