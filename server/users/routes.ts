@@ -7,6 +7,7 @@ import { hashPassword, PASSWORD_RULE } from '../auth/passwords.js';
 import { revokeUserSessions } from '../auth/sessions.js';
 import { ROLES, type Role } from '../auth/roles.js';
 import { currentUser } from '../auth/guard.js';
+import { NO_CONTROL_CHARS_PATTERN } from '../http/text-rules.js';
 import { USER_ACCESS_TOPIC, type UserAccessPayload } from '../../ingest/live-access.js';
 
 const userItem = {
@@ -60,7 +61,7 @@ export async function userRoutes(app: FastifyInstance, ctx: AppContext): Promise
           username: { type: 'string', pattern: '^[A-Za-z0-9_.@-]{2,64}$' },
           password: { type: 'string', ...PASSWORD_RULE },
           role: { type: 'string', enum: [...ROLES] },
-          displayName: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]*$' },
+          displayName: { type: 'string', minLength: 1, maxLength: 100, pattern: NO_CONTROL_CHARS_PATTERN },
         },
         required: ['username', 'password', 'role'],
         additionalProperties: false,
@@ -92,7 +93,7 @@ export async function userRoutes(app: FastifyInstance, ctx: AppContext): Promise
           role: { type: 'string', enum: [...ROLES] },
           disabled: { type: 'boolean' },
           password: { type: 'string', ...PASSWORD_RULE },
-          displayName: { type: ['string', 'null'], maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]*$' },
+          displayName: { type: ['string', 'null'], maxLength: 100, pattern: NO_CONTROL_CHARS_PATTERN },
         },
         additionalProperties: false,
         minProperties: 1,
