@@ -94,4 +94,20 @@ describe('live media under a signed URL stops when access is revoked', () => {
     expect(await status(playlist)).toBe(403);
     await t.app.inject({ method: 'PATCH', url: '/api/cameras/sharing', headers: { cookie: admin }, payload: { ids: [camId], sharing: 'shared' } });
   });
+
+  it('while the camera is down the playlist answers 503 with its state, not 200 with stale content; it plays again once back', async () => {
+    const u = await makeUser('watcher4', 'operator');
+    const { playlist } = await play(u.cookie);
+    sim.fault(sim.cameras()[0].id, { kind: 'offline' });
+    try {
+      await expect.poll(async () => (await t.app.inject({ url: playlist })).statusCode, { timeout: 40_000, interval: 250 }).toBe(503);
+      const r = await t.app.inject({ url: playlist });
+      expect(r.statusCode).toBe(503);
+      expect(String(r.headers['x-camera-state'])).toMatch(/^(reconnecting|offline|error)$/);
+      expect(r.json().message).toMatch(/camera (reconnecting|offline|error)/);
+    } finally {
+      sim.restore(sim.cameras()[0].id);
+    }
+    await expect.poll(async () => (await t.app.inject({ url: playlist })).statusCode, { timeout: 60_000, interval: 500 }).toBe(200);
+  }, 120_000);
 });

@@ -51,6 +51,9 @@ export interface LiveRoutesOptions {
   audit?(e: { user: { id: string; username: string }; action: string; cameraId: string; detail: Record<string, unknown>; ip: string }): Promise<void>;
 }
 
+/** Session states in which the playlist's content is stale (the camera is not delivering). */
+const DOWN_STATES = new Set(['reconnecting', 'offline', 'auth_failed', 'error']);
+const DOWN_ZH: Record<string, string> = { reconnecting: '重连中', offline: '离线', auth_failed: '认证失败', error: '故障' };
 const UUIDISH = '^[0-9A-Za-z][0-9A-Za-z_-]{0,63}$';
 const streamQuery = {
   type: 'object',
@@ -259,6 +262,12 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
         if (gone.aborted) return reply;
         return fail(reply.header('retry-after', '2'), 503, `camera not streaming yet (${session.state}${session.reason ? `: ${session.reason}` : ''})`);
       }
+    }
+    // a camera that went down keeps its last segments in memory: answer with its state, not 200 with stale video
+    // (the tile shows the state; the player asks again and plays on once the camera is live)
+    if (DOWN_STATES.has(session.state)) {
+      return fail(reply.header('retry-after', '2').header('x-camera-state', session.state), 503,
+        `camera ${session.state}${session.reason ? `: ${session.reason}` : ''} / 摄像机${DOWN_ZH[session.state] ?? '不可用'}`);
     }
     const q = request.query;
     const msnRaw = q._HLS_msn;
