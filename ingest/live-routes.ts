@@ -263,9 +263,11 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
         return fail(reply.header('retry-after', '2'), 503, `camera not streaming yet (${session.state}${session.reason ? `: ${session.reason}` : ''})`);
       }
     }
-    // a camera that went down keeps its last segments in memory: answer with its state, not 200 with stale video
+    // a camera that went down keeps its last segments in memory: once they are stale (nothing new for two target
+    // durations), answer with its state, not 200 with stale video
     // (the tile shows the state; the player asks again and plays on once the camera is live)
-    if (DOWN_STATES.has(session.state)) {
+    const newest = mux.lastPart?.availableAt ?? 0;
+    if (DOWN_STATES.has(session.state) && Date.now() - newest > Math.max(2000, 2 * mux.targetDuration * 1000)) {
       return fail(reply.header('retry-after', '2').header('x-camera-state', session.state), 503,
         `camera ${session.state}${session.reason ? `: ${session.reason}` : ''} / 摄像机${DOWN_ZH[session.state] ?? '不可用'}`);
     }
