@@ -52,8 +52,8 @@ async function refuseControlChars(request: FastifyRequest, reply: FastifyReply):
   for (const [part, values, zh] of [['querystring', request.query, '查询参数'], ['path', request.params, '路径参数']] as const) {
     const name = offending(values);
     if (name === undefined) continue;
-    const message = `Invalid ${part}: ${name} must not contain control characters (NUL, line breaks, C1, U+2028/U+2029) / ${zh} ${name} 不能包含控制字符`;
-    await reply.code(400).send({ statusCode: 400, error: 'Bad Request', message, fieldErrors: { [name]: 'must not contain control characters / 不能包含控制字符' } });
+    const message = `${zh}有误：${name} 不能包含控制字符 · Invalid ${part}: ${name} must not contain control characters (NUL, line breaks, C1, U+2028/U+2029)`;
+    await reply.code(400).send({ statusCode: 400, error: 'Bad Request', message, fieldErrors: { [name]: '不能包含控制字符 · must not contain control characters' } });
     return;
   }
 }
