@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{server,ingest,analytics,simulator,console,test}/**/*.test.ts'],
+    include: ['{server,ingest,media,onvif,media-tools,lib,analytics,simulator,console,test,gb28181}/**/*.test.ts'],
     exclude: ['**/node_modules/**', 'console/dist/**', 'data/**'],
     pool: 'forks',
     maxWorkers: 2,

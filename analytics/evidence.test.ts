@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveFfmpeg, resolveFfprobe } from '../ingest/ffmpeg-path.js';
+import { resolveFfmpeg, resolveFfprobe } from '../media-tools/ffmpeg-path.js';
 import { EvidenceWriter, renderAnnotatedJpeg, writeClip, type ClipSegments } from './evidence.js';
 import { decodeImage, type RawImage } from './preprocess.js';
 import { fixtureMedia, silentLogger, VAN_BOX } from './test-helpers.js';

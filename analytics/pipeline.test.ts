@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveFfmpeg } from '../ingest/ffmpeg-path.js';
+import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
 import { EvidenceWriter, type ClipSegments } from './evidence.js';
 import { FfmpegFrameSource } from './frame-source.js';
 import { ModelStore } from './model-store.js';

@@ -15,6 +15,7 @@ import pino from 'pino';
 import { startSmallFleet } from '../simulator/small-fleet.js';
 import { AlarmWatcher } from '../server/alarms/alarm-watcher.js';
 import { buildApp } from '../server/app.js';
+import { createNode } from '../server/node.js';
 import { hashPassword } from '../server/auth/passwords.js';
 import { Bus } from '../server/bus.js';
 import { loadConfig } from '../server/config.js';
@@ -35,7 +36,10 @@ const sim = await startSmallFleet(CAMERAS);
 const db = await openPglite();
 await migrate(db);
 await db.query(`INSERT INTO users (username, password_hash, role) VALUES ('bench', $1, 'operator')`, [await hashPassword('bench-password')]);
-const ctx = { config: loadConfig({ DATA_DIR: dir, STREETEYE_SIM_CAMERAS: '0' }), db, logger: pino({ level: 'silent' }), secretKey: randomBytes(32), bus: new Bus(), onShutdown: [] };
+const node = createNode({ config: loadConfig({ DATA_DIR: dir, STREETEYE_SIM_CAMERAS: '0' }), db, logger: pino({ level: 'silent' }), secretKey: randomBytes(32), bus: new Bus() },
+  { skip: ['cluster', 'fleet', 'alarms', 'outbox'] });
+await node.start();
+const ctx = node.context;
 const { app, cameras } = await buildApp(ctx);
 await app.ready();
 const ids: string[] = [];
@@ -106,6 +110,7 @@ console.log(`  alarm → push          p50 ${ms(pct(latencies, 50))}  p95 ${ms(p
 
 await watcher.stop();
 await app.close();
+await node.stop();
 await sim.stop();
 await db.close();
 await rm(dir, { recursive: true, force: true });

@@ -13,7 +13,7 @@ import { authedUrl, testCacheDir, streetClip } from '../simulator/test-helpers.j
 import { IngestService } from '../ingest/service.js';
 import { validateRtspUrl } from '../ingest/rtsp-url.js';
 import { FrameTap, type TapRate } from '../ingest/frame-tap.js';
-import { resolveFfmpeg } from '../ingest/ffmpeg-path.js';
+import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
 
 const [w, h, fps] = [Number(process.argv[2] ?? 640), Number(process.argv[3] ?? 360), Number(process.argv[4] ?? 25)];
 const SECONDS = 20;

@@ -1,5 +1,10 @@
 /**
- * npm run bench:relay [-- --steps 10,50,100,200 --measure 10 --ondemand 8 --no-browser --no-baseline --wall 16]
+ * npm run bench:relay [-- --steps 100,500,1000 --ffmpeg-steps 100 --engines native,ffmpeg --measure 10 --ondemand 8
+ *                         --no-browser --no-baseline --wall 16]
+ *
+ * Both ingest engines side by side in one run: `native` (in-process RTSP/RTP/fMP4, media/) at --steps and `ffmpeg`
+ * (one `-c copy` process per stream) at --ffmpeg-steps; the CPU per session of the two is compared at the largest N
+ * both ran. A goals table closes the report (each figure with its ratio to the goal of issue #15).
  *
  * The LL-HLS relay under load, against the camera simulator (run in a child process so its CPU is not counted):
  *  - for each step N: N sub streams live at once → CPU % (of one core and of the box) and RSS per session
@@ -23,9 +28,10 @@ import { IngestService } from '../ingest/service.js';
 import { liveRoutes } from '../ingest/live-routes.js';
 import { signLiveToken } from '../ingest/signed-url.js';
 import { silentLog } from '../ingest/log.js';
-import { resolveFfmpeg } from '../ingest/ffmpeg-path.js';
+import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
 import type { StreamKind } from '../ingest/camera-session.js';
 import { loadOrCreateTlsCertificate } from '../server/tls.js';
+import { ALL_ROLES } from '../server/auth/roles.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string, def?: string): string | undefined => {
@@ -84,19 +90,25 @@ const spawned: ChildProcess[] = [];
 
 // ------------------------------------------------------------------ the bench
 async function main(): Promise<void> {
-  const steps = (arg('steps', '10,50,100,200') as string).split(',').map(Number).filter((x) => x > 0);
+  const steps = (arg('steps', '100,500,1000') as string).split(',').map(Number).filter((x) => x > 0);
+  const ffSteps = (arg('ffmpeg-steps', '100') as string).split(',').map(Number).filter((x) => x > 0);
+  const engines = (arg('engines', 'native,ffmpeg') as string).split(',').filter((e): e is 'native' | 'ffmpeg' => e === 'native' || e === 'ffmpeg');
+  const stepsOf = (e: 'native' | 'ffmpeg') => (e === 'native' ? steps : ffSteps);
+  let currentEngine: 'native' | 'ffmpeg' = engines[0] ?? 'native';
   const measureS = Number(arg('measure', '10'));
   const onDemand = Number(arg('ondemand', '8'));
   const browserOn = arg('no-browser') === undefined;
   const baselineOn = arg('no-baseline') === undefined;
   const wallTiles = Number(arg('wall', '16'));
-  const maxN = Math.max(...steps);
-  const baselineSteps = steps.filter((n) => n <= 50);
-  const totalCams = maxN + onDemand * (steps.length + baselineSteps.length + 1) + 4;
+  const maxN = Math.max(...engines.map((e) => Math.max(...stepsOf(e))));
+  const baselineSteps = ffSteps.filter((n) => n <= 50);
+  const totalCams = engines.reduce((a, e) => a + Math.max(...stepsOf(e)) + (onDemand + 1) * stepsOf(e).length, 0) + onDemand * (baselineSteps.length + 1) + 4;
   const ncpu = cpus().length;
   const tmp = mkdtempSync(join(tmpdir(), 'bench-relay-'));
   const children = spawned;
-  console.log(`bench:relay — ${ncpu} cores, steps ${steps.join('/')}, ${totalCams} simulated cameras, measure ${measureS} s`);
+  const { loadavg } = await import('node:os');
+  const load0 = loadavg();
+  console.log(`bench:relay — ${ncpu} cores, engines ${engines.join('+')}, native steps ${steps.join('/')}, ffmpeg steps ${ffSteps.join('/')}, ${totalCams} simulated cameras, measure ${measureS} s; load average before: ${load0.map((x) => x.toFixed(2)).join(' ')}`);
 
   // simulator in its own process
   const simDir = join(tmp, 'sim');
@@ -126,7 +138,7 @@ async function main(): Promise<void> {
     settings: { maxSessions: maxN + 50, idleGraceMs: 2000, viewerTtlMs: 5000, startWaitMs: 15_000 },
     resolveSource: async (id: string, stream: StreamKind) => {
       const c = byId.get(id)!;
-      return { url: stream === 'main' ? c.rtspMain : c.rtspSub, username: c.username, password: c.password };
+      return { url: stream === 'main' ? c.rtspMain : c.rtspSub, username: c.username, password: c.password, engine: currentEngine };
     },
   });
   await ingest.start();
@@ -139,7 +151,7 @@ async function main(): Promise<void> {
       app.addHook('onRequest', async (req) => { (req as unknown as { t0: number }).t0 = Date.now(); });
       app.addHook('onResponse', async (req, rep) => { if (req.url.includes('m3u8')) console.log(`${new Date().toISOString().slice(17, 23)} ${rep.statusCode} ${Date.now() - (req as unknown as { t0: number }).t0}ms ${req.url.replace(/\/live\/[^?]*\//, '…/')}`); });
     }
-    await app.register(liveRoutes, { ingest, urlKey: key, getVisibleCamera: async () => null, userMaySee: async () => true });
+    await app.register(liveRoutes, { roles: ALL_ROLES, ingest, urlKey: key, getVisibleCamera: async () => null, userMaySee: async () => true });
     const hlsJs = await readFile(join(ROOT, 'node_modules/hls.js/dist/hls.min.js'));
     app.get('/bench/hls.min.js', async (_q, r) => r.header('content-type', 'text/javascript').send(hlsJs));
     app.get('/bench/player.html', async (_q, r) => r.header('content-type', 'text/html').send(PLAYER_HTML));
@@ -160,10 +172,15 @@ async function main(): Promise<void> {
     `/live/${camId}/${stream}/${signLiveToken(key, { cameraId: camId, stream, userId: 'bench', exp: Math.floor(Date.now() / 1000) + 3600 })}/index.m3u8`;
 
   // one HTTP/2 client session for the on-demand measurements
-  const h2c = http2.connect(h2Base, { rejectUnauthorized: false });
+  let h2c = http2.connect(h2Base, { rejectUnauthorized: false });
   h2c.on('error', () => {});
   const h2get = (path: string): Promise<{ status: number; body: Buffer }> =>
     new Promise((resolve, reject) => {
+      // a session the server closed (idle, or a GOAWAY on a loaded box) is replaced, not fatal to the figures
+      if (h2c.destroyed || h2c.closed) {
+        h2c = http2.connect(h2Base, { rejectUnauthorized: false });
+        h2c.on('error', () => {});
+      }
       const req = h2c.request({ ':path': path });
       const chunks: Buffer[] = [];
       let status = 0;
@@ -239,12 +256,17 @@ async function main(): Promise<void> {
   const head = ['mode', 'N', 'live', 'CPU %/sess (1 core)', 'ingest % box', 'box busy %', 'RSS MB/sess', 'held MB/sess', 'first part p50/p95 ms', 'player 1st frame ms', 'latency p50/p95 ms', 'stalls'];
 
   // ---------------------------------------------------------------- LL-HLS steps
-  const running: Array<{ release(): void }> = [];
-  let liveCams: SimCam[] = [];
-  const nodeRssBase = process.memoryUsage().rss;
   const wallRows: string[] = [];
   let wallDone = false;
-  for (const n of steps) {
+  const results: Array<{ engine: string; n: number; live: number; cpuPerSess: number; boxPct: number; rssPerSess: number; odP95: number; latP50: number; load: number }> = [];
+  for (const engine of engines) {
+  currentEngine = engine;
+  const running: Array<{ release(): void }> = [];
+  let liveCams: SimCam[] = [];
+  const firstCam = nextCam;
+  global.gc?.();
+  const nodeRssBase = process.memoryUsage().rss;
+  for (const n of stepsOf(engine)) {
     const add = take(n - liveCams.length);
     for (const c of add) running.push(ingest.manager.acquire(c.id, 'sub', 'bench'));
     liveCams = [...liveCams, ...add];
@@ -312,11 +334,16 @@ async function main(): Promise<void> {
         console.log('  ' + wallRows.at(-1));
       }
     }
-    rows.push(['LL-HLS (StreetEye)', String(n), `${live}`, f2(ingestCpuPct / n), f1(ingestCpuPct / ncpu), f1(boxBusy), f1((ffRss + nodeGrowth) / n), f2(held / n), `${Math.round(median(od))}/${Math.round(pct(od, 95))}`, f1(ff), `${Math.round(median(lat))}/${Math.round(pct(lat, 95))}`, String(stalls)]);
+    results.push({ engine, n, live, cpuPerSess: ingestCpuPct / n, boxPct: ingestCpuPct / ncpu, rssPerSess: (ffRss + nodeGrowth) / n, odP95: pct(od, 95), latP50: median(lat), load: loadavg()[0] });
+    rows.push([`LL-HLS ${engine}`, String(n), `${live}`, f2(ingestCpuPct / n), f1(ingestCpuPct / ncpu), f1(boxBusy), f1((ffRss + nodeGrowth) / n), f2(held / n), `${Math.round(median(od))}/${Math.round(pct(od, 95))}`, f1(ff), `${Math.round(median(lat))}/${Math.round(pct(lat, 95))}`, String(stalls)]);
     console.log('  ' + rows.at(-1)!.join(' | '));
   }
 
   for (const l of running) l.release();
+  // every session of this engine (steady and on-demand) gone before the next engine starts
+  await Promise.all(cams.slice(firstCam, nextCam).map((c) => ingest.manager.whenStopped(c.id)));
+  await sleep(2000);
+  }
   await ingest.manager.stop();
 
   // ---------------------------------------------------------------- baseline: plain ffmpeg HLS, hls_time 2
@@ -390,6 +417,28 @@ async function main(): Promise<void> {
 
   // ---------------------------------------------------------------- report
   console.log('\n' + [head, ...rows].map((r) => '| ' + r.join(' | ') + ' |').join('\n'));
+  const nat = results.filter((r) => r.engine === 'native');
+  const ffm = results.filter((r) => r.engine === 'ffmpeg');
+  if (nat.length) {
+    // the largest N where every stream was live and ingest used < 60 % of the box
+    const ok = nat.filter((r) => r.live === r.n && r.boxPct < 60);
+    const top = ok.length ? ok[ok.length - 1] : undefined;
+    const biggest = nat[nat.length - 1];
+    const same = ffm.length ? [...nat].reverse().find((r) => ffm.some((f) => f.n === r.n)) ?? nat[0] : undefined;
+    const ffSame = same ? ffm.find((f) => f.n === same.n) ?? ffm[ffm.length - 1] : undefined;
+    const cpuRatio = same && ffSame ? same.cpuPerSess / ffSame.cpuPerSess : NaN;
+    const keyframeWaitMs = 1000; // 1 s GOP: a cold start waits up to one GOP for its keyframe
+    const goals: Array<[string, string, string, number]> = [
+      ['concurrent sub streams (all live, ingest < 60 % of the box)', top ? `${top.n} (${f1(top.boxPct)} % of the box)` : `none of ${nat.map((r) => r.n).join('/')}`, '≥ 1000', (top?.n ?? 0) / 1000],
+      ['memory per session, media window included', `${f2(biggest.rssPerSess)} MB (N=${biggest.n})`, '< 3 MB', biggest.rssPerSess / 3],
+      ['cold start: request → first playable part p95', `${Math.round(Math.max(...nat.map((r) => r.odP95).filter(Number.isFinite)))} ms`, `≤ ${keyframeWaitMs + 150} ms (keyframe wait ≤ ${keyframeWaitMs} + 150)`, Math.max(...nat.map((r) => r.odP95).filter(Number.isFinite)) / (keyframeWaitMs + 150)],
+      ['glass-to-glass in Chromium p50', `${Math.round(median(nat.map((r) => r.latP50).filter(Number.isFinite)))} ms`, '≤ 800 ms', median(nat.map((r) => r.latP50).filter(Number.isFinite)) / 800],
+      ['native vs ffmpeg CPU per session (same N)', same && ffSame ? `${f2(same.cpuPerSess)} / ${f2(ffSame.cpuPerSess)} % of a core at N=${same.n} → ${f2(cpuRatio)}` : '— (ffmpeg not run)', '≤ 0.3', cpuRatio / 0.3],
+    ];
+    console.log('\n| figure | measured | goal | ratio to goal |\n|---|---|---|---|');
+    for (const [name, v, g, r] of goals) console.log(`| ${name} | ${v} | ${g} | ${Number.isFinite(r) ? r.toFixed(2) : '—'} |`);
+    console.log(`ratio to goal: measured / goal (≤ 1 meets a "≤"/"<" goal; ≥ 1 meets the "≥" goal). Load average (1 min) during the steps: ${results.map((r) => `${r.engine}@${r.n} ${r.load.toFixed(2)}`).join(', ')}; before the run: ${load0[0].toFixed(2)}.`);
+  }
   for (const w of wallRows) console.log(w);
   console.log(`\nCPU %/sess: ffmpeg + this Node process per session, in % of one core; "ingest % box" = that total over all ${ncpu} cores; box busy includes the simulator and Chromium.`);
   console.log('first part: HTTP/2 GET of the playlist of a cold camera (session starts on request) until init + first part are received; baseline: ffmpeg start until its playlist lists a segment.');

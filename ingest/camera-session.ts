@@ -1,15 +1,21 @@
 /**
- * One RTSP pull (one ffmpeg, `-c copy`) for one camera stream, supervised: state machine, watchdog,
- * reconnect with backoff and jitter, clean stop (q → SIGTERM → SIGKILL), stats. The fMP4 on ffmpeg's stdout
- * feeds this session's LL-HLS muxer. Nothing here blocks: a dead, stalled or slow camera only affects itself.
+ * One RTSP pull for one camera stream, supervised: state machine, watchdog, reconnect with backoff and jitter,
+ * clean stop, stats. Two engines produce the same fMP4 init segment and per-frame fragments for this session's
+ * LL-HLS muxer: `native` (in process: media/native-pull.ts, the default) and `ffmpeg` (one `-c copy` process; stop is
+ * q → SIGTERM → SIGKILL), kept for cameras the native client cannot handle — chosen per camera, and taken
+ * automatically (logged, with the reason) when the native client meets something it does not support.
+ * Nothing here blocks: a dead, stalled or slow camera only affects itself.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { buildIngestArgs } from './ffmpeg-args.js';
+import { buildIngestArgs, buildPipeIngestArgs } from './ffmpeg-args.js';
+import { isPipeSource, PipeOpenError, type PipeFeed, type PipeSource } from './pipe-source.js';
 import { Fmp4Parser, type Fragment } from './fmp4.js';
 import { LlhlsMuxer, type LlhlsMuxerOptions } from './llhls-muxer.js';
 import type { Log } from './log.js';
-import { InvalidCameraUrlError, redactText, type RtspSource } from './rtsp-url.js';
+import { InvalidCameraUrlError, redactText, validateRtspUrl, type MediaEngine, type RtspSource } from './rtsp-url.js';
+import { NativePull, RtspError } from '../media/native-pull.js';
+import type { RtpTransport } from '../media/rtsp/client.js';
 
 export type CameraState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'offline' | 'auth_failed' | 'error';
 export type StreamKind = 'main' | 'sub';
@@ -26,6 +32,10 @@ export interface SessionStats {
   restarts: number;
   /** bytes of media held in memory for LL-HLS */
   heldBytes: number;
+  /** the engine pulling now (native, or ffmpeg by choice or by fallback) */
+  engine?: MediaEngine;
+  /** why the native engine was given up for this stream */
+  fallbackReason?: string;
 }
 
 export interface StateChange {
@@ -37,8 +47,11 @@ export interface StateChange {
 export interface CameraSessionOptions {
   cameraId: string;
   stream: StreamKind;
-  /** where to pull from; called at every (re)connect so that edited URLs and credentials take effect */
-  getSource: () => Promise<RtspSource>;
+  /**
+   * where to pull from; called at every (re)connect so that edited URLs and credentials take effect. A PipeSource
+   * (GB/T 28181) is opened at every (re)connect instead (a new INVITE) and fed to ffmpeg's stdin.
+   */
+  getSource: () => Promise<RtspSource | PipeSource>;
   ffmpegPath: string;
   logger: Log;
   /** no data for this long while live → restart (ms) */
@@ -57,6 +70,10 @@ export interface CameraSessionOptions {
   /** initial ffmpeg probe size in bytes (raised automatically when a camera needs more) */
   probeSize?: number;
   muxer?: LlhlsMuxerOptions;
+  /** engine for sources that name none (the camera's setting wins) */
+  engine?: MediaEngine;
+  /** native engine: how RTP travels (tcp interleaved, udp, or auto = udp then tcp) */
+  rtpTransport?: RtpTransport;
 }
 
 export const DEFAULT_BACKOFF_MS = [1000, 1000, 1000, 1000, 1000, 5000, 10000, 60000];
@@ -97,6 +114,8 @@ export class CameraSession extends EventEmitter {
   private _state: CameraState = 'idle';
   private _reason: string | null = null;
   private child?: ChildProcessWithoutNullStreams;
+  /** the pushed stream feeding the running ffmpeg (pipe sources only) */
+  private feed?: PipeFeed;
   private childExited?: Promise<void>;
   private started = false;
   private stopping?: Promise<void>;
@@ -117,6 +136,10 @@ export class CameraSession extends EventEmitter {
   private lastKeyframeTime?: number;
   private keyframeInterval?: number;
   private probeSize: number;
+  private native?: NativePull;
+  private engineNow?: MediaEngine;
+  /** set when the native engine met something unsupported: this session uses ffmpeg from then on */
+  private fallbackReason?: string;
 
   constructor(opts: CameraSessionOptions) {
     super();
@@ -131,6 +154,8 @@ export class CameraSession extends EventEmitter {
       termAfterMs: 2000,
       killAfterMs: 5000,
       probeSize: 4096,
+      engine: 'native',
+      rtpTransport: 'tcp',
       ...opts,
     } as CameraSession['o'];
     this.log = opts.logger.child({ module: 'ingest', camera: opts.cameraId, stream: opts.stream });
@@ -153,9 +178,15 @@ export class CameraSession extends EventEmitter {
     return this.started && !this.stopping;
   }
 
+  /** the engine of the current (or last) pull */
+  get engine(): MediaEngine | undefined {
+    return this.engineNow;
+  }
+
   get stats(): SessionStats {
     const t = this.muxer.trackInfo;
-    const s: SessionStats = { restarts: this.restarts, heldBytes: this.muxer.heldBytes };
+    const s: SessionStats = { restarts: this.restarts, heldBytes: this.muxer.heldBytes, engine: this.engineNow };
+    if (this.fallbackReason) s.fallbackReason = this.fallbackReason;
     if (t) {
       s.codec = t.codec;
       s.width = t.width;
@@ -202,9 +233,9 @@ export class CameraSession extends EventEmitter {
     return this.stopping;
   }
 
-  /** Kill the running ffmpeg and reconnect now (e.g. the camera's URL was edited). */
+  /** End the running pull and reconnect now (e.g. the camera's URL was edited). */
   async restart(reason = 'restart requested'): Promise<void> {
-    if (!this.running || !this.child) return;
+    if (!this.running || (!this.child && !this.native)) return;
     this.killReason = reason;
     await this.terminate(false);
   }
@@ -220,12 +251,19 @@ export class CameraSession extends EventEmitter {
 
   private async connect(): Promise<void> {
     if (this.stopping) return;
-    let src: RtspSource;
+    let src: RtspSource | PipeSource;
     let args: string[];
+    let feed: PipeFeed | undefined;
     try {
       src = await this.o.getSource();
       if (this.stopping) return;
-      args = buildIngestArgs(src, { probeSize: this.probeSize });
+      // a GB/T 28181 channel's pushed stream always goes through ffmpeg (-c copy) until the native muxer takes access units
+      if (!isPipeSource(src) && !this.fallbackReason && (src.engine ?? this.o.engine) === 'native') {
+        // the same URL rules as for ffmpeg: rtsp:// or rtsps:// with a sane host, nothing else is ever opened
+        this.connectNative({ ...validateRtspUrl(src.url, { username: src.username, password: src.password }), engine: src.engine });
+        return;
+      }
+      args = isPipeSource(src) ? buildPipeIngestArgs(src.format) : buildIngestArgs(src, { probeSize: this.probeSize });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // a name that does not resolve now may resolve later (the source resolves it to check CAMERA_NETWORKS)
@@ -234,7 +272,20 @@ export class CameraSession extends EventEmitter {
       this.fail({ kind: 'fatal', reason });
       return;
     }
-    this.secrets = [src.password, src.username && src.username.length >= 3 ? src.username : undefined];
+    if (isPipeSource(src)) {
+      this.spawnedAt = Date.now();
+      try {
+        feed = await src.open();
+      } catch (err) {
+        this.fail({ kind: err instanceof PipeOpenError ? err.kind : 'network', reason: (err as Error).message });
+        return;
+      }
+      if (this.stopping) {
+        await feed.close();
+        return;
+      }
+      this.secrets = [];
+    } else this.secrets = [src.password, src.username && src.username.length >= 3 ? src.username : undefined];
     this.stderrTail = [];
     this.killReason = undefined;
     this.gotMedia = false;
@@ -247,7 +298,17 @@ export class CameraSession extends EventEmitter {
       return;
     }
     this.child = child;
+    this.engineNow = 'ffmpeg';
     this.log.debug({ pid: child.pid }, 'ffmpeg started');
+    if (feed) {
+      this.feed = feed;
+      feed.readable.on('error', (err) => {
+        this.killReason = err.message;
+        child.kill('SIGKILL');
+      });
+      // the sender ended the stream (GB: BYE): ffmpeg sees EOF, exits, and the session reconnects with backoff
+      feed.readable.pipe(child.stdin);
+    }
     const parser = new Fmp4Parser({
       onInit: (init) => this.muxer.setInit(init),
       onFragment: (f) => this.onFragment(f),
@@ -284,6 +345,59 @@ export class CameraSession extends EventEmitter {
     });
   }
 
+  private connectNative(src: RtspSource): void {
+    this.secrets = [src.password, src.username && src.username.length >= 3 ? src.username : undefined];
+    this.killReason = undefined;
+    this.gotMedia = false;
+    this.spawnedAt = this.lastDataAt = Date.now();
+    this.engineNow = 'native';
+    const pull: NativePull = new NativePull({
+      source: src,
+      transport: this.o.rtpTransport,
+      connectTimeoutMs: Math.min(10_000, this.o.connectTimeoutMs),
+      requestTimeoutMs: Math.min(10_000, this.o.connectTimeoutMs),
+      onInit: (init) => this.muxer.setInit(init),
+      onFragment: (f) => this.onFragment(f),
+      onData: () => (this.lastDataAt = Date.now()),
+      onEnd: (err) => this.onNativeEnd(pull, err),
+      onInfo: (msg, detail) => this.log.info({ ...detail }, msg),
+    });
+    this.native = pull;
+    pull.start().then(
+      () => this.log.debug({ transport: pull.transport }, 'native pull playing'),
+      (err: unknown) => {
+        void pull.stop();
+        this.onNativeEnd(pull, err instanceof RtspError ? err : new RtspError('transient', (err as Error).message));
+      },
+    );
+  }
+
+  private onNativeEnd(pull: NativePull, err: RtspError): void {
+    if (this.native !== pull) return;
+    this.native = undefined;
+    this.muxer.endOfStream();
+    this.lastKeyframeTime = undefined;
+    if (this.stopping) return;
+    this.restarts++;
+    const reason = redactText(err.message, this.secrets);
+    if (err.kind === 'unsupported') {
+      // not a camera fault: hand the stream to ffmpeg at once, without a backoff step
+      this.fallbackReason = reason;
+      this.log.warn({ reason }, 'native engine cannot handle this stream: falling back to ffmpeg');
+      this.reconnectTimer = setTimeout(() => void this.connect(), 0);
+      return;
+    }
+    let failure: { kind: FailureClass; reason: string };
+    if (this.killReason) failure = { kind: this.gotMedia ? 'transient' : 'network', reason: this.killReason };
+    else {
+      failure = { kind: err.kind, reason };
+      if (!this.gotMedia && failure.kind === 'transient') failure = { kind: 'network', reason: `${reason} before any video` };
+    }
+    this.log.warn({ reason: failure.reason, kind: err.kind }, 'native pull ended');
+    if (this.gotMedia && Date.now() - this.liveSince >= this.o.stableAfterMs) this.failures = 0;
+    this.fail(failure);
+  }
+
   private onStderrLine(line: string): void {
     if (!line.trim()) return;
     const clean = redactText(line, this.secrets);
@@ -315,6 +429,9 @@ export class CameraSession extends EventEmitter {
 
   private onExit(child: ChildProcessWithoutNullStreams, code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void {
     if (this.child === child) this.child = undefined;
+    const feed = this.feed;
+    this.feed = undefined;
+    if (feed) void feed.close();
     this.muxer.endOfStream();
     this.lastKeyframeTime = undefined;
     if (this.stopping) return;
@@ -365,20 +482,26 @@ export class CameraSession extends EventEmitter {
   }
 
   private checkWatchdog(): void {
-    const child = this.child;
-    if (!child || this.killReason || this.stopping) return;
+    if ((!this.child && !this.native) || this.killReason || this.stopping) return;
     const now = Date.now();
     if (this.gotMedia && now - this.lastDataAt > this.o.watchdogMs) {
       this.killReason = `no data from the camera for ${Math.round(this.o.watchdogMs / 100) / 10} s (stalled)`;
     } else if (!this.gotMedia && now - this.spawnedAt > this.o.connectTimeoutMs) {
       this.killReason = `no video within ${Math.round(this.o.connectTimeoutMs / 100) / 10} s of connecting`;
     } else return;
-    this.log.warn({ reason: this.killReason }, 'watchdog: restarting ffmpeg');
+    this.log.warn({ reason: this.killReason, engine: this.engineNow }, 'watchdog: restarting the pull');
     void this.terminate(false);
   }
 
   /** graceful: q first (TEARDOWN); otherwise SIGTERM at once. SIGKILL as the last resort. */
   private async terminate(graceful: boolean): Promise<void> {
+    const pull = this.native;
+    if (pull) {
+      // TEARDOWN (bounded wait) and close; the end is handled like any other (reason: killReason)
+      await pull.stop();
+      this.onNativeEnd(pull, new RtspError('transient', this.killReason ?? 'stopped'));
+      return;
+    }
     const child = this.child;
     const exited = this.childExited;
     if (!child || !exited || child.exitCode !== null || child.signalCode !== null) {
@@ -386,7 +509,14 @@ export class CameraSession extends EventEmitter {
       return;
     }
     const timers: NodeJS.Timeout[] = [];
-    if (graceful) {
+    const feed = this.feed;
+    if (feed) {
+      // a pushed stream: end the sender's stream (BYE) and let ffmpeg finish on EOF
+      void feed.close();
+      feed.readable.unpipe(child.stdin);
+      child.stdin.end();
+      timers.push(setTimeout(() => child.kill('SIGTERM'), this.o.termAfterMs));
+    } else if (graceful) {
       child.stdin.write('q');
       timers.push(setTimeout(() => child.kill('SIGTERM'), this.o.termAfterMs));
     } else {

@@ -41,6 +41,28 @@ export function buildIngestArgs(src: RtspSource, opts: IngestArgsOptions = {}): 
   ];
 }
 
+/**
+ * Arguments for a pushed stream (see pipe-source.ts): a program stream on stdin, remuxed like the RTSP path. Only
+ * the pipe protocol is allowed; the input format is forced, never probed from the bytes.
+ */
+export function buildPipeIngestArgs(format: 'mpeg', opts: IngestArgsOptions = {}): string[] {
+  return [
+    '-hide_banner',
+    '-nostats',
+    '-loglevel', opts.loglevel ?? 'error',
+    '-protocol_whitelist', 'pipe',
+    '-f', format,
+    '-probesize', String(Math.max(2048, Math.round(opts.probeSize ?? 32768))),
+    '-analyzeduration', '0',
+    '-i', 'pipe:0',
+    '-map', '0:v:0',
+    '-c', 'copy',
+    '-f', 'mp4',
+    '-movflags', '+frag_every_frame+empty_moov+default_base_moof',
+    'pipe:1',
+  ];
+}
+
 /** Decode the first frame of an fMP4 (init + independent part) from stdin to one JPEG on stdout. */
 export function buildSnapshotArgs(opts: { maxWidth?: number; quality?: number } = {}): string[] {
   const args = ['-hide_banner', '-nostats', '-loglevel', 'error', '-protocol_whitelist', 'pipe', '-f', 'mp4', '-i', 'pipe:0', '-frames:v', '1', '-an'];

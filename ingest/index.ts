@@ -2,14 +2,15 @@
  * Ingest: one RTSP pull per camera stream (ffmpeg `-c copy` → fMP4 on a pipe), shared by every consumer, and
  * an in-process LL-HLS relay with signed, expiring URLs.
  *
- *   server wiring ........ app-plugin.ts   ingestRoutes (Fastify plugin), ingestFor(ctx) (the node's IngestService)
+ *   (the server's wiring, inventory sources, bus and access log, is server/live/ingest-wiring.ts: ingest/ imports
+ *   nothing from server/)
  *   subsystem ............ service.ts      IngestService { manager, snapshots, settings, start(), stop() }
  *   sessions ............. session-manager.ts (refcounted consumers, idle grace, pin, node limit → SessionLimitError)
  *                          camera-session.ts (ffmpeg supervision: states, watchdog, backoff, q → SIGTERM → SIGKILL)
  *   LL-HLS ............... fmp4.ts (box parser), llhls-muxer.ts (parts/segments window), llhls-playlist.ts (text)
  *   HTTP ................. live-routes.ts (GET /api/cameras/:id/live, /snapshot, /live/… signed playlist + media)
  *   safety ............... rtsp-url.ts (rtsp/rtsps only, credentials out of logs), ffmpeg-args.ts, signed-url.ts
- *   ffmpeg ............... ffmpeg-path.ts (FFMPEG_PATH → PATH → npm), ffmpeg-check.ts (muxer/demuxer self-check)
+ *   ffmpeg ............... ../media-tools/ (ffmpeg-path.ts: FFMPEG_PATH → PATH → npm; ffmpeg-check.ts: muxer/demuxer self-check)
  *   snapshots ............ snapshot.ts (latest keyframe → JPEG, else the camera's URI), onvif-snapshot.ts
  *
  * Consumers other than viewers (analytics, evidence) take a lease on the session and read its fMP4:
@@ -18,7 +19,6 @@
  *   lease.release();
  * frame-tap.ts does exactly that for decoded analytics frames.
  */
-export { ingestFor, ingestRoutes } from './app-plugin.js';
 export { IngestService, ingestSettingsFromEnv, type IngestSettings, type IngestServiceOptions } from './service.js';
 export { SessionManager, SessionLimitError, type CameraStateEvent, type Lease, type SessionManagerOptions } from './session-manager.js';
 export { CameraSession, classifyFfmpegError, type CameraState, type StreamKind, type SessionStats, type CameraSessionOptions } from './camera-session.js';
@@ -29,8 +29,8 @@ export { liveRoutes, type LiveRoutesOptions, type LiveCamera } from './live-rout
 export { signLiveToken, verifyLiveToken, type LiveGrant } from './signed-url.js';
 export { validateRtspUrl, redactUrl, redactText, InvalidCameraUrlError, type RtspSource } from './rtsp-url.js';
 export { buildIngestArgs, buildSnapshotArgs, PROTOCOL_WHITELIST } from './ffmpeg-args.js';
-export { checkFfmpeg, assertFfmpegUsable, type FfmpegCheck } from './ffmpeg-check.js';
-export { resolveFfmpeg, resolveFfprobe } from './ffmpeg-path.js';
+export { checkFfmpeg, assertFfmpegUsable, type FfmpegCheck } from '../media-tools/ffmpeg-check.js';
+export { resolveFfmpeg, resolveFfprobe } from '../media-tools/ffmpeg-path.js';
 export { SnapshotService, SnapshotUnavailableError } from './snapshot.js';
 export { getSnapshotUri, SnapshotUriCache } from './onvif-snapshot.js';
 export { silentLog, type Log } from './log.js';

@@ -8,7 +8,8 @@
  * routes, 'camera.changed' from inventory and sharing). The bus crosses nodes (LISTEN/NOTIFY), so the node that
  * holds the camera learns it too; the TTL bounds the delay should a notification be lost.
  */
-import type { BusMessage } from '../server/bus.js';
+/** The part of a bus message this cache reads (the server's typed bus hands its messages in: server/live/ingest-wiring.ts). */
+export interface AccessMessage { topic: string; payload?: unknown; cameraId?: string }
 
 /** Bus topic published when a user's access may have narrowed (disabled, role changed). */
 export const USER_ACCESS_TOPIC = 'user.access';
@@ -55,16 +56,17 @@ export class LiveAccessCache {
   }
 
   /** Bus messages that narrow access drop the cached answers they concern. */
-  onMessage(msg: BusMessage): void {
+  onMessage(msg: AccessMessage): void {
     if (msg.topic === USER_ACCESS_TOPIC) {
       const userId = (msg.payload as Partial<UserAccessPayload> | undefined)?.userId;
       if (typeof userId === 'string') this.forgetUser(userId);
       else this.clear();
     } else if (msg.topic === 'camera.changed') {
-      const p = msg.payload as { id?: string; cameraId?: string } | undefined;
-      const id = msg.cameraId ?? p?.cameraId ?? p?.id;
-      if (id) this.forgetCamera(id);
-      else this.clear(); // an import may have changed any camera's sharing
+      // { kind, ids }: every id named (one message per camera, or chunks of many: bus.ts publishCameraChange)
+      const ids = (msg.payload as { ids?: unknown } | undefined)?.ids;
+      if (Array.isArray(ids) && ids.length) for (const id of ids) this.forgetCamera(String(id));
+      else if (msg.cameraId) this.forgetCamera(msg.cameraId);
+      else this.clear();
     }
   }
 }

@@ -12,7 +12,7 @@ import { signLiveToken } from './signed-url.js';
 import { Fmp4Parser, type Fragment, type InitSegment } from './fmp4.js';
 import { fragmentedMp4, oneSecondGopFixture } from './test-fixtures.js';
 import { silentLog } from './log.js';
-import type { Role } from '../server/auth/roles.js';
+import { ALL_ROLES, type Role } from '../server/auth/roles.js';
 
 // The HTTP side against real sockets. The camera sessions point at a closed port (they stay "offline" and never
 // produce media); the test feeds each session's muxer with real fMP4 fragments from ffmpeg, paced like a camera.
@@ -77,9 +77,10 @@ beforeAll(async () => {
     if (typeof id === 'string' && USERS[id]) (req as unknown as { user: unknown }).user = { id, username: id, role: USERS[id] };
   });
   await app.register(liveRoutes, {
+    roles: ALL_ROLES,
     ingest,
     urlKey: KEY,
-    getVisibleCamera: async (user, id) => (sees(user.role, id) ? { id, streams: ['sub', 'main'] } : null),
+    getVisibleCamera: async (user, id) => (sees(user.role as Role, id) ? { id, streams: ['sub', 'main'] } : null),
     userMaySee: async (userId, id) => !!USERS[userId] && sees(USERS[userId], id),
   });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -123,6 +124,15 @@ describe('live routes (signed LL-HLS over real sockets)', () => {
     const partRes = await fetch(dir + firstPart);
     expect(partRes.status).toBe(200);
     expect(Buffer.from(await partRes.arrayBuffer()).subarray(4, 8).toString()).toBe('moof');
+
+    // the multivariant playlist names the codec (RFC 6381) and size where players read them; the URL reply has it too
+    const again = (await (await issue('cam1')).json()) as { masterUrl: string; codec?: string };
+    expect(again.masterUrl).toMatch(/^\/live\/cam1\/sub\/[^/]+\/master\.m3u8$/);
+    const codec = ingest.manager.get('cam1', 'sub')!.muxer.trackInfo!.codec!;
+    expect(codec).toMatch(/^avc1\.[0-9a-f]{6}$/i);
+    expect(again.codec).toBe(codec);
+    const master = await (await fetch(base + again.masterUrl)).text();
+    expect(master).toMatch(new RegExp(`#EXT-X-STREAM-INF:BANDWIDTH=\\d+,CODECS="${codec.replace('.', '\\.')}",RESOLUTION=\\d+x\\d+\nindex\\.m3u8`));
   });
 
   it('blocks a playlist reload until the requested part exists, and a preload-hinted part until it is written', async () => {
@@ -204,7 +214,7 @@ describe('HTTP/2: a 16-tile wall shares one connection', () => {
     });
     const tls = await loadOrCreateTlsCertificate(dir);
     const h2app = Fastify({ http2: true, https: { allowHTTP1: true, ...tls } } as never) as unknown as FastifyInstance;
-    await h2app.register(liveRoutes, { ingest: svc, urlKey: KEY, getVisibleCamera: async () => null, userMaySee: async () => true });
+    await h2app.register(liveRoutes, { roles: ALL_ROLES, ingest: svc, urlKey: KEY, getVisibleCamera: async () => null, userMaySee: async () => true });
     const origin = await h2app.listen({ port: 0, host: '127.0.0.1' });
     const client = http2.connect(origin, { rejectUnauthorized: false });
     const get = (path: string) =>

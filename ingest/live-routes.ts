@@ -4,14 +4,14 @@
  *   GET /api/cameras/:id/snapshot?stream=…    → image/jpeg           (session; latest keyframe — asked of the holder
  *                                                                     in a cluster — else ONVIF URI)
  *   GET /live/:id/:stream/:token/index.m3u8   → LL-HLS playlist       (signed URL; blocking reload, delta updates)
+ *   GET /live/:id/:stream/:token/master.m3u8  → multivariant playlist (signed URL; CODECS="avc1.…"/"hvc1.…", RESOLUTION)
  *   GET /live/:id/:stream/:token/<media>      → init/part/segment     (signed URL; preload hints block)
  * The playlist and media are public in the session sense: the signature (camera, stream, user, expiry) is the
  * credential, checked in constant time; every playlist and media request also re-checks that the user may still
  * see the camera (userMaySee: disabled users, lost roles and restricted cameras are refused at once, see
  * live-access.ts).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ALL_ROLES, type Role } from '../server/auth/roles.js';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IngestService } from './service.js';
 import { SessionLimitError } from './session-manager.js';
 import { signLiveToken, verifyLiveToken } from './signed-url.js';
@@ -26,10 +26,12 @@ export interface LiveCamera {
 
 export interface LiveRoutesOptions {
   ingest: IngestService;
+  /** the signed-in roles that may ask for live URLs and snapshots (the server's: every role) */
+  roles: readonly string[];
   /** key for signing live URLs (purpose-bound) */
   urlKey: Buffer;
   /** the camera if the user may see it, else null (→ 404, as for a camera that does not exist) */
-  getVisibleCamera(user: { id: string; role: Role }, cameraId: string): Promise<LiveCamera | null>;
+  getVisibleCamera(user: { id: string; role: string }, cameraId: string): Promise<LiveCamera | null>;
   /** serve-time check on every playlist and media request: may this user (still) see the camera? (callers cache it briefly) */
   userMaySee(userId: string, cameraId: string): Promise<boolean>;
   /** the camera's own snapshot URI (ONVIF GetSnapshotUri) with credentials, when there is one */
@@ -79,8 +81,8 @@ function fail(reply: FastifyReply, status: number, message: string): FastifyRepl
   return reply.code(status).header('cache-control', 'no-store').send({ statusCode: status, error, message });
 }
 
-function sessionUser(request: FastifyRequest): { id: string; username: string; role: Role } {
-  const user = (request as unknown as { user?: { id: string; username: string; role: Role } | null }).user;
+function sessionUser(request: FastifyRequest): { id: string; username: string; role: string } {
+  const user = (request as unknown as { user?: { id: string; username: string; role: string } | null }).user;
   if (!user) throw Object.assign(new Error('Sign in first'), { statusCode: 401 });
   return user;
 }
@@ -107,19 +109,31 @@ function clientGone(reply: FastifyReply): AbortSignal {
 }
 
 export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Promise<void> {
+  // the server's session guard reads config.roles (its Role type is the server's own, not ingest's)
+  const routeConfig = { roles: o.roles } as unknown as FastifyContextConfig;
   const { ingest } = o;
   const manager = ingest.manager;
   const settings = ingest.settings;
   const maySee = (userId: string, cameraId: string): Promise<boolean> => o.userMaySee(userId, cameraId);
 
   app.get<{ Params: { id: string }; Querystring: { stream: StreamKind } }>('/api/cameras/:id/live', {
-    config: { roles: ALL_ROLES },
+    config: routeConfig,
     schema: {
       summary: 'Signed, expiring LL-HLS URL for a camera stream (starts the stream on demand)',
       params: idParams,
       querystring: streamQuery,
       response: {
-        200: { type: 'object', properties: { url: { type: 'string' }, expiresAt: { type: 'string' }, stream: { type: 'string' } }, required: ['url', 'expiresAt'] },
+        200: {
+          type: 'object',
+          properties: {
+            url: { type: 'string' }, expiresAt: { type: 'string' }, stream: { type: 'string' },
+            // the same stream behind a multivariant playlist that names the codec (RFC 6381) where players read it
+            masterUrl: { type: 'string' },
+            // the stream's codec when it is already known (a running session), for MediaSource.isTypeSupported
+            codec: { type: 'string' },
+          },
+          required: ['url', 'expiresAt'],
+        },
         404: err, 409: err, 503: err,
       },
     },
@@ -147,11 +161,13 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     const exp = Math.floor(Date.now() / 1000) + settings.liveUrlTtlS;
     const token = signLiveToken(o.urlKey, { cameraId: id, stream, userId: user.id, exp });
     if (o.audit) void o.audit({ user, action: 'live.view', cameraId: id, detail: { stream }, ip: request.ip }).catch((e2) => request.log.warn({ err: e2 }, 'audit failed'));
-    return { url: `${base}/live/${encodeURIComponent(id)}/${stream}/${token}/index.m3u8`, expiresAt: new Date(exp * 1000).toISOString(), stream };
+    const dir = `${base}/live/${encodeURIComponent(id)}/${stream}/${token}`;
+    const codec = base ? undefined : manager.get(id, stream)?.muxer.trackInfo?.codec;
+    return { url: `${dir}/index.m3u8`, masterUrl: `${dir}/master.m3u8`, expiresAt: new Date(exp * 1000).toISOString(), stream, ...(codec ? { codec } : {}) };
   });
 
   app.get<{ Params: { id: string }; Querystring: { stream: StreamKind } }>('/api/cameras/:id/snapshot', {
-    config: { roles: ALL_ROLES },
+    config: routeConfig,
     schema: { summary: 'JPEG snapshot: the running stream\'s latest keyframe, else the camera\'s snapshot URI', params: idParams, querystring: snapshotQuery },
   }, async (request, reply) => {
     const user = sessionUser(request);
@@ -293,6 +309,34 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
       .header('content-type', 'application/vnd.apple.mpegurl')
       .header('cache-control', 'no-cache')
       .send(mux.playlist({ skip }));
+  });
+
+  app.get<{ Params: LiveParams }>('/live/:id/:stream/:token/master.m3u8', {
+    config: { public: true },
+    schema: { hide: true, params: liveParams },
+  }, async (request, reply) => {
+    const auth = authorize(request, reply);
+    if (!auth) return reply;
+    if (!(await maySee(auth.userId, request.params.id))) return fail(reply, 403, 'you may not see this camera');
+    if (await elsewhere(request, reply)) return reply;
+    const session = mediaSession(request, auth.userId, reply);
+    if (!session) return reply;
+    const mux = session.muxer;
+    // the codec is known once the first init segment is in (the first keyframe)
+    const gone = clientGone(reply);
+    if ((await mux.waitUntil(() => !!mux.trackInfo, settings.startWaitMs, gone)) !== 'ok') {
+      if (gone.aborted) return reply;
+      return fail(reply.header('retry-after', '2'), 503, `camera not streaming yet (${session.state}${session.reason ? `: ${session.reason}` : ''})`);
+    }
+    const t = mux.trackInfo!;
+    const kbps = session.stats.bitrateKbps;
+    const attrs = [`BANDWIDTH=${Math.max(64_000, Math.round((kbps ?? 2000) * 1000 * 1.2))}`];
+    if (t.codec && /^(avc1|avc3|hvc1|hev1)\.[0-9A-Za-z.]+$/.test(t.codec)) attrs.push(`CODECS="${t.codec}"`);
+    if (t.width && t.height) attrs.push(`RESOLUTION=${t.width}x${t.height}`);
+    return reply
+      .header('content-type', 'application/vnd.apple.mpegurl')
+      .header('cache-control', 'no-cache')
+      .send(`#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:${attrs.join(',')}\nindex.m3u8\n`);
   });
 
   app.get<{ Params: LiveParams }>('/live/:id/:stream/:token/:file', {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Parser } from 'm3u8-parser';
 import { Fmp4Parser, type Fragment, type InitSegment } from './fmp4.js';
 import { LlhlsMuxer } from './llhls-muxer.js';
-import { resolveFfprobe } from './ffmpeg-path.js';
+import { resolveFfprobe } from '../media-tools/ffmpeg-path.js';
 import { fragmentedMp4, oneSecondGopFixture, run } from './test-fixtures.js';
 
 function parse(text: string) {

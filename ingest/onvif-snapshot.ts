@@ -1,7 +1,7 @@
 /** The camera's own snapshot URI via ONVIF GetSnapshotUri (the `onvif` package), cached per camera. */
 import { createRequire } from 'node:module';
-import { cameraAgent } from '../server/camera-network/connect.js';
-import { guardCam } from './onvif/client.js';
+import { cameraAgent } from '../lib/camera-network/connect.js';
+import { guardCam } from '../onvif/client.js';
 
 interface OnvifCam {
   connect(cb: (err: Error | null) => void): void;

@@ -12,11 +12,17 @@ export class InvalidCameraUrlError extends Error {
   }
 }
 
+/** Who pulls a camera stream: the in-process RTSP/RTP/fMP4 core, or one ffmpeg process. */
+export type MediaEngine = 'native' | 'ffmpeg';
+export const MEDIA_ENGINES: readonly MediaEngine[] = ['native', 'ffmpeg'];
+
 export interface RtspSource {
   /** the URL without credentials (safe to store and log) */
   url: string;
   username?: string;
   password?: string;
+  /** the camera's engine setting (absent: the node's default) */
+  engine?: MediaEngine;
 }
 
 const MAX_URL = 2048;

@@ -7,8 +7,8 @@ import { validateRtspUrl, urlWithCredentials, redactText, InvalidCameraUrlError 
 import { buildIngestArgs, PROTOCOL_WHITELIST } from './ffmpeg-args.js';
 import { signLiveToken, verifyLiveToken } from './signed-url.js';
 import { CameraSession } from './camera-session.js';
-import { checkFfmpeg } from './ffmpeg-check.js';
-import { resolveFfmpeg } from './ffmpeg-path.js';
+import { checkFfmpeg } from '../media-tools/ffmpeg-check.js';
+import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
 import { silentLog } from './log.js';
 
 const HOSTILE = [

@@ -1,12 +1,14 @@
 /** The ingest subsystem of a node: session manager + snapshots + settings, with start/stop. */
-import { resolveFfmpeg } from './ffmpeg-path.js';
-import { assertFfmpegUsable, type FfmpegCheck } from './ffmpeg-check.js';
+import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
+import { assertFfmpegUsable, type FfmpegCheck } from '../media-tools/ffmpeg-check.js';
 import type { Log } from './log.js';
-import type { RtspSource } from './rtsp-url.js';
+import type { MediaEngine, RtspSource } from './rtsp-url.js';
+import type { RtpTransport } from '../media/rtsp/client.js';
+import type { PipeSource } from './pipe-source.js';
 import { SessionManager, type CameraStateEvent } from './session-manager.js';
 import { SnapshotService } from './snapshot.js';
 import type { StreamKind } from './camera-session.js';
-import { envNumber as num } from '../server/config.js';
+import { envNumber as num } from '../lib/env.js';
 
 export interface IngestSettings {
   maxSessions: number;
@@ -22,6 +24,10 @@ export interface IngestSettings {
   maxBytesPerStream: number;
   /** LL-HLS part target, seconds */
   partTargetS: number;
+  /** engine for cameras whose source names none (a camera's own setting wins) */
+  engine: MediaEngine;
+  /** native engine: RTP over tcp (interleaved), udp, or auto (udp, then tcp when no packet arrives) */
+  rtpTransport: RtpTransport;
 }
 
 /** INGEST_* environment variables (all optional). */
@@ -37,6 +43,8 @@ export function ingestSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ing
     windowSegments: num(env, 'LLHLS_WINDOW_SEGMENTS', 12, 3, 120),
     maxBytesPerStream: num(env, 'LLHLS_MAX_MB_PER_STREAM', 24, 1, 1024) * 1024 * 1024,
     partTargetS: num(env, 'LLHLS_PART_MS', 200, 100, 2000) / 1000,
+    engine: env.INGEST_ENGINE === 'ffmpeg' ? 'ffmpeg' : 'native',
+    rtpTransport: env.INGEST_RTP_TRANSPORT === 'udp' || env.INGEST_RTP_TRANSPORT === 'auto' ? env.INGEST_RTP_TRANSPORT : 'tcp',
   };
 }
 
@@ -44,7 +52,7 @@ export interface IngestServiceOptions {
   logger: Log;
   settings?: Partial<IngestSettings>;
   ffmpegPath?: string;
-  resolveSource: (cameraId: string, stream: StreamKind) => Promise<RtspSource>;
+  resolveSource: (cameraId: string, stream: StreamKind) => Promise<RtspSource | PipeSource>;
   /** camera state changes and periodic stats (publish to consoles, write camera health) */
   onState?: (ev: CameraStateEvent) => void;
   /** cluster fencing: may this node pull the camera now? (default: yes) */
@@ -75,6 +83,8 @@ export class IngestService {
       session: {
         watchdogMs: s.watchdogMs,
         connectTimeoutMs: s.connectTimeoutMs,
+        engine: s.engine,
+        rtpTransport: s.rtpTransport,
         muxer: { windowSegments: s.windowSegments, maxBytes: s.maxBytesPerStream, partTargetS: s.partTargetS },
       },
     });

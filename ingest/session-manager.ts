@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { CameraSession, type CameraSessionOptions, type CameraState, type SessionStats, type StreamKind } from './camera-session.js';
 import type { Log } from './log.js';
 import type { RtspSource } from './rtsp-url.js';
+import type { PipeSource } from './pipe-source.js';
 
 export class SessionLimitError extends Error {
   readonly statusCode = 503;
@@ -39,7 +40,7 @@ export interface SessionManagerOptions {
   ffmpegPath: string;
   logger: Log;
   /** where a camera stream is pulled from (URL + credentials), looked up at every (re)connect */
-  resolveSource: (cameraId: string, stream: StreamKind) => Promise<RtspSource>;
+  resolveSource: (cameraId: string, stream: StreamKind) => Promise<RtspSource | PipeSource>;
   /** node-wide limit on concurrent sessions */
   maxSessions?: number;
   /** may this node pull the camera now (cluster lease; fencing)? New sessions for others are refused (NotHeldError). */

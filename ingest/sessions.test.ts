@@ -7,11 +7,11 @@ import { startSimulator } from '../simulator/index.js';
 import { SessionManager } from './session-manager.js';
 import { CameraSession, type CameraState, type StreamKind } from './camera-session.js';
 import { SnapshotService } from './snapshot.js';
-import { resolveFfmpeg } from './ffmpeg-path.js';
+import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
 import { silentLog } from './log.js';
 import type { RtspSource } from './rtsp-url.js';
 
-// Real ffmpeg pulling real RTSP from the simulator. Timings are shortened (watchdog, backoff, grace) so the whole
+// The default (native) engine and real ffmpeg pulling real RTSP from the simulator. Timings are shortened (watchdog, backoff, grace) so the whole
 // file stays well under a minute; nothing asserts wall-clock durations, only states, counts and process exits.
 
 type Sim = Awaited<ReturnType<typeof startSimulator>>;
@@ -56,6 +56,16 @@ function waitState(s: CameraSession, want: CameraState | CameraState[], timeoutM
   });
 }
 
+/** Poll until cond() holds (generous: the box is shared). */
+async function until(cond: () => boolean, timeoutMs = 10_000): Promise<boolean> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
 function newSession(cam: SimCam, over: Partial<ConstructorParameters<typeof CameraSession>[0]> = {}): CameraSession {
   const s = new CameraSession({ cameraId: cam.id, stream: 'sub', ffmpegPath, logger: silentLog, getSource: async () => source(cam, 'sub'), ...FAST, ...over });
   cleanup.push(() => s.stop());
@@ -74,7 +84,7 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-describe('camera sessions against the RTSP simulator (real ffmpeg)', () => {
+describe('camera sessions against the RTSP simulator (native engine by default, ffmpeg where named)', () => {
   it('starts on the first consumer, shares one pull, reports stats, makes a snapshot, stops after the idle grace', async () => {
     const manager = new SessionManager({ ffmpegPath, logger: silentLog, resolveSource: async (id, st) => source(cams.find((c) => c.id === id)!, st), idleGraceMs: 400, session: FAST });
     cleanup.push(() => manager.stop());
@@ -89,7 +99,8 @@ describe('camera sessions against the RTSP simulator (real ffmpeg)', () => {
     expect(a.session.state).toBe('live');
     await new Promise((r) => setTimeout(r, 1500));
     const st = a.session.stats;
-    expect(st.codec).toMatch(/^avc1\./);
+    expect(st.codec).toMatch(/^avc1\.[0-9A-F]{6}$/i);
+    expect(st.engine).toBe('native');
     expect(st.width).toBeGreaterThan(0);
     expect({ width: st.width, height: st.height }).toEqual(cam.subSize);
     expect(st.fps).toBeGreaterThan(0);
@@ -102,8 +113,8 @@ describe('camera sessions against the RTSP simulator (real ffmpeg)', () => {
     expect(meta.format).toBe('jpeg');
     expect(meta.width).toBe(st.width);
 
-    const pid = a.session.pid;
-    expect(alive(pid)).toBe(true);
+    const rtspSessions = sim.stats().sessions;
+    expect(rtspSessions).toBeGreaterThanOrEqual(1);
     a.release();
     b.release();
     await new Promise((r) => setTimeout(r, 150));
@@ -111,12 +122,38 @@ describe('camera sessions against the RTSP simulator (real ffmpeg)', () => {
     const session = a.session;
     await waitState(session, 'idle', 10_000);
     expect(manager.get(cam.id, 'sub')).toBeUndefined();
-    expect(alive(pid)).toBe(false);
+    expect(await until(() => sim.stats().sessions < rtspSessions)).toBe(true); // TEARDOWN ended the camera's RTSP session
     expect(events).toEqual(expect.arrayContaining([`${cam.id}:live`, `${cam.id}:idle`]));
   });
 
-  it('stops with q (RTSP TEARDOWN): ffmpeg exits cleanly, no orphan', async () => {
+  it('native engine: stop sends TEARDOWN and the camera ends the RTSP session', async () => {
+    const before = sim.stats().sessions;
     const s = newSession(cams[1]);
+    s.start();
+    await waitState(s, 'live');
+    expect(s.engine).toBe('native');
+    expect(s.pid).toBeUndefined(); // no process
+    expect(sim.stats().sessions).toBe(before + 1);
+    await s.stop();
+    expect(await until(() => sim.stats().sessions === before)).toBe(true);
+    expect(s.state).toBe('idle');
+  });
+
+  it('native engine: the camera closing the connection mid-stream → reconnecting → live again', async () => {
+    const cam = cams[3];
+    const s = newSession(cam);
+    s.start();
+    await waitState(s, 'live');
+    sim.fault(cam.id, { kind: 'drop', afterMs: 1500 });
+    await waitState(s, ['reconnecting', 'offline']);
+    sim.restore(cam.id);
+    await waitState(s, 'live');
+    expect(s.stats.restarts).toBeGreaterThanOrEqual(1);
+    expect(s.engine).toBe('native');
+  });
+
+  it('ffmpeg engine: stops with q (RTSP TEARDOWN): ffmpeg exits cleanly, no orphan', async () => {
+    const s = newSession(cams[1], { engine: 'ffmpeg' });
     s.start();
     await waitState(s, 'live');
     const pid = s.pid!;
@@ -149,8 +186,8 @@ describe('camera sessions against the RTSP simulator (real ffmpeg)', () => {
     expect(seen.at(-1)).toBe('live');
   });
 
-  it('restarts ffmpeg when it is killed', async () => {
-    const s = newSession(cams[3]);
+  it('ffmpeg engine: restarts ffmpeg when it is killed', async () => {
+    const s = newSession(cams[3], { engine: 'ffmpeg' });
     s.start();
     await waitState(s, 'live');
     const pid = s.pid!;
@@ -166,13 +203,12 @@ describe('camera sessions against the RTSP simulator (real ffmpeg)', () => {
     const s = newSession(cam);
     s.start();
     await waitState(s, 'live');
-    const pid = s.pid;
     await sim.fault(cam.id, { kind: 'stall' });
     await waitState(s, ['reconnecting', 'offline']);
     expect(s.reason).toMatch(/stalled|no data|no video/);
-    expect(alive(pid)).toBe(false);
     await sim.restore(cam.id);
     await waitState(s, 'live');
+    expect(s.stats.restarts).toBeGreaterThanOrEqual(1);
   });
 
   it('reports auth_failed when the camera refuses the credentials', async () => {
@@ -180,7 +216,7 @@ describe('camera sessions against the RTSP simulator (real ffmpeg)', () => {
     const s = newSession(cam, { getSource: async () => source(cam, 'sub', 'wrong-password') });
     s.start();
     await waitState(s, 'auth_failed');
-    expect(s.stats.restarts).toBeGreaterThanOrEqual(1); // ffmpeg ran and was refused
+    expect(s.stats.restarts).toBeGreaterThanOrEqual(1); // the pull ran and was refused
     expect(s.reason).toMatch(/401|password/);
     expect(s.reason).not.toContain('wrong-password');
   });
@@ -207,7 +243,8 @@ describe('camera sessions against the RTSP simulator (real ffmpeg)', () => {
       expect(counts.get(s) ?? 0, s.cameraId).toBeGreaterThanOrEqual(4); // and kept delivering parts meanwhile
     }
     await sim.restore(twenty[7].id);
+    const open = sim.stats().sessions;
     await Promise.all(sessions.map((s) => s.stop()));
-    expect(sessions.every((s) => !alive(s.pid))).toBe(true);
+    expect(await until(() => sim.stats().sessions <= open - 19)).toBe(true); // every pull torn down
   }, 90_000);
 });

@@ -12,7 +12,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import { redactText } from './rtsp-url.js';
-import { cameraAgent, isCameraNetworkRefusal } from '../server/camera-network/connect.js';
+import { cameraAgent, isCameraNetworkRefusal } from '../lib/camera-network/connect.js';
 
 /** GET from a camera through the CAMERA_NETWORKS agent (fetch cannot take one), as a fetch Response. */
 function cameraGet(url: string, headers: Record<string, string>, timeoutMs: number): Promise<Response> {

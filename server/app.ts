@@ -3,7 +3,7 @@ import cookie from '@fastify/cookie';
 import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import { Registry } from 'prom-client';
-import type { AppContext } from './context.js';
+import type { NodeContext } from './node.js';
 import { installValidators } from './http/validation.js';
 import { installErrorHandler } from './http/errors.js';
 import { installMetrics } from './http/metrics.js';
@@ -14,13 +14,16 @@ import { consoleStatic } from './http/console-static.js';
 import { authRoutes } from './auth/routes.js';
 import { userRoutes } from './users/routes.js';
 import { cameraRoutes } from './inventory/routes.js';
-import { CameraRepo } from './inventory/camera-repo.js';
-import { deriveKey } from './secrets.js';
+import type { CameraRepo } from './inventory/camera-repo.js';
 import { outboxRoutes } from './outbox/routes.js';
 import { fleetRoutes } from './fleet/routes.js';
 import { discoveryRoutes } from './discovery/routes.js';
 import { caseRoutes } from './cases/case-routes.js';
-import { timeLimitRoutes } from './cases/time-limit-routes.js';
+import { timeLimitRoutes } from './classification/time-limit-routes.js';
+import { categoryRoutes } from './classification/category-routes.js';
+import { eventTypeRoutes } from './classification/event-type-routes.js';
+import { ruleRoutes } from './rules/routes.js';
+import { reviewRoutes } from './review/routes.js';
 import { departmentRoutes } from './cases/department-routes.js';
 import { cityInboundRoutes } from './cases/city-inbound-routes.js';
 import { auditRoutes } from './auditing/routes.js';
@@ -28,7 +31,7 @@ import { passwordRoutes } from './auth/password-routes.js';
 import { desk110Routes } from './desk110/routes.js';
 import { sharingRoutes } from './sharing/routes.js';
 import { kpiRoutes } from './kpi/routes.js';
-import { ingestRoutes } from '../ingest/app-plugin.js';
+import { liveRoutes } from './live/ingest-wiring.js';
 
 export interface BuiltApp {
   app: FastifyInstance;
@@ -41,10 +44,10 @@ export const LOG_REDACT = ['req.headers.cookie', 'req.headers.authorization', 'r
   'callerPhone', 'callerName', '*.callerPhone', '*.callerName', '*.*.callerPhone', '*.*.callerName'];
 
 /**
- * Composes the HTTP app from the subsystems present on this node. `serverOptions` lets main.ts
- * choose HTTP/1.1 or HTTP/2+TLS; tests use the defaults.
+ * Registers the HTTP routes over a node's subsystems (server/node.ts builds and starts them; this starts nothing).
+ * Called once per listener: HTTP/1.1, and HTTP/2 + TLS (`serverOptions`); tests use the defaults.
  */
-export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOptions = {}): Promise<BuiltApp> {
+export async function buildApp(ctx: NodeContext, serverOptions: FastifyServerOptions = {}): Promise<BuiltApp> {
   const app = Fastify({
     loggerInstance: ctx.logger,
     bodyLimit: 1024 * 1024,
@@ -52,7 +55,7 @@ export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOpti
     ...serverOptions,
   } as FastifyServerOptions) as unknown as FastifyInstance;
   const metrics = new Registry();
-  const cameras = new CameraRepo(deriveKey(ctx.secretKey, 'camera-credentials'));
+  const { cameras } = ctx;
 
   installValidators(app);
   installErrorHandler(app);
@@ -68,11 +71,11 @@ export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOpti
   await app.register(healthRoutes, ctx);
   await app.register(authRoutes, ctx);
   await app.register(userRoutes, ctx);
-  await app.register(cameraRoutes, { ...ctx, cameras });
+  await app.register(cameraRoutes, ctx);
   await app.register(livePushRoutes, ctx);
-  await app.register(fleetRoutes, { ...ctx, cameras, metrics });
-  await app.register(discoveryRoutes, { ...ctx, cameras });
-  await app.register(ingestRoutes, { ...ctx, cameras });
+  await app.register(fleetRoutes, { ...ctx, metrics });
+  await app.register(discoveryRoutes, ctx);
+  await app.register(liveRoutes, ctx);
   await app.register(caseRoutes, ctx);
   await app.register(timeLimitRoutes, ctx);
   await app.register(departmentRoutes, ctx);
@@ -85,12 +88,16 @@ export async function buildApp(ctx: AppContext, serverOptions: FastifyServerOpti
   await app.register((await import('./cluster/routes.js')).clusterRoutes, ctx);
   await app.register((await import('./wall/plugin.js')).wallPlugin, ctx);
   await app.register(outboxRoutes, ctx);
-  await app.register((await import('./ptz/routes.js')).ptzRoutes, { ...ctx, cameras });
+  await app.register((await import('./ptz/routes.js')).ptzRoutes, ctx);
   await app.register((await import('./alarms/routes.js')).alarmRoutes, ctx);
-  // last: it starts the model warm-up, whose progress the app's first listeners should see
-  await app.register((await import('./analytics/routes.js')).analyticsRoutes, { ...ctx, cameras });
-  await app.register((await import('./learning/routes.js')).learningRoutes, { ...ctx, cameras });
-  await app.register((await import('./datasets/routes.js')).datasetRoutes, { ...ctx, cameras });
+  await app.register((await import('./gb28181/routes.js')).gbRoutes, { ...ctx, metrics });
+  await app.register((await import('./analytics/routes.js')).analyticsRoutes, ctx);
+  await app.register(eventTypeRoutes, ctx);
+  await app.register(categoryRoutes, ctx);
+  await app.register(ruleRoutes, ctx);
+  await app.register(reviewRoutes, ctx);
+  await app.register((await import('./learning/routes.js')).learningRoutes, ctx);
+  await app.register((await import('./datasets/routes.js')).datasetRoutes, ctx);
   await app.register(consoleStatic);
   return { app, metrics, cameras };
 }

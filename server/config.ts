@@ -43,18 +43,8 @@ export interface Config {
   cameraNetworks: Cidr[];
 }
 
-export class ConfigError extends Error {}
-
-/** A numeric setting from the environment: default when unset, ConfigError naming the variable when out of range. */
-export function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a number between ${min} and ${max}, got "${raw}"`);
-  }
-  return value;
-}
+export { ConfigError, envNumber } from '../lib/env.js';
+import { ConfigError, envNumber } from '../lib/env.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 

@@ -5,8 +5,8 @@ import type { Bus } from './bus.js';
 import type { Cluster } from './cluster/cluster.js';
 
 /**
- * What the composed server hands to every route plugin and subsystem. Subsystems (ingest,
- * analytics, ...) add their handle here when they are enabled on this node.
+ * What every subsystem and route plugin of a node shares. The subsystems themselves are built by server/node.ts
+ * and handed to the routes as NodeContext (this plus NodeParts).
  */
 export interface AppContext {
   config: Config;
@@ -15,8 +15,6 @@ export interface AppContext {
   /** Master key (see secrets.ts); use deriveKey(secretKey, purpose) for a purpose-bound key. */
   secretKey: Buffer;
   bus: Bus;
-  /** Called on shutdown in reverse order of registration: stop children before the database closes. */
-  onShutdown: Array<() => Promise<void>>;
-  /** This node's cluster membership (role, leases, bus bridge); set by main.ts, absent in most tests (= role all). */
+  /** This node's cluster membership (role, leases, bus bridge); set by createNode, absent in most tests (= role all). */
   cluster?: Cluster;
 }

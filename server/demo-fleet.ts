@@ -2,6 +2,7 @@ import { cameraNetworks } from './camera-network/policy.js';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AppContext } from './context.js';
+import { publishCameraChange } from './bus.js';
 import type { CameraRepo } from './inventory/camera-repo.js';
 import type { CameraInput } from './inventory/camera-model.js';
 import { startSimulator, type SimCameraInfo, type Simulator } from '../simulator/index.js';
@@ -42,21 +43,20 @@ export function demoCameraInput(cam: SimCameraInfo, index: number): CameraInput 
 }
 
 /** Creates missing demo cameras and refreshes the URLs and credentials of existing ones (ports may change between starts). */
-export async function registerDemoCameras(ctx: Pick<AppContext, 'db'>, repo: CameraRepo, cams: SimCameraInfo[]): Promise<{ created: number; updated: number }> {
-  let created = 0;
-  let updated = 0;
+export async function registerDemoCameras(ctx: Pick<AppContext, 'db'>, repo: CameraRepo, cams: SimCameraInfo[]): Promise<{ created: string[]; updated: string[] }> {
+  const created: string[] = [];
+  const updated: string[] = [];
   await ctx.db.tx(async (q) => {
     for (const [i, cam] of cams.entries()) {
       const input = demoCameraInput(cam, i);
       const found = await q.query<{ id: string }>('SELECT id FROM cameras WHERE national_id = $1', [input.nationalId]);
       if (found.rows[0]) {
         await repo.updateQuietly(q, found.rows[0].id, { rtspMain: input.rtspMain, rtspSub: input.rtspSub, onvifUrl: input.onvifUrl, username: input.username, password: input.password });
-        updated++;
+        updated.push(found.rows[0].id);
       } else {
         const clash = await q.query('SELECT 1 FROM cameras WHERE name = $1', [input.name]);
         if (clash.rowCount) continue; // a person's camera already carries this name: leave theirs alone
-        await repo.insert(q, input);
-        created++;
+        created.push((await repo.insert(q, input)).id);
       }
     }
   });
@@ -110,8 +110,10 @@ export async function startDemoFleet(ctx: AppContext, repo: CameraRepo, logger: 
   });
   // the demo cameras live on loopback, outside CAMERA_NETWORKS: their own endpoints (and nothing else there) are allowed
   allowSimulatorEndpoints(sim.cameras());
-  const result = await registerDemoCameras(ctx, repo, sim.cameras());
-  ctx.bus.publish('camera.changed', { action: 'import', ...result });
-  log.info({ ...result, rtsp: sim.cameras()[0]?.rtspMain }, 'simulated cameras registered in the inventory');
+  const ids = await registerDemoCameras(ctx, repo, sim.cameras());
+  // the simulator's ports may differ from the last start: sessions of updated cameras reconnect to the new URLs
+  publishCameraChange(ctx.bus, { kind: 'created', ids: ids.created });
+  publishCameraChange(ctx.bus, { kind: 'updated', ids: ids.updated });
+  log.info({ created: ids.created.length, updated: ids.updated.length, rtsp: sim.cameras()[0]?.rtspMain }, 'simulated cameras registered in the inventory');
   return sim;
 }

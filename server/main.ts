@@ -9,11 +9,7 @@ import { buildApp, LOG_REDACT } from './app.js';
 import { Bus } from './bus.js';
 import type { AppContext } from './context.js';
 import { loadOrCreateTlsCertificate } from './tls.js';
-import { startDemoFleet } from './demo-fleet.js';
-import { fleetFor } from './fleet/service.js';
-import { alarmWatcherFor } from './alarms/alarm-watcher.js';
-import { startOutboxWorker } from './outbox/start.js';
-import { Cluster } from './cluster/cluster.js';
+import { createNode } from './node.js';
 import { CameraNetworkPolicy, installCameraNetworkPolicy } from './camera-network/policy.js';
 
 async function main(): Promise<void> {
@@ -30,6 +26,9 @@ async function main(): Promise<void> {
   // which addresses count as cameras (CAMERA_NETWORKS); this server's own listeners never do (added below)
   const cameraPolicy = new CameraNetworkPolicy(config.cameraNetworks);
   installCameraNetworkPolicy(cameraPolicy);
+  // known before the node starts pulling (sessions start before the listeners bind); port 0 is added once bound
+  if (config.port) cameraPolicy.ownPorts.add(config.port);
+  if (config.tlsPort) cameraPolicy.ownPorts.add(config.tlsPort);
   const logger = pino({ level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } });
   const log = logger.child({ module: 'main' });
   const db = await openDatabase(config);
@@ -40,42 +39,15 @@ async function main(): Promise<void> {
     process.stdout.write(`\n  First start: created user "admin" with password: ${admin.password}\n  (shown once; change it under Users)\n\n`);
   }
 
-  const ctx: AppContext = { config, db, logger, secretKey, bus: new Bus(), onShutdown: [] };
-  // Node row + heartbeat, camera leases (ingest/analytics roles) and the LISTEN/NOTIFY bridge (PostgreSQL): before the
-  // subsystems, which ask ctx.cluster which cameras are theirs. Stopped last (registered first): leases are released
-  // only after the sessions are down.
-  const cluster = new Cluster({ config, db, bus: ctx.bus, logger });
-  ctx.cluster = cluster;
-  await cluster.start();
-  ctx.onShutdown.push(() => cluster.stop());
-  const { app, cameras } = await buildApp(ctx);
-  const fleet = fleetFor(ctx);
-  // the recorder writes health from this node's own camera.state; probes run where cameras are pulled
-  if (config.role === 'all' || config.role === 'ingest') fleet.start();
-  else fleet.recorder.start();
-  ctx.onShutdown.push(() => fleet.stop());
-  // the cameras' own alarms are heard where the cameras are pulled (one subscription per camera, like the pull)
-  if (config.cameraAlarms && config.role !== 'api') {
-    const alarms = alarmWatcherFor({ ...ctx, cameras });
-    alarms.start();
-    ctx.onShutdown.push(() => alarms.stop());
-  }
-  startOutboxWorker(ctx);
+  const ctx: AppContext = { config, db, logger, secretKey, bus: new Bus() };
+  // every subsystem of this node, for its role, in order (see node.ts); routes are registered over them per listener
+  const node = createNode(ctx);
+  await node.start();
+  const { app } = await buildApp(node.context);
   await app.listen({ port: config.port, host: config.host });
+  // the server's own listeners are never cameras (a camera URL pointing back at us would be a loop or a probe)
   cameraPolicy.ownPorts.add((app.server.address() as { port: number }).port);
   if (config.tlsPort) cameraPolicy.ownPorts.add(config.tlsPort);
-  if (config.simCameras && config.role === 'all') {
-    // In the background: the first start encodes the pictures, and the console is usable meanwhile.
-    startDemoFleet(ctx, cameras, logger).then(
-      (sim) => {
-        if (!sim) return;
-        ctx.onShutdown.push(() => sim.stop());
-        // probe the new cameras now rather than at the checker's next pass, so the wall shows them online at once
-        void fleet.checker.checkNow();
-      },
-      (err) => log.error({ err }, 'simulated camera fleet failed to start'),
-    );
-  }
 
   // A second listener with TLS and HTTP/2 for big video walls: browsers allow only 6 HTTP/1.1 connections per host.
   let tlsApp: Awaited<ReturnType<typeof buildApp>>['app'] | undefined;
@@ -83,7 +55,7 @@ async function main(): Promise<void> {
     const tls = config.tlsCertFile
       ? { cert: await readFile(config.tlsCertFile), key: await readFile(config.tlsKeyFile!) }
       : await loadOrCreateTlsCertificate(config.dataDir);
-    tlsApp = (await buildApp(ctx, { http2: true, https: { allowHTTP1: true, ...tls } } as never)).app;
+    tlsApp = (await buildApp(node.context, { http2: true, https: { allowHTTP1: true, ...tls } } as never)).app;
     await tlsApp.listen({ port: config.tlsPort, host: config.host });
   }
 
@@ -95,9 +67,9 @@ async function main(): Promise<void> {
     const force = setTimeout(() => { log.error('shutdown took too long; exiting'); process.exit(1); }, 15_000);
     force.unref();
     try {
-      // Stop accepting and finish in-flight requests, then stop children, then close the database.
+      // Stop accepting and finish in-flight requests, then the subsystems (reverse order), then the database.
       await Promise.all([app.close(), tlsApp?.close()]);
-      for (const stop of [...ctx.onShutdown].reverse()) await stop().catch((err) => log.error({ err }, 'shutdown step failed'));
+      await node.stop();
       await db.close();
       log.info('stopped');
       process.exit(0);

@@ -6,7 +6,7 @@
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveFfmpeg } from '../ingest/ffmpeg-path.js';
+import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
 import { DEMO_LOOP_DIR, DEMO_LOOP_SPEC, encodeLoop } from './encoder.js';
 
 async function main(): Promise<void> {

@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { resolveFfmpeg } from '../ingest/ffmpeg-path.js';
+import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
 import { SimCamera, type SimFault } from './camera.js';
 import { startControlServer, type ControlServer } from './control-server.js';
 import { EncodeQueue, safeLabel, type EncodedAssets, type EncodeSpec, type Size } from './encoder.js';

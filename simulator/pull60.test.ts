@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { resolveFfmpeg, resolveFfprobe } from '../ingest/ffmpeg-path.js';
+import { resolveFfmpeg, resolveFfprobe } from '../media-tools/ffmpeg-path.js';
 import { minuteDelta, readClockStrip } from './clock-strip.js';
 import { startSimulator, type SimCameraInfo, type Simulator } from './index.js';
 import { authedUrl, grabFrame, probe, rtspTimeoutOption, run, streetClip, testCacheDir } from './test-helpers.js';

@@ -5,7 +5,7 @@
 import { createSocket } from 'node:dgram';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveFfmpeg } from '../ingest/ffmpeg-path.js';
+import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
 import { minuteDelta, readClockStrip } from './clock-strip.js';
 import { startSimulator, type SimCameraInfo, type Simulator } from './index.js';
 import { RtspReader } from './rtsp-test-client.js';

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resolveFfmpeg, resolveFfprobe } from '../ingest/ffmpeg-path.js';
+import { resolveFfmpeg, resolveFfprobe } from '../media-tools/ffmpeg-path.js';
 import type { SimCameraInfo } from './index.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -98,8 +98,9 @@ describe('authorization matrix (pglite)', () => {
       ws.on('message', (d: Buffer) => got.get(role)!.push(d.toString()));
       sockets.push(ws);
     }
-    t.ctx.bus.publish('incident.updated', { ticketNo: 'WS-RESTRICTED' }, restricted.id);
-    t.ctx.bus.publish('incident.updated', { ticketNo: 'WS-SHARED' }, shared);
+    const at = new Date().toISOString();
+    t.ctx.bus.publish('incident.updated', { id: 'i-1', ticketNo: 'WS-RESTRICTED', status: 'received', at, caseNo: null }, restricted.id);
+    t.ctx.bus.publish('incident.updated', { id: 'i-2', ticketNo: 'WS-SHARED', status: 'received', at, caseNo: null }, shared);
     for (let i = 0; i < 200 && ROLES.some((r) => !got.get(r)!.some((m) => m.includes('WS-SHARED'))); i++) await new Promise((r) => setTimeout(r, 10));
     for (const role of ROLES) {
       const msgs = got.get(role)!.join('\n');

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startConsole, type ConsoleHarness } from '../../test/browser.js';
-import { analyticsFor } from '../../server/analytics/routes.js';
 import { until } from '../../server/outbox/receiver.test-helper.js';
 
 /**
@@ -22,7 +21,7 @@ describe('a corrupt default model, seen in Chromium', () => {
     await writeFile(join(weightsDir, 'yolox_nano.onnx'), real.subarray(0, real.length >> 1));
     process.env.MODELS_DIR = weightsDir;
     h = await startConsole();
-    const svc = analyticsFor({ ...h.t.ctx, cameras: h.t.cameras });
+    const svc = h.t.ctx.analytics;
     await until(() => svc.state !== 'starting', 'the model check', 1200, 50);
   });
   afterAll(async () => {

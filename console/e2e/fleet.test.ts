@@ -4,8 +4,7 @@ import type { Page } from 'playwright-core';
 import { startConsole, type ConsoleHarness } from '../../test/browser.js';
 import type { SimCameraInfo, Simulator } from '../../simulator/index.js';
 import { startSmallFleet } from '../../simulator/small-fleet.js';
-import { fleetFor } from '../../server/fleet/service.js';
-import { alarmWatcherFor } from '../../server/alarms/alarm-watcher.js';
+import { AlarmWatcher } from '../../server/alarms/alarm-watcher.js';
 
 /**
  * Discovery and fleet-health pages in Chromium against a real server and the camera simulator: scan, watch
@@ -22,12 +21,12 @@ beforeAll(async () => {
   sim = await startSmallFleet(3);
   cams = sim.cameras();
   h = await startConsole();
-  fleetFor(h.t.ctx).recorder.start();
-  h.t.ctx.onShutdown.push(() => fleetFor(h.t.ctx).stop());
+  h.t.ctx.fleet.recorder.start();
   page = (await h.loggedIn('technician')).page;
 });
 
 afterAll(async () => {
+  await h?.t.ctx.fleet.stop();
   await h?.close();
   await sim?.stop();
 });
@@ -64,9 +63,9 @@ describe('discovery and fleet pages', () => {
   it('shows the online rate, by district, flapping cameras and a camera\'s status history', async () => {
     const { rows } = await h.t.db.query<{ id: string }>('SELECT id FROM cameras');
     const id = rows[0].id;
-    for (const s of ['live', 'offline', 'live', 'offline', 'live']) {
-      h.t.ctx.bus.publish('camera.state', { cameraId: id, stream: 'main', state: s, reason: s === 'offline' ? 'the stream ended' : null }, id);
-      await fleetFor(h.t.ctx).recorder.flush();
+    for (const s of ['live', 'offline', 'live', 'offline', 'live'] as const) {
+      h.t.ctx.bus.publish('camera.state', { cameraId: id, stream: 'main', state: s, reason: s === 'offline' ? 'the stream ended' : null, stats: { restarts: 0, heldBytes: 0 } }, id);
+      await h.t.ctx.fleet.recorder.flush();
     }
     await page.getByRole('link', { name: /设备健康/ }).first().click();
     await page.getByTestId('fleet-page').waitFor();
@@ -81,7 +80,7 @@ describe('discovery and fleet pages', () => {
   });
 
   it('lists the camera\'s own tamper alarm as it is raised, acknowledges it, and drops it when cleared', async () => {
-    const watcher = alarmWatcherFor({ ...h.t.ctx, cameras: h.t.cameras }, { backoffMs: [200, 500] });
+    const watcher = new AlarmWatcher({ ...h.t.ctx, cameras: h.t.cameras }, { backoffMs: [200, 500] });
     watcher.start();
     try {
       await expect.poll(() => watcher.status().filter((x) => x.state === 'subscribed').length, { timeout: 20_000 }).toBe(1);

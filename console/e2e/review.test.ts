@@ -3,7 +3,6 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startConsole, type ConsoleHarness } from '../../test/browser.js';
-import { analyticsFor } from '../../server/analytics/routes.js';
 
 /**
  * The review desk in Chromium: the queue oldest-first, evidence shown, a new candidate arriving over the WebSocket,
@@ -22,7 +21,7 @@ describe('review desk in Chromium', () => {
 
   async function candidate(minutesAgo: number): Promise<string> {
     const id = randomUUID();
-    const svc = analyticsFor({ ...h.t.ctx, cameras: h.t.cameras });
+    const svc = h.t.ctx.analytics;
     await mkdir(join(svc.evidenceDir, 'e2e', id), { recursive: true });
     await copyFile(still, join(svc.evidenceDir, 'e2e', id, 'annotated.jpg'));
     const at = new Date(Date.now() - minutesAgo * 60_000);

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { buildApp, type BuiltApp } from '../../server/app.js';
+import { createNode, type NodeContext } from '../../server/node.js';
 import { Bus } from '../../server/bus.js';
 import { loadConfig } from '../../server/config.js';
 import type { AppContext } from '../../server/context.js';
@@ -32,7 +33,7 @@ export const WALL_PASSWORD = 'wall-test-password-1';
 export interface WallCamera { id: string; name: string; sim: SimCameraInfo }
 
 export interface WallStack {
-  ctx: AppContext;
+  ctx: NodeContext;
   h2: BuiltApp;
   h1: BuiltApp;
   /** https://127.0.0.1:port (HTTP/2 with HTTP/1.1 fallback, self-signed) */
@@ -73,7 +74,7 @@ export async function startWallStack(o: WallStackOptions): Promise<WallStack> {
 
     const logger = pino({ level: o.logLevel ?? 'warn' });
     const config = loadConfig({ DATA_DIR: dataDir, STREETEYE_SIM_CAMERAS: '0', TLS_PORT: '0', ...o.env });
-    const ctx: AppContext = { config, db: o.db, logger, secretKey: randomBytes(32), bus: new Bus(), onShutdown: [] };
+    const base: AppContext = { config, db: o.db, logger, secretKey: randomBytes(32), bus: new Bus() };
     const hash = await hashPassword(WALL_PASSWORD);
     for (const role of ROLES) await o.db.query('INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [role, hash, role]);
 
@@ -82,7 +83,11 @@ export async function startWallStack(o: WallStackOptions): Promise<WallStack> {
     for (const [k, v] of Object.entries(o.env ?? {})) { saved[k] = process.env[k]; process.env[k] = v; }
     let h1: BuiltApp;
     let h2: BuiltApp;
+    // one node, two listeners over it (as main.ts): no cluster, fleet probes, alarm listener or outbox here
+    const node = createNode(base, { skip: ['cluster', 'fleet', 'alarms', 'outbox', 'demo-fleet'] });
+    const ctx = node.context;
     try {
+      await node.start();
       h1 = await buildApp(ctx);
       const tls = await loadOrCreateTlsCertificate(join(dataDir, 'tls'));
       h2 = await buildApp(ctx, { http2: true, https: { allowHTTP1: true, ...tls } } as never);
@@ -91,7 +96,7 @@ export async function startWallStack(o: WallStackOptions): Promise<WallStack> {
     }
     cleanup.push(async () => {
       await Promise.all([h1.app.close(), h2.app.close()]);
-      for (const stop of [...ctx.onShutdown].reverse()) await stop();
+      await node.stop();
     });
     await h1.app.listen({ port: 0, host: '127.0.0.1' });
     await h2.app.listen({ port: 0, host: '127.0.0.1' });

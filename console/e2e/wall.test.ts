@@ -3,7 +3,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { createTestDb } from '../../test/db.js';
 import type { Db } from '../../server/db/db.js';
 import { startWallStack, tileTimes, type WallStack } from './wall-harness.js';
-import { alarmWatcherFor } from '../../server/alarms/alarm-watcher.js';
+import { AlarmWatcher } from '../../server/alarms/alarm-watcher.js';
 
 /**
  * The video wall in a real Chromium against a real node: simulator RTSP cameras → ingest → LL-HLS over HTTP/2
@@ -217,7 +217,7 @@ describe('video wall in Chromium', () => {
     await tiles().nth(3).hover();
     await tiles().nth(3).getByTitle(/alarm tile/).click();
     const cam = w.cams[3];
-    w.ctx.bus.publish('event.candidate', { id: 'ev-1', cameraId: cam.id, eventType: '占道经营' }, cam.id);
+    w.ctx.bus.publish('event.candidate', { kind: 'opened', id: 'ev-1', cameraId: cam.id, eventType: '占道经营' }, cam.id);
     const alarmTile = tiles().nth(3);
     await expect.poll(() => alarmTile.getAttribute('data-camera')).toBe(cam.id);
     await expect.poll(() => alarmTile.getByTestId('tile-alarm').textContent()).toContain('占道经营');
@@ -225,7 +225,7 @@ describe('video wall in Chromium', () => {
     await expect.poll(() => alarmTile.getAttribute('data-state'), { timeout: 30_000 }).toBe('live');
     await shot('alarm');
     // a 110 incident on another camera takes the tile; acknowledging it shows the earlier alarm again
-    w.ctx.bus.publish('incident.created', { id: 'inc-1', cameraId: w.cams[0].id, ticketNo: 'JJ20261125001' }, w.cams[0].id);
+    w.ctx.bus.publish('incident.created', { id: 'inc-1', cameraId: w.cams[0].id, ticketNo: 'JJ20261125001', categoryName: '占道经营', eventType: null, address: null, at: new Date().toISOString() }, w.cams[0].id);
     await expect.poll(() => alarmTile.getAttribute('data-camera')).toBe(w.cams[0].id);
     await expect.poll(() => alarmTile.getByTestId('tile-alarm').textContent()).toContain('JJ20261125001');
     await alarmTile.getByTestId('alarm-ack').click();
@@ -234,12 +234,12 @@ describe('video wall in Chromium', () => {
     await expect.poll(() => alarmTile.getByTestId('tile-alarm').count()).toBe(0);
     expect(await alarmTile.getAttribute('class')).not.toContain('tile-alarm');
     // an event about an unknown camera changes nothing
-    w.ctx.bus.publish('event.candidate', { id: 'ev-2', cameraId: '00000000-0000-4000-8000-000000000000' }, '00000000-0000-4000-8000-000000000000');
+    w.ctx.bus.publish('event.candidate', { kind: 'opened', id: 'ev-2', cameraId: '00000000-0000-4000-8000-000000000000' }, '00000000-0000-4000-8000-000000000000');
     await page.waitForTimeout(300);
     expect(await page.getByTestId('alarm-count').count()).toBe(0);
 
     // the camera's own tamper alarm (ONVIF event → alarm watcher → push) takes the tile; its motion alarm does not
-    const watcher = alarmWatcherFor({ ...w.ctx, cameras: w.h1.cameras }, { backoffMs: [200, 500] });
+    const watcher = new AlarmWatcher({ ...w.ctx, cameras: w.h1.cameras }, { backoffMs: [200, 500] });
     watcher.start();
     const watched = w.cams[1];
     try {

@@ -29,6 +29,7 @@ export const PAGES: PageDef[] = [
   { path: '/fleet', nav: { zh: '设备健康', en: 'Fleet health' }, roles: ['technician', 'admin'], Component: lazy(() => import('./pages/FleetPage')) },
   { path: '/cluster', nav: { zh: '集群节点', en: 'Cluster' }, roles: ['admin', 'technician'], Component: lazy(() => import('./pages/ClusterPage')) },
   { path: '/discovery', nav: { zh: '设备发现', en: 'Discovery' }, roles: ['technician', 'admin'], Component: lazy(() => import('./pages/DiscoveryPage')) },
+  { path: '/gb28181', nav: { zh: '国标接入', en: 'GB/T 28181' }, roles: ['technician', 'admin'], Component: lazy(() => import('./pages/GbPage')) },
   { path: '/desk110', nav: { zh: '110 联动', en: '110 desk' }, roles: ['police110', 'admin', 'operator'], Component: lazy(() => import('./pages/Desk110Page')) },
   { path: '/kpi', nav: { zh: '综合评价', en: 'Assessment' }, roles: ['admin', 'operator'], Component: lazy(() => import('./pages/KpiPage')) },
   { path: '/sharing', nav: { zh: '共享管理', en: 'Sharing' }, roles: ['police110', 'admin'], Component: lazy(() => import('./pages/SharingPage')) },

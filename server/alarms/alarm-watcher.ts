@@ -4,24 +4,17 @@
  * camera id so restricted cameras stay hidden from the consoles that may not see them.
  *
  * Who listens: the node that pulls the camera (role all: every camera; ingest/analytics: the cameras it leases), so
- * a camera has one subscription across the cluster, like its one RTSP pull. Cameras without an ONVIF address have no
- * events. Set CAMERA_ALARMS=0 to switch it off.
+ * a camera has one subscription across the cluster, like its one RTSP pull (server/node.ts decides where it runs).
+ * Cameras without an ONVIF address have no events. Set CAMERA_ALARMS=0 to switch it off.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { OnvifEventStream, type OnvifAlarm } from '../../ingest/onvif/events.js';
+import { OnvifEventStream, type OnvifAlarm } from '../../onvif/events.js';
 import type { AppContext } from '../context.js';
+import type { CameraAlarmPayload } from '../bus.js';
 import type { CameraRepo } from '../inventory/camera-repo.js';
 
-export interface CameraAlarmPayload {
-  cameraId: string;
-  alarmId: number;
-  kind: OnvifAlarm['kind'];
-  topic: string;
-  active: boolean;
-  startedAt: string;
-  endedAt: string | null;
-}
+export type { CameraAlarmPayload };
 
 /** Alarms kept as rows; 'other' topics are many and vendor-specific, so they are only logged at debug level. */
 const RECORDED = new Set<OnvifAlarm['kind']>(['motion', 'tamper', 'video_loss']);
@@ -55,7 +48,7 @@ export class AlarmWatcher {
         .then(() => { this.syncQueued = false; return this.sync(); })
         .catch((err) => this.log.warn({ err }, 'camera alarm sync failed'));
     };
-    this.unsubscribe = this.ctx.bus.subscribe((msg) => { if (msg.topic === 'camera.changed') resync(); });
+    this.unsubscribe = this.ctx.bus.subscribe('camera.changed', resync);
     const leases = this.ctx.cluster?.ingest;
     leases?.on('acquired', resync);
     leases?.on('lost', resync);
@@ -78,8 +71,9 @@ export class AlarmWatcher {
   /** Starts, restarts (address or credentials changed) and stops streams to match the cameras this node should hear. */
   private async sync(): Promise<void> {
     if (this.stopped) return;
-    const role = this.ctx.config.role;
-    const leased = role === 'all' ? null : this.ctx.cluster?.ingest?.cameras() ?? [];
+    // a node with pull leases hears its leased cameras; one without (role all, a single node) hears every camera
+    const leases = this.ctx.cluster?.ingest;
+    const leased = leases ? leases.cameras() : null;
     const rows = (await this.ctx.db.query<{ id: string; onvif_url: string; credentials_enc: string | null }>(
       `SELECT id, onvif_url, credentials_enc FROM cameras WHERE onvif_url IS NOT NULL ${leased ? 'AND id = ANY($1::uuid[])' : ''}`,
       leased ? [leased] : [])).rows;
@@ -131,16 +125,4 @@ export class AlarmWatcher {
     this.log.info({ camera: cameraId, kind: a.kind, active: a.active }, a.active ? 'camera alarm raised' : 'camera alarm cleared');
     this.ctx.bus.publish('camera.alarm', payload, cameraId);
   }
-}
-
-const watchers = new WeakMap<object, AlarmWatcher>();
-
-/** The node's alarm watcher (one per node); main.ts starts it where cameras are pulled. */
-export function alarmWatcherFor(ctx: AppContext & { cameras: CameraRepo }, o?: ConstructorParameters<typeof AlarmWatcher>[1]): AlarmWatcher {
-  let w = watchers.get(ctx.bus);
-  if (!w) {
-    w = new AlarmWatcher(ctx, o);
-    watchers.set(ctx.bus, w);
-  }
-  return w;
 }

@@ -4,10 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import { dbKinds } from '../../test/db.js';
-import { startOutboxWorker } from '../outbox/start.js';
 import { verifySignature } from '../outbox/outbox.js';
 import { startReceiver, until } from '../outbox/receiver.test-helper.js';
-import { analyticsFor } from './routes.js';
 
 const SECRET = 'a-city-secret-of-some-length';
 const ZONE = [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5], [0.1, 0.5]];
@@ -21,8 +19,7 @@ describe.each(dbKinds())('analytics routes (%s)', (kind) => {
 
   beforeAll(async () => {
     rx = await startReceiver();
-    t = await createTestApp({ db: kind, env: { CITY_WEBHOOK_URL: rx.url, CITY_WEBHOOK_SECRET: SECRET } });
-    startOutboxWorker(t.ctx);
+    t = await createTestApp({ db: kind, env: { CITY_WEBHOOK_URL: rx.url, CITY_WEBHOOK_SECRET: SECRET }, start: ['outbox'] });
     // unreachable stream URLs: the rules' frame taps try and back off quietly
     shared = (await t.db.query<{ id: string }>(`INSERT INTO cameras (name, rtsp_sub, grid_code, address, lat, lng) VALUES ('cam-a', 'rtsp://127.0.0.1:9/a', '33010200100101', '延安路', 30.25, 120.16) RETURNING id`)).rows[0].id;
     restricted = (await t.db.query<{ id: string }>(`INSERT INTO cameras (name, rtsp_sub, sharing) VALUES ('cam-police', 'rtsp://127.0.0.1:9/b', 'restricted') RETURNING id`)).rows[0].id;
@@ -34,7 +31,7 @@ describe.each(dbKinds())('analytics routes (%s)', (kind) => {
 
   async function insertEvent(cameraId: string, ruleId: string | null, at = new Date()): Promise<string> {
     const id = randomUUID();
-    const svc = analyticsFor({ ...t.ctx, cameras: t.cameras });
+    const svc = t.ctx.analytics;
     const rel = join('test', id);
     await mkdir(join(svc.evidenceDir, rel), { recursive: true });
     await writeFile(join(svc.evidenceDir, rel, 'annotated.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xd9]));
@@ -81,7 +78,7 @@ describe.each(dbKinds())('analytics routes (%s)', (kind) => {
     ruleId = created.json().id;
     expect(created.json()).toMatchObject({ cameraName: 'cam-a', detector: 'model', cooldownSeconds: 120 });
     expect(created.json().classes.length).toBeGreaterThan(0);
-    const svc = analyticsFor({ ...t.ctx, cameras: t.cameras });
+    const svc = t.ctx.analytics;
     expect(svc.rulesOf(shared).map((r) => r.id)).toEqual([ruleId]);
     const patched = await t.app.inject({ method: 'PATCH', url: `/api/rules/${ruleId}`, headers: await h('admin'), payload: { minDwellSeconds: 90 } });
     expect(patched.statusCode).toBe(200);
@@ -139,7 +136,7 @@ describe.each(dbKinds())('analytics routes (%s)', (kind) => {
   });
 
   it('reject records the reason and suppresses the rule for its cooldown', async () => {
-    const svc = analyticsFor({ ...t.ctx, cameras: t.cameras });
+    const svc = t.ctx.analytics;
     const spy = vi.spyOn(svc.engine!, 'suppress');
     const id = await insertEvent(shared, ruleId);
     const bad = await t.app.inject({ method: 'POST', url: `/api/events/${id}/reject`, headers: await h('reviewer'), payload: { reason: 'other' } });

@@ -7,7 +7,6 @@ import { fixtureMedia, modelsDir, silentLogger } from '../../analytics/test-help
 import { createTestApp, type TestApp } from '../../test/app.js';
 import type { BusMessage } from '../bus.js';
 import { until } from '../outbox/receiver.test-helper.js';
-import { analyticsFor } from './routes.js';
 
 /**
  * The whole path on real footage and the real model: the simulator plays the street clip over RTSP, ingest pulls
@@ -38,7 +37,7 @@ describe('analytics end to end: simulator → ingest frame tap → engine → ev
     });
     expect(created.statusCode).toBe(201);
     cameraId = created.json().id;
-    const svc = analyticsFor({ ...t.ctx, cameras: t.cameras });
+    const svc = t.ctx.analytics;
     await until(() => svc.state !== 'starting', 'the model warm-up', 1200, 50);
     expect(svc.state).toBe('ready');
   }, 120_000);
@@ -51,7 +50,7 @@ describe('analytics end to end: simulator → ingest frame tap → engine → ev
   });
 
   it('a zone rule around the parked van yields exactly one candidate per stay, with evidence, through the app', async () => {
-    const svc = analyticsFor({ ...t.ctx, cameras: t.cameras });
+    const svc = t.ctx.analytics;
     ruleCreatedAt = Date.now();
     const rule = await t.app.inject({
       method: 'POST', url: '/api/rules', headers: { cookie: await t.cookie('technician') },
@@ -112,8 +111,7 @@ describe('analytics end to end: simulator → ingest frame tap → engine → ev
     const frames = svc.tap!.stats()[0];
     expect(frames.frames).toBeGreaterThan(6);
     // one RTSP pull: the sub session is the only one, pinned for analytics
-    const { ingestFor } = await import('../../ingest/app-plugin.js');
-    const list = ingestFor({ ...t.ctx, cameras: t.cameras }).manager.list().filter((s) => s.cameraId === cameraId);
+    const list = t.ctx.ingest.manager.list().filter((s) => s.cameraId === cameraId);
     expect(list.map((s) => s.stream)).toEqual(['sub']);
     expect(list[0].consumers).toContain('pinned');
     console.log(`[analytics e2e] rule → candidate row ${latencyMs} ms (min dwell 3 s); stay opened → DB ${svc.latencies.join(',')} ms; tap frames ${frames.frames}`);

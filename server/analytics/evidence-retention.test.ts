@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import { dbKinds } from '../../test/db.js';
 import { EvidenceRetention } from './evidence-retention.js';
-import { analyticsFor } from './routes.js';
 
 const exists = async (p: string) => (await stat(p).catch(() => null)) !== null;
 
@@ -18,7 +17,7 @@ describe.each(dbKinds())('evidence retention (%s)', (kind) => {
 
   beforeAll(async () => {
     t = await createTestApp({ db: kind });
-    evidenceDir = analyticsFor({ ...t.ctx, cameras: t.cameras }).evidenceDir;
+    evidenceDir = t.ctx.analytics.evidenceDir;
     camera = (await t.db.query<{ id: string }>(`INSERT INTO cameras (name, rtsp_sub) VALUES ('cam-r', 'rtsp://127.0.0.1:9/r') RETURNING id`)).rows[0].id;
   });
   afterAll(async () => {

@@ -22,6 +22,7 @@ import { envNumber } from '../config.js';
 import { EvidenceRetention } from './evidence-retention.js';
 import { regionsInForce } from '../learning/regions.js';
 import type { AppContext } from '../context.js';
+import * as events from '../review/events-repo.js';
 
 export const projectRoot = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 
@@ -124,20 +125,20 @@ export class AnalyticsService {
       if (this.stopped) return;
       if (msg.topic === 'camera.changed') {
         // a moved or deleted camera: new location on its events, or its rules (cascaded away) stop running
-        const c = msg.payload as { id?: string; cameraId?: string } | undefined;
-        const id = msg.cameraId ?? c?.cameraId ?? c?.id;
-        if (id && this.rules.has(id)) void this.reloadRules(id).catch((err) => this.log.warn({ err }, 'rule reload failed'));
+        for (const id of msg.payload.ids) {
+          if (this.rules.has(id)) void this.reloadRules(id).catch((err) => this.log.warn({ err }, 'rule reload failed'));
+        }
         return;
       }
-      if (!(msg as { origin?: string }).origin) return;
-      const p = msg.payload as { cameraId?: string | null; eventTypes?: boolean; ruleId?: string; box?: { x1: number; y1: number; x2: number; y2: number } | null };
+      if (!msg.origin) return;
       if (msg.topic === 'analytics.rules') {
+        const p = msg.payload;
         void (async () => {
           if (p.eventTypes) await this.loadEventTypes();
           await this.reloadRules(p.cameraId ?? undefined);
         })().catch((err) => this.log.warn({ err }, 'rule reload failed'));
-      } else if (msg.topic === 'analytics.suppress' && p.ruleId && p.cameraId) {
-        this.suppress(p.ruleId, p.cameraId, p.box ?? null);
+      } else if (msg.topic === 'analytics.suppress' && msg.payload.ruleId && msg.payload.cameraId) {
+        this.suppress(msg.payload.ruleId, msg.payload.cameraId, msg.payload.box ?? null);
       }
     });
     if (!this.config.enabled || !this.ingest) {
@@ -314,49 +315,24 @@ export class AnalyticsService {
   }
 
   private async onOpened(e: CandidateEvent): Promise<void> {
-    await this.ctx.db.query(
-      `INSERT INTO events (id, rule_id, camera_id, event_type, event_code, status, score, label, object_count, box, first_seen, last_seen,
-                           grid_code, lat, lng, address, evidence_jpeg, evidence_frame, evidence_clip, track)
-       SELECT $1, r.id, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
-         FROM (SELECT 1) one LEFT JOIN rules r ON r.id = $2
-       ON CONFLICT (id) DO NOTHING`,
-      [e.id, e.ruleId, e.cameraId, e.eventType, e.eventCode ?? '', clamp01(e.score), e.label, Math.max(1, e.count), JSON.stringify(e.box),
-        new Date(e.firstSeen), new Date(Math.max(e.lastSeen, e.firstSeen)), e.gridCode, e.lat, e.lng, e.address,
-        e.evidence.annotatedJpeg ?? null, e.evidence.cleanJpeg ?? null, e.evidence.clip ?? null,
-        JSON.stringify({ trackIds: e.trackIds, detector: e.detector, model: e.model, dwellSeconds: e.dwellSeconds, openedAt: e.openedAt })],
-    );
+    await events.insertCandidate(this.ctx.db, e);
     this.latencies.push(Date.now() - e.openedAt);
     this.log.info({ event: e.id, rule: e.ruleId, camera: e.cameraId, type: e.eventType, score: e.score }, 'candidate event');
     this.push(e, 'opened');
   }
 
   private async onUpdated(e: CandidateEvent): Promise<void> {
-    await this.ctx.db.query(
-      `UPDATE events SET last_seen = greatest(first_seen, $2), score = greatest(score, $3), object_count = greatest(1, $4), box = $5,
-              track = track || $6::jsonb, updated_at = now() WHERE id = $1`,
-      [e.id, new Date(e.lastSeen), clamp01(e.score), e.count, JSON.stringify(e.box), JSON.stringify({ trackIds: e.trackIds, dwellSeconds: e.dwellSeconds })],
-    );
+    await events.updateCandidate(this.ctx.db, e);
     this.push(e, 'updated');
   }
 
   private async onClosed(e: CandidateEvent): Promise<void> {
-    await this.ctx.db.query(
-      `UPDATE events SET last_seen = greatest(first_seen, $2), closed_at = $3, track = track || $4::jsonb, updated_at = now() WHERE id = $1`,
-      [e.id, new Date(e.lastSeen), new Date(e.closedAt ?? e.lastSeen), JSON.stringify({ dwellSeconds: e.dwellSeconds })],
-    );
+    await events.closeCandidate(this.ctx.db, e);
     this.push(e, 'closed');
   }
 
   private async onEvidence(e: { id: string; cameraId: string; evidence: { annotatedJpeg?: string; cleanJpeg?: string; clip?: string } }): Promise<void> {
-    await this.ctx.db.query(
-      `UPDATE events SET evidence_clip = coalesce($2, evidence_clip), evidence_jpeg = coalesce(evidence_jpeg, $3),
-              evidence_frame = coalesce(evidence_frame, $4), updated_at = now() WHERE id = $1`,
-      [e.id, e.evidence.clip ?? null, e.evidence.annotatedJpeg ?? null, e.evidence.cleanJpeg ?? null],
-    );
+    await events.addEvidence(this.ctx.db, e.id, e.evidence);
     this.push({ id: e.id, cameraId: e.cameraId }, 'evidence');
   }
-}
-
-function clamp01(n: number): number {
-  return Math.min(1, Math.max(0, Number.isFinite(n) ? n : 0));
 }

@@ -17,6 +17,7 @@
  * commit together. Filing writes an outbox row for the city platform ('case.filed'); transitions of a 110 case
  * update the incident and queue its feedback to the 110 system (desk110/case-sync.ts).
  */
+import type { BusMessage } from '../bus.js';
 import type { Queryable } from '../db/db.js';
 import type { Role, SessionUser } from '../auth/roles.js';
 import { seesRestrictedCameras } from '../auth/roles.js';
@@ -103,11 +104,7 @@ export interface CaseHistoryEntry {
 }
 
 /** Something to push to consoles once the transaction has committed. */
-export interface Notification {
-  topic: string;
-  payload: unknown;
-  cameraId?: string;
-}
+export type Notification = BusMessage;
 
 /** What an action requires besides the actor: a department (dispatch), a note (result or reason), hours (extension). */
 export type CaseActionNeed = 'department' | 'note' | 'hours';
@@ -384,7 +381,7 @@ export async function transitionCase(q: Queryable, t: TransitionInput): Promise<
     });
   }
   const notifications: Notification[] = [{
-    topic: 'case.updated',
+    topic: 'case.updated' as const,
     payload: { id: updated.id, caseNo: updated.caseNo, status: updated.status, action: t.action },
     cameraId: updated.cameraId ?? undefined,
   }];

@@ -1,13 +1,11 @@
 import pg from 'pg';
-import type { Bus, BusMessage } from '../bus.js';
+import { BUS_TOPICS, type Bus, type BusMessage } from '../bus.js';
 
 const CHANNEL = 'streeteye_bus';
 // NOTIFY payloads are limited to 8000 bytes; larger messages carry a pointer instead (none do today).
 const MAX_PAYLOAD = 7900;
 
-interface Envelope extends BusMessage {
-  origin: string;
-}
+type Envelope = BusMessage & { origin: string };
 
 /**
  * Carries bus messages between processes through PostgreSQL LISTEN/NOTIFY, so every console sees
@@ -33,7 +31,7 @@ export class PgBusBridge {
 
   async start(): Promise<void> {
     this.unsubscribe = this.bus.subscribe((msg) => {
-      if ((msg as Partial<Envelope>).origin) return;
+      if (msg.origin) return;
       const text = JSON.stringify({ ...msg, origin: this.nodeId } satisfies Envelope);
       if (Buffer.byteLength(text) > MAX_PAYLOAD) {
         this.logger.warn({ topic: msg.topic, bytes: Buffer.byteLength(text) }, 'bus message too large for NOTIFY; delivered locally only');
@@ -52,6 +50,8 @@ export class PgBusBridge {
       try {
         const env = JSON.parse(n.payload) as Envelope;
         if (env.origin === this.nodeId) return;
+        // a topic this node's version does not declare has no subscriber that could read it
+        if (!BUS_TOPICS.has(env.topic)) return;
         this.bus.deliver(env);
       } catch {
         /* not ours */

@@ -3,7 +3,7 @@
  * analytics roles), the LISTEN/NOTIFY bus bridge (PostgreSQL only) and where other nodes' cameras live.
  * See README.md beside this file for the roles and the decisions.
  *
- *   const cluster = createCluster(ctx); ctx.cluster = cluster; await cluster.start(); ctx.onShutdown.push(() => cluster.stop());
+ *   server/node.ts creates it first (ctx.cluster) and stops it last, once the sessions are down.
  */
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';

@@ -6,7 +6,6 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureMedia } from '../../analytics/test-helpers.js';
 import { createTestApp, type TestApp } from '../../test/app.js';
-import { analyticsFor } from '../analytics/routes.js';
 
 const VAN = { x1: 0.846, y1: 0.075, x2: 0.943, y2: 0.175 };
 
@@ -19,7 +18,7 @@ describe('dataset export: reviewed candidates as a YOLO / COCO training set', ()
   beforeAll(async () => {
     t = await createTestApp();
     cameraId = (await t.db.query<{ id: string }>(`INSERT INTO cameras (name, rtsp_sub) VALUES ('cam-data', 'rtsp://127.0.0.1:9/a') RETURNING id`)).rows[0].id;
-    const svc = analyticsFor({ ...t.ctx, cameras: t.cameras });
+    const svc = t.ctx.analytics;
     const add = async (key: string, eventType: string, box: object, withFrame = true) => {
       const id = randomUUID();
       const rel = join('test', id, 'clean.jpg');

@@ -2,25 +2,24 @@
  * GET /api/datasets/export (admin): reviewed candidates as a zip training set (YOLO + COCO, hard negatives with their
  * reasons), filtered by event type, camera, time and status. Audited with the filter and what went in.
  *
- *   await app.register(datasetRoutes, { ...ctx, cameras });
+ *   await app.register(datasetRoutes, node);
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
-import type { CameraRepo } from '../inventory/camera-repo.js';
 import { visibilityCondition } from '../inventory/camera-repo.js';
 import { currentUser } from '../auth/guard.js';
 import { audit } from '../audit.js';
 import { HttpError } from '../http/errors.js';
 import { commonErrors } from '../http/schemas.js';
-import { analyticsFor } from '../analytics/routes.js';
+import type { AnalyticsService } from '../analytics/service.js';
 import { writeDataset, type ClassBy, type ExportRow } from './export.js';
 
 interface ExportQuery {
   eventType?: string; cameraId?: string; from?: string; to?: string; status?: 'confirmed' | 'rejected' | 'reviewed'; classes?: ClassBy; limit: number;
 }
 
-export async function datasetRoutes(app: FastifyInstance, ctx: AppContext & { cameras: CameraRepo }): Promise<void> {
-  const svc = analyticsFor(ctx);
+export async function datasetRoutes(app: FastifyInstance, ctx: AppContext & { analytics: AnalyticsService }): Promise<void> {
+  const svc = ctx.analytics;
   app.get<{ Querystring: ExportQuery }>('/api/datasets/export', {
     config: { roles: ['admin'] },
     schema: {

@@ -220,7 +220,7 @@ export async function incidentRoutes(app: FastifyInstance, ctx: AppContext): Pro
       });
       const n = await recordIncidentStatus(q, inc.id, { status: 'accepted', at: new Date(), actor: user, note: request.body.note ?? null, caseId: c.id, caseNo: c.caseNo });
       await audit(q, { user, action: 'incident110.accept', targetType: 'incident_110', targetId: inc.id, detail: { ticketNo: inc.ticket_no, caseNo: c.caseNo }, ip: request.ip });
-      return [n!, { topic: 'case.updated', payload: { id: c.id, caseNo: c.caseNo, status: c.status, action: 'file' }, cameraId: c.cameraId ?? undefined }];
+      return [n!, { topic: 'case.updated' as const, payload: { id: c.id, caseNo: c.caseNo, status: c.status, action: 'file' }, cameraId: c.cameraId ?? undefined }];
     });
     publishAll(ctx, notifications);
     return detail({ kind: 'user', id: user.id, role: user.role }, request.params.ticket);

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/db.js';
+import type { BusMessage } from '../bus.js';
 import { enqueue } from '../outbox/outbox.js';
 
 export type IncidentStatus = 'received' | 'accepted' | 'dispatched' | 'handled' | 'closed' | 'returned';
@@ -20,7 +21,7 @@ export interface IncidentStatusChange {
  * callback URL — the signed feedback in the outbox, all in the caller's transaction. Returns the console push
  * (`incident.updated`) to publish after commit. The feedback carries no personal data.
  */
-export async function recordIncidentStatus(q: Queryable, incidentId: string, c: IncidentStatusChange) {
+export async function recordIncidentStatus(q: Queryable, incidentId: string, c: IncidentStatusChange): Promise<BusMessage<'incident.updated'> | null> {
   const res = await q.query<{ ticket_no: string; api_key_id: string | null; camera_id: string | null; callback: boolean }>(
     `UPDATE incidents_110 i SET status = $2, status_at = $3, updated_at = $3,
             case_id = coalesce($4, i.case_id),

@@ -6,8 +6,7 @@ import type { Simulator, SimCameraInfo } from '../../simulator/index.js';
 import { startSmallFleet } from '../../simulator/small-fleet.js';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import { dbKinds } from '../../test/db.js';
-import { fleetFor } from '../fleet/service.js';
-import { Bus, type BusMessage } from '../bus.js';
+import { Bus, type BusMessage, type BusTopics } from '../bus.js';
 import { ScanManager } from './scan-manager.js';
 
 // One small simulator for the whole file: 3 cameras, tiny pictures (one shared encode, ~1 s cold).
@@ -121,7 +120,7 @@ describe.each(dbKinds())('ONVIF discovery and probing on %s', (kind) => {
     expect(second).toMatchObject({ reachable: true, authFailed: true, profiles: [] });
     expect(second.error).toMatch(/authentication failed .*refused the user name or password/);
     // progress went out on the bus, ending with the final state
-    const mine = progress.filter((m) => (m.payload as { scanId: string }).scanId === id).map((m) => m.payload as { state: string; progress: { done: number; total: number } });
+    const mine = progress.filter((m) => m.topic === 'discovery.progress' && m.payload.scanId === id).map((m) => m.payload as BusTopics['discovery.progress']);
     expect(mine.at(-1)).toMatchObject({ state: 'done', progress: { done: 4, total: 4 } });
     expect(mine[0]).toMatchObject({ state: 'running' });
     expect(t.logLines.join('')).not.toContain(cams[0].password);
@@ -220,7 +219,7 @@ describe.each(dbKinds())('ONVIF discovery and probing on %s', (kind) => {
 
   it('the periodic health check records clock drift (ONVIF GetSystemDateAndTime) and reachability', async () => {
     const fast = await t.cameras.insert(t.db, { name: 'Fast clock', onvifUrl: skewedUrl, district: '上城区' });
-    const fleet = fleetFor(t.ctx);
+    const fleet = t.ctx.fleet;
     await fleet.checker.checkNow();
     const health = await t.db.query<{ camera_id: string; reachable: boolean; clock_drift_ms: number | null; method: string }>(
       'SELECT camera_id, reachable, clock_drift_ms, method FROM camera_health');

@@ -7,10 +7,11 @@
  *   POST   /api/discovery/scans/:id/add   add chosen devices to the inventory (main = highest resolution profile,
  *                                         sub = lowest), with their credentials, audited
  *
- *   await app.register(discoveryRoutes, { ...ctx, cameras });
+ *   await app.register(discoveryRoutes, node);   // node.scans: the node's scan manager
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
+import { publishCameraChange } from '../bus.js';
 import type { CameraRepo } from '../inventory/camera-repo.js';
 import type { Camera, CameraInput } from '../inventory/camera-model.js';
 import { validateCameraInput } from '../inventory/camera-model.js';
@@ -23,23 +24,9 @@ import { HttpError, notFound } from '../http/errors.js';
 import { commonErrors, errorReply, listOf } from '../http/schemas.js';
 import { visibilityCondition } from '../inventory/camera-repo.js';
 import type { Queryable } from '../db/db.js';
-import { probeOnvif } from '../../ingest/onvif/client.js';
+import { probeOnvif } from '../../onvif/client.js';
 import { MAX_TARGETS, ScanInputError, ScanManager, type Scan, type ScanRequest, type ScanResult } from './scan-manager.js';
 import { profileReply } from '../fleet/routes.js';
-
-const managers = new WeakMap<object, ScanManager>();
-
-/** This node's scan manager (one per context, shared by the HTTP/1.1 and HTTP/2 apps; stopped on shutdown). */
-export function scansFor(ctx: AppContext): ScanManager {
-  let m = managers.get(ctx.bus);
-  if (!m) {
-    const created = new ScanManager({ bus: ctx.bus, logger: ctx.logger });
-    managers.set(ctx.bus, created);
-    ctx.onShutdown.push(() => created.stop());
-    m = created;
-  }
-  return m;
-}
 
 const nullableString = { type: ['string', 'null'] } as const;
 const idParam = { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'], additionalProperties: false } as const;
@@ -149,8 +136,8 @@ function defaultName(r: ScanResult): string {
   return `${what} ${where}`.slice(0, 100);
 }
 
-export async function discoveryRoutes(app: FastifyInstance, ctx: AppContext & { cameras: CameraRepo }): Promise<void> {
-  const scans = scansFor(ctx);
+export async function discoveryRoutes(app: FastifyInstance, ctx: AppContext & { cameras: CameraRepo; scans: ScanManager }): Promise<void> {
+  const { scans } = ctx;
 
   app.post<{ Body: ScanRequest }>('/api/discovery/scans', {
     config: { roles: INVENTORY_EDITORS },
@@ -268,7 +255,7 @@ export async function discoveryRoutes(app: FastifyInstance, ctx: AppContext & { 
       }
       return out;
     });
-    for (const cam of created) ctx.bus.publish('camera.changed', { action: 'create', id: cam.id }, cam.id);
+    publishCameraChange(ctx.bus, { kind: 'created', ids: created.map((cam) => cam.id) });
     return reply.code(201).send({ items: created, total: created.length });
   });
 }

@@ -16,10 +16,10 @@ import { randomUUID } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bus } from '../bus.js';
-import { onvifClock, probeOnvif, type OnvifDeviceReport } from '../../ingest/onvif/client.js';
+import { onvifClock, probeOnvif, type OnvifDeviceReport } from '../../onvif/client.js';
 import { cameraNetworks, normaliseAddress } from '../camera-network/policy.js';
 import { resolveCameraAddress, isCameraNetworkRefusal } from '../camera-network/connect.js';
-import { multicastProbe, unicastProbe, WS_DISCOVERY_PORT, type DiscoveredEndpoint } from '../../ingest/onvif/ws-discovery.js';
+import { multicastProbe, unicastProbe, WS_DISCOVERY_PORT, type DiscoveredEndpoint } from '../../onvif/ws-discovery.js';
 
 export const MAX_TARGETS = 1024;
 export const DEFAULT_PORTS = [80, 8000, 8080];

@@ -5,10 +5,10 @@
 import type { Queryable } from '../db/db.js';
 import type { SessionUser } from '../auth/roles.js';
 import { visibilityCondition } from '../inventory/camera-repo.js';
-import { DOWN_STATUSES, ONLINE_STATUSES } from './status.js';
+import { DOWN_STATUSES, ONLINE_STATUSES, onlineCondition } from './status.js';
 
 const sqlList = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(', ');
-const ONLINE_SQL = `c.status IN (${sqlList(ONLINE_STATUSES)})`;
+const ONLINE_SQL = onlineCondition('c');
 
 export interface GroupRate {
   total: number;

@@ -2,7 +2,8 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import { dbKinds } from '../../test/db.js';
-import { fleetFor, type FleetHealth } from './service.js';
+import type { FleetHealth } from './service.js';
+import type { CameraState } from '../../ingest/camera-session.js';
 
 /** A TCP port nothing listens on (bound, then closed). */
 async function closedPort(): Promise<number> {
@@ -24,9 +25,8 @@ describe.each(dbKinds())('fleet health on %s', (kind) => {
     t = await createTestApp({ db: kind });
     admin = await t.cookie('admin');
     tech = await t.cookie('technician');
-    fleet = fleetFor(t.ctx);
+    fleet = t.ctx.fleet;
     fleet.recorder.start(); // the periodic checker stays off: tests drive probes themselves
-    t.ctx.onShutdown.push(() => fleet.stop());
     const mk = async (key: string, over: Record<string, unknown>) => {
       ids[key] = (await t.cameras.insert(t.db, { name: `Fleet ${key}`, ...over })).id;
     };
@@ -36,9 +36,9 @@ describe.each(dbKinds())('fleet health on %s', (kind) => {
     await mk('d', { district: '上城区', owner: 'Urban' });
     await mk('r', { district: '西湖区', owner: 'PSB', sharing: 'restricted' });
   });
-  afterAll(async () => { await t.close(); });
+  afterAll(async () => { await fleet?.stop(); await t.close(); });
 
-  const state = (cameraId: string, stream: 'main' | 'sub', s: string, reason: string | null = null) =>
+  const state = (cameraId: string, stream: 'main' | 'sub', s: CameraState, reason: string | null = null) =>
     t.ctx.bus.publish('camera.state', { cameraId, stream, state: s, reason, stats: { restarts: 0, heldBytes: 0 } }, cameraId);
   const history = async (id: string, cookie = tech) => (await t.app.inject({ url: `/api/cameras/${id}/status-history`, headers: { cookie } })).json();
   const summary = async (cookie: string, q = '') => {
@@ -57,7 +57,7 @@ describe.each(dbKinds())('fleet health on %s', (kind) => {
     state(ids.r, 'main', 'live');
     state('not-a-uuid', 'main', 'live'); // malformed: ignored
     // another node's ingest, via the PostgreSQL bus bridge: that node's recorder writes it, not this one
-    t.ctx.bus.deliver({ topic: 'camera.state', cameraId: ids.c, payload: { cameraId: ids.c, stream: 'main', state: 'live', reason: null }, origin: 'node-2' });
+    t.ctx.bus.deliver({ topic: 'camera.state', cameraId: ids.c, payload: { cameraId: ids.c, stream: 'main', state: 'live', reason: null, stats: { restarts: 0, heldBytes: 0 } }, origin: 'node-2' });
     await fleet.recorder.flush();
 
     const h = await history(ids.a);
@@ -127,7 +127,7 @@ describe.each(dbKinds())('fleet health on %s', (kind) => {
   });
 
   it('flags flapping cameras (≥ N online/offline transitions in the window), not for roles that may not see them', async () => {
-    for (const s of ['live', 'reconnecting', 'live', 'offline', 'live']) {
+    for (const s of ['live', 'reconnecting', 'live', 'offline', 'live'] as const) {
       state(ids.d, 'main', s, s === 'live' ? null : 'stream stalled');
       state(ids.r, 'main', s === 'live' ? 'live' : 'offline', s === 'live' ? null : 'gone');
       await fleet.recorder.flush();
@@ -175,5 +175,19 @@ describe.each(dbKinds())('fleet health on %s', (kind) => {
     const audit = await t.db.query<{ action: string }>(`SELECT action FROM audit_log WHERE target_id = $1`, [onvif.id]);
     expect(audit.rows.map((r) => r.action)).toEqual(['camera.probe']);
     expect(t.logLines.join('')).not.toContain('pr0be-secret');
+  });
+
+  it('keeps a camera whose RTSP login failed out of the online count: an OPTIONS probe without credentials cannot vouch for it', async () => {
+    const cam = await t.cameras.insert(t.db, { name: 'Fleet login', rtspMain: 'rtsp://127.0.0.1:9/main' });
+    const online = async () => (await t.app.inject({ url: '/api/fleet/cameras?q=fleet%20login', headers: { cookie: tech } })).json().items[0];
+    state(cam.id, 'main', 'auth_failed', 'RTSP 401 Unauthorized');
+    await fleet.recorder.flush();
+    state(cam.id, 'main', 'idle');
+    await fleet.recorder.flush();
+    expect(await online()).toMatchObject({ status: 'auth_failed', online: false });
+    // the session is gone; the low-rate probe gets an RTSP answer (401 to OPTIONS counts as an answer)
+    await fleet.recorder.recordProbe(cam.id, { method: 'rtsp', reachable: true, error: null, clockDriftMs: null, rttMs: 2 });
+    expect(await online()).toMatchObject({ status: 'auth_failed', online: false });
+    await t.db.query('DELETE FROM cameras WHERE id = $1', [cam.id]);
   });
 });

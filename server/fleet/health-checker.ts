@@ -107,7 +107,9 @@ export class HealthChecker {
     const due = await this.o.db.query<{ id: string; onvifUrl: string | null; rtspMain: string | null; rtspSub: string | null }>(
       `WITH due AS (
          SELECT c.id FROM cameras c LEFT JOIN camera_health h ON h.camera_id = c.id
-          WHERE h.checked_at IS NULL OR h.checked_at < now() - make_interval(secs => $1::double precision)
+          WHERE (h.checked_at IS NULL OR h.checked_at < now() - make_interval(secs => $1::double precision))
+            -- GB/T 28181 channels have no URL to probe: their keepalives and catalog status are their health
+            AND NOT EXISTS (SELECT 1 FROM gb_channels g WHERE g.camera_id = c.id)
           ORDER BY h.checked_at NULLS FIRST LIMIT $2
           FOR UPDATE OF c SKIP LOCKED
        ), claimed AS (

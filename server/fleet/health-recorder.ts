@@ -108,7 +108,7 @@ export class HealthRecorder {
   private onMessage(msg: BusMessage): void {
     if (msg.topic !== 'camera.state') return;
     // another node's ingest (via the PostgreSQL bus bridge): that node's recorder writes it
-    if ((msg as { origin?: string }).origin) return;
+    if (msg.origin) return;
     const p = msg.payload as { cameraId?: unknown; stream?: unknown; state?: unknown; reason?: unknown } | null;
     const cameraId = typeof p?.cameraId === 'string' ? p.cameraId : msg.cameraId;
     if (!cameraId || !UUID.test(cameraId)) return;
@@ -203,10 +203,19 @@ export class HealthRecorder {
    * the probe's verdict changed, and the camera's status unless an ingest session speaks for it.
    */
   async recordProbe(cameraId: string, p: ProbeOutcome): Promise<{ status: string; statusWritten: boolean }> {
-    const status = p.reachable ? (p.authFailed ? 'auth_failed' : 'reachable') : 'offline';
-    const reason = p.reachable && !p.authFailed ? null : (p.error ?? 'no answer').slice(0, 500);
+    let status = p.reachable ? (p.authFailed ? 'auth_failed' : 'reachable') : 'offline';
+    let reason = p.reachable && !p.authFailed ? null : (p.error ?? 'no answer').slice(0, 500);
     let active = this.hasActiveSession(cameraId);
     await this.o.db.tx(async (q) => {
+      if (p.method === 'rtsp' && status === 'reachable') {
+        // an RTSP OPTIONS probe sends no credentials, so it cannot tell whether the login works: a camera whose RTSP
+        // login failed stays auth_failed (not online) until a session logs in again
+        const cur = await q.query<{ status: string | null; status_reason: string | null }>('SELECT status, status_reason FROM cameras WHERE id = $1', [cameraId]);
+        if (cur.rows[0]?.status === 'auth_failed') {
+          status = 'auth_failed';
+          reason = cur.rows[0].status_reason ?? 'the camera refused the stream login';
+        }
+      }
       if (!active) {
         // a session on another node (split deployments): its latest row per stream is not idle and recent
         const other = await q.query(

@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import { until } from '../outbox/receiver.test-helper.js';
-import { fleetFor } from './service.js';
 
 /**
  * A new camera used to stay "未知 unknown" until the next health pass (up to 300 s). It is probed as soon as it is
@@ -17,10 +16,9 @@ describe('fleet: probe a camera at once when it is added or changed', () => {
   let closedPort: number;
   beforeAll(async () => {
     t = await createTestApp();
-    const fleet = fleetFor(t.ctx);
+    const fleet = t.ctx.fleet;
     fleet.recorder.start();
     fleet.probeChanges();
-    t.ctx.onShutdown.push(() => fleet.stop());
     // an RTSP server that answers OPTIONS (what the light health probe sends to cameras without ONVIF)
     rtsp = createServer((sock) => sock.on('data', (d) => {
       const cseq = /CSeq:\s*(\d+)/i.exec(d.toString())?.[1] ?? '1';
@@ -33,7 +31,7 @@ describe('fleet: probe a camera at once when it is added or changed', () => {
     closedPort = (probe.address() as AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
   });
-  afterAll(async () => { await t?.close(); await new Promise<void>((r) => rtsp?.close(() => r())); });
+  afterAll(async () => { await t?.ctx.fleet.stop(); await t?.close(); await new Promise<void>((r) => rtsp?.close(() => r())); });
 
   const status = async (id: string) => (await t.db.query<{ status: string }>('SELECT status FROM cameras WHERE id = $1', [id])).rows[0].status;
 

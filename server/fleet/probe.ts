@@ -5,7 +5,7 @@
  */
 import type { Camera, } from '../inventory/camera-model.js';
 import type { CameraCredentials } from '../inventory/camera-repo.js';
-import { onvifClock, probeOnvif, type OnvifProfile } from '../../ingest/onvif/client.js';
+import { onvifClock, probeOnvif, type OnvifProfile } from '../../onvif/client.js';
 import { rtspPing } from './rtsp-ping.js';
 import type { ProbeOutcome } from './health-recorder.js';
 

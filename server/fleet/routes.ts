@@ -6,7 +6,7 @@
  *   POST /api/cameras/:id/probe             probe a camera now (ONVIF device info, profiles, stream URIs, clock drift)
  * and the fleet's Prometheus metrics on the app's registry.
  *
- *   await app.register(fleetRoutes, { ...ctx, cameras, metrics });
+ *   await app.register(fleetRoutes, { ...node, metrics });   // node.fleet: the node's fleet-health subsystem
  */
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -18,7 +18,7 @@ import { currentUser } from '../auth/guard.js';
 import { audit } from '../audit.js';
 import { notFound } from '../http/errors.js';
 import { commonErrors, errorReply, listOf, paging, uuidParam } from '../http/schemas.js';
-import { fleetFor } from './service.js';
+import type { FleetHealth } from './service.js';
 import { fleetCameras, fleetSummary, statusHistory, type FleetCameraFilters } from './fleet-repo.js';
 import { probeCamera, toOutcome } from './probe.js';
 import { registerFleetMetrics } from './metrics.js';
@@ -96,8 +96,8 @@ const probeReply = {
   },
 } as const;
 
-export async function fleetRoutes(app: FastifyInstance, ctx: AppContext & { cameras: CameraRepo; metrics?: Registry }): Promise<void> {
-  const fleet = fleetFor(ctx);
+export async function fleetRoutes(app: FastifyInstance, ctx: AppContext & { cameras: CameraRepo; fleet: FleetHealth; metrics?: Registry }): Promise<void> {
+  const { fleet } = ctx;
   if (ctx.metrics) registerFleetMetrics(ctx.metrics, ctx.db, fleet);
 
   app.get<{ Querystring: { flapWindowMin?: number; flapTransitions?: number } }>('/api/fleet/summary', {

@@ -1,9 +1,7 @@
 /**
  * The fleet-health subsystem of a node: the HealthRecorder (camera.state → status history + camera status)
- * and the HealthChecker (low-rate probes of every camera). One per node, shared by the HTTP/1.1 and HTTP/2
- * apps built from the same context. main.ts starts it and stops it on shutdown:
- *
- *   const fleet = fleetFor(ctx); fleet.start(); ctx.onShutdown.push(() => fleet.stop());
+ * and the HealthChecker (low-rate probes of every camera). One per node (server/node.ts creates it and decides
+ * whether this node probes or only records), shared by the HTTP/1.1 and HTTP/2 apps.
  */
 import type { AppContext } from '../context.js';
 import { CameraRepo } from '../inventory/camera-repo.js';
@@ -67,11 +65,10 @@ export class FleetHealth {
 
   /** A camera added or edited (its addresses may have changed) is probed at once, an import's cameras in one pass. */
   probeChanges(): void {
-    this.unsubscribe ??= this.ctx.bus.subscribe((msg) => {
-      if (msg.topic !== 'camera.changed') return;
-      const p = msg.payload as { action?: string; id?: string };
-      if ((p.action === 'create' || p.action === 'update') && p.id) void this.checker.probeOne(p.id);
-      else if (p.action === 'import') void this.checker.checkNow();
+    this.unsubscribe ??= this.ctx.bus.subscribe('camera.changed', ({ payload }) => {
+      if (payload.kind !== 'created' && payload.kind !== 'updated') return;
+      if (payload.ids.length === 1) void this.checker.probeOne(payload.ids[0]);
+      else void this.checker.checkNow(); // an import: one pass (a pass already running is followed by one more)
     });
   }
 
@@ -81,16 +78,4 @@ export class FleetHealth {
     await this.checker.stop();
     await this.recorder.stop();
   }
-}
-
-const instances = new WeakMap<object, FleetHealth>();
-
-/** This node's fleet-health subsystem (created on first use, started by main.ts or a test). */
-export function fleetFor(ctx: AppContext, settings?: Partial<FleetSettings>): FleetHealth {
-  let f = instances.get(ctx.bus);
-  if (!f) {
-    f = new FleetHealth(ctx, { ...fleetSettingsFromEnv(), ...settings });
-    instances.set(ctx.bus, f);
-  }
-  return f;
 }

@@ -17,6 +17,8 @@ export const SESSION_STATES = ['idle', 'connecting', 'live', 'reconnecting', 'of
 export type SessionState = (typeof SESSION_STATES)[number];
 
 export const ONLINE_STATUSES = ['live', 'reachable'] as const;
+/** The SQL condition "camera is online" on a cameras row aliased `alias`: the one definition of Fleet and KPI. */
+export const onlineCondition = (alias: string): string => `${alias}.status IN (${ONLINE_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 /** Statuses that count as "down" for flapping; idle / connecting / unknown are neither up nor down. */
 export const DOWN_STATUSES = ['offline', 'reconnecting', 'auth_failed', 'error'] as const;
 

@@ -33,8 +33,8 @@ describe('live push over WebSocket', () => {
     const restricted = (await t.app.inject({ method: 'POST', url: '/api/cameras', headers: { cookie: admin }, payload: { name: 'Closed', sharing: 'restricted' } })).json().id;
     const op = await connect('operator');
     const police = await connect('police110');
-    t.ctx.bus.publish('camera.state', { state: 'live' }, restricted);
-    t.ctx.bus.publish('camera.state', { state: 'live' }, shared);
+    t.ctx.bus.publish('camera.state', { cameraId: restricted, stream: 'main', state: 'live', reason: null, stats: { restarts: 0, heldBytes: 0 } }, restricted);
+    t.ctx.bus.publish('camera.state', { cameraId: shared, stream: 'main', state: 'live', reason: null, stats: { restarts: 0, heldBytes: 0 } }, shared);
     await expect.poll(() => police.got.filter((m) => m.topic === 'camera.state').length).toBe(2);
     await expect.poll(() => op.got.filter((m) => m.topic === 'camera.state').length).toBe(1);
     expect(op.got.find((m) => m.topic === 'camera.state')?.cameraId).toBe(shared);

@@ -18,14 +18,15 @@ export async function livePushRoutes(app: FastifyInstance, ctx: AppContext): Pro
     for (const r of res.rows) restricted.add(r.id);
   };
   await refresh();
-  ctx.bus.subscribe((msg) => {
-    if (msg.topic !== 'camera.changed') return;
+  const unsubscribeChanges = ctx.bus.subscribe('camera.changed', ({ payload: change }) => {
     // Apply a known sharing at once (the bus is synchronous, so no later message slips through), then re-read.
-    const p = msg.payload as { sharing?: string; deleted?: boolean } | undefined;
-    if (msg.cameraId && p?.sharing === 'restricted') restricted.add(msg.cameraId);
-    if (msg.cameraId && (p?.sharing === 'shared' || p?.deleted)) restricted.delete(msg.cameraId);
+    for (const id of change.ids) {
+      if (change.sharing === 'restricted') restricted.add(id);
+      if (change.sharing === 'shared' || change.kind === 'deleted') restricted.delete(id);
+    }
     void refresh().catch(() => {});
   });
+  app.addHook('onClose', async () => unsubscribeChanges());
 
   // The bus hands the same message object to every console's subscription: serialise it once, not once per socket.
   const wire = new WeakMap<BusMessage, string>();

@@ -18,11 +18,18 @@ interface Existing { id: string; name: string; national_id: string | null; shari
  * CSV bulk import: upsert by national ID, else by name. All-or-nothing unless partial: with any bad
  * row nothing is written and every error is reported; partial writes the good rows and reports the rest.
  */
+/** The cameras an import wrote (not part of the reply: for camera.changed). */
+export interface ImportedIds {
+  created: string[];
+  updated: string[];
+}
+
 export async function importCamerasCsv(
   db: Db, repo: CameraRepo, user: SessionUser, body: Buffer, opts: { partial: boolean; ip?: string },
-): Promise<{ status: 200 | 422; result: ImportResult }> {
+): Promise<{ status: 200 | 422; result: ImportResult; ids: ImportedIds }> {
+  const none: ImportedIds = { created: [], updated: [] };
   const { rows, fatal } = parseCameraCsv(decodeCsv(body));
-  if (fatal.length) return { status: 422, result: { created: 0, updated: 0, errors: fatal } };
+  if (fatal.length) return { status: 422, result: { created: 0, updated: 0, errors: fatal }, ids: none };
   if (rows.length === 0) throw new HttpError(422, 'The file has a header but no camera rows');
 
   const errors: CsvRowError[] = [];
@@ -41,30 +48,33 @@ export async function importCamerasCsv(
     if (rowErrors.length) errors.push(...rowErrors);
     else good.push({ row: r.row, input: value });
   }
-  if (errors.length && !opts.partial) return { status: 422, result: { created: 0, updated: 0, errors } };
+  if (errors.length && !opts.partial) return { status: 422, result: { created: 0, updated: 0, errors }, ids: none };
 
   const result = await db.tx(async (q) => {
     const existing = await loadExisting(q, good.map((g) => g.input));
-    let updated = 0;
+    const updatedIds: string[] = [];
     const writeErrors: CsvRowError[] = [];
     const inserts: CameraInput[] = [];
     for (const g of good) {
       const match = (g.input.nationalId && existing.byNationalId.get(g.input.nationalId)) || existing.byName.get(g.input.name!);
       const problem = match ? checkUpdate(user, match, g.input, existing) : checkInsert(user, g.input, existing);
       if (problem) { writeErrors.push({ row: g.row, ...problem }); continue; }
-      if (match) { await repo.updateQuietly(q, match.id, g.input); updated++; }
+      if (match) { await repo.updateQuietly(q, match.id, g.input); updatedIds.push(match.id); }
       else inserts.push(g.input);
     }
-    const created = writeErrors.length && !opts.partial ? 0 : await repo.insertMany(q, inserts);
     if (writeErrors.length && !opts.partial) throw new ImportRejected(writeErrors);
+    const createdIds = await repo.insertMany(q, inserts);
+    const created = createdIds.length;
+    const updated = updatedIds.length;
     await audit(q, { user, action: 'camera.import', targetType: 'camera', detail: { created, updated, rejected: errors.length + writeErrors.length, partial: opts.partial }, ip: opts.ip });
-    return { created, updated, errors: [...errors, ...writeErrors].sort((a, b) => a.row - b.row) };
+    return { created, updated, errors: [...errors, ...writeErrors].sort((a, b) => a.row - b.row), ids: { created: createdIds, updated: updatedIds } };
   }).catch((err) => {
     if (err instanceof ImportRejected) return { rejected: [...errors, ...err.errors].sort((a, b) => a.row - b.row) };
     throw err;
   });
-  if ('rejected' in result) return { status: 422, result: { created: 0, updated: 0, errors: result.rejected } };
-  return { status: 200, result };
+  if ('rejected' in result) return { status: 422, result: { created: 0, updated: 0, errors: result.rejected }, ids: none };
+  const { ids, ...reply } = result;
+  return { status: 200, result: reply, ids };
 }
 
 class ImportRejected extends Error {

@@ -22,6 +22,7 @@ export interface CameraInput {
   rtspMain?: string | null;
   rtspSub?: string | null;
   onvifUrl?: string | null;
+  mediaEngine?: 'native' | 'ffmpeg';
   username?: string | null;
   password?: string | null;
 }
@@ -61,6 +62,10 @@ export function validateCameraInput(raw: CameraInput, creating: boolean): { valu
     if (id === '') value.nationalId = null;
     else if (!/^[0-9]{20}$/.test(id)) errors.nationalId = 'must be the 20-digit national (GB/T 28181) ID';
     else value.nationalId = id;
+  }
+  if (raw.mediaEngine !== undefined) {
+    if (raw.mediaEngine !== 'native' && raw.mediaEngine !== 'ffmpeg') errors.mediaEngine = 'must be native or ffmpeg (接入引擎只能是 native 或 ffmpeg)';
+    else value.mediaEngine = raw.mediaEngine;
   }
   if (raw.sharing !== undefined) {
     if (raw.sharing !== 'shared' && raw.sharing !== 'restricted') errors.sharing = 'must be shared or restricted';

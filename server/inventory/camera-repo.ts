@@ -5,7 +5,7 @@ import type { Camera, CameraInput } from './camera-model.js';
 
 export const CAMERA_COLUMNS = `c.id, c.national_id AS "nationalId", c.name, c.owner, c.sharing, c.lat, c.lng, c.address,
   c.district, c.street, c.community, c.grid_code AS "gridCode", c.tags, c.rtsp_main AS "rtspMain",
-  c.rtsp_sub AS "rtspSub", c.onvif_url AS "onvifUrl", (c.credentials_enc IS NOT NULL) AS "hasCredentials",
+  c.rtsp_sub AS "rtspSub", c.onvif_url AS "onvifUrl", c.media_engine AS "mediaEngine", (c.credentials_enc IS NOT NULL) AS "hasCredentials",
   c.status, c.status_reason AS "statusReason", c.status_changed_at AS "statusChangedAt",
   c.last_seen_at AS "lastSeenAt", c.created_at AS "createdAt", c.updated_at AS "updatedAt"`;
 
@@ -13,6 +13,7 @@ const COLUMN_OF: Record<string, string> = {
   nationalId: 'national_id', name: 'name', owner: 'owner', sharing: 'sharing', lat: 'lat', lng: 'lng',
   address: 'address', district: 'district', street: 'street', community: 'community', gridCode: 'grid_code',
   tags: 'tags', rtspMain: 'rtsp_main', rtspSub: 'rtsp_sub', onvifUrl: 'onvif_url',
+  mediaEngine: 'media_engine',
 };
 
 export interface CameraFilters {
@@ -111,25 +112,27 @@ export class CameraRepo {
    * Bulk insert for imports: one statement per chunk instead of a round trip per camera
    * (5,000 single inserts took 11 s on PGlite).
    */
-  async insertMany(q: Queryable, inputs: CameraInput[]): Promise<number> {
+  /** Inserts many cameras at once; returns their ids (in no particular order). */
+  async insertMany(q: Queryable, inputs: CameraInput[]): Promise<string[]> {
     const columns = Object.entries(COLUMN_OF);
-    let inserted = 0;
+    const inserted: string[] = [];
     for (let i = 0; i < inputs.length; i += 1000) {
       const chunk = inputs.slice(i, i + 1000).map((input) => {
         const rec: Record<string, unknown> = {};
         for (const [key, col] of columns) rec[col] = input[key as keyof CameraInput] ?? null;
         rec.tags = input.tags ?? [];
         rec.sharing = input.sharing ?? 'shared';
+        rec.media_engine = input.mediaEngine ?? 'native';
         rec.credentials_enc = this.sealCredentials(input.username, input.password);
         return rec;
       });
       const cols = [...columns.map(([, col]) => col), 'credentials_enc'];
       const types: Record<string, string> = { lat: 'double precision', lng: 'double precision', tags: 'text[]' };
-      const res = await q.query(
+      const res = await q.query<{ id: string }>(
         `INSERT INTO cameras (${cols.join(', ')})
-         SELECT ${cols.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS x(${cols.map((c) => `${c} ${types[c] ?? 'text'}`).join(', ')})`,
+         SELECT ${cols.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS x(${cols.map((c) => `${c} ${types[c] ?? 'text'}`).join(', ')}) RETURNING id`,
         [JSON.stringify(chunk)]);
-      inserted += res.rowCount;
+      for (const r of res.rows) inserted.push(r.id);
     }
     return inserted;
   }

@@ -22,6 +22,8 @@ export interface Camera {
   rtspMain: string | null;
   rtspSub: string | null;
   onvifUrl: string | null;
+  /** who pulls the streams: in-process native core (default) or ffmpeg (fallback for cameras native cannot handle) */
+  mediaEngine: 'native' | 'ffmpeg';
   hasCredentials: boolean;
   status: string;
   statusReason: string | null;

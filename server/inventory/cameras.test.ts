@@ -28,6 +28,16 @@ describe.each(dbKinds())('camera inventory on %s', (kind) => {
   const importCsv = (body: string | Buffer, query = '') =>
     t.app.inject({ method: 'POST', url: `/api/cameras/import${query}`, headers: { cookie: tech, 'content-type': 'text/csv' }, payload: body });
 
+  it('the media engine: native by default, ffmpeg selectable, anything else a clear 400', async () => {
+    const cam = (await post({ name: 'Engine Rd', rtspMain: 'rtsp://10.2.0.9:554/ch1' })).json();
+    expect(cam.mediaEngine).toBe('native');
+    const toFfmpeg = await t.app.inject({ method: 'PATCH', url: `/api/cameras/${cam.id}`, headers: { cookie: tech }, payload: { mediaEngine: 'ffmpeg' } });
+    expect(toFfmpeg.json().mediaEngine).toBe('ffmpeg');
+    const bogus = await t.app.inject({ method: 'PATCH', url: `/api/cameras/${cam.id}`, headers: { cookie: tech }, payload: { mediaEngine: 'gstreamer' } });
+    expect(bogus.statusCode).toBe(400);
+    expect(bogus.body).toMatch(/native or ffmpeg/);
+  });
+
   it('creates, reads, updates and deletes a camera, never returning credentials', async () => {
     const created = await post({ name: 'Lingyin Rd', rtspMain: 'rtsp://cam-user:s3cr3t-pw@10.2.0.1:554/ch1', lat: 30.24, lng: 120.1, tags: ['a'] });
     expect(created.statusCode).toBe(201);

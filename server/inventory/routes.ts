@@ -9,6 +9,7 @@ import { validateCameraInput, type CameraInput } from './camera-model.js';
 import type { CameraFilters, CameraRepo } from './camera-repo.js';
 import { camerasToCsv } from './camera-csv.js';
 import { importCamerasCsv } from './camera-import.js';
+import { publishCameraChange } from '../bus.js';
 
 const nullableString = { type: ['string', 'null'] } as const;
 
@@ -19,7 +20,7 @@ export const cameraReply = {
     sharing: { type: 'string' }, lat: { type: ['number', 'null'] }, lng: { type: ['number', 'null'] }, address: nullableString,
     district: nullableString, street: nullableString, community: nullableString, gridCode: nullableString,
     tags: { type: 'array', items: { type: 'string' } }, rtspMain: nullableString, rtspSub: nullableString, onvifUrl: nullableString,
-    hasCredentials: { type: 'boolean' }, status: { type: 'string' }, statusReason: nullableString,
+    mediaEngine: { type: 'string' }, hasCredentials: { type: 'boolean' }, status: { type: 'string' }, statusReason: nullableString,
     statusChangedAt: nullableString, lastSeenAt: nullableString, createdAt: { type: 'string' }, updatedAt: { type: 'string' },
   },
 } as const;
@@ -32,6 +33,7 @@ const cameraBody = {
     lat: { type: ['number', 'null'] }, lng: { type: ['number', 'null'] }, address: nullableString, district: nullableString,
     street: nullableString, community: nullableString, gridCode: nullableString, tags: { type: 'array', items: { type: 'string' }, maxItems: 50 },
     rtspMain: nullableString, rtspSub: nullableString, onvifUrl: nullableString, username: nullableString, password: nullableString,
+    mediaEngine: { type: 'string' },
   },
   additionalProperties: false,
 } as const;
@@ -114,7 +116,7 @@ export async function cameraRoutes(app: FastifyInstance, ctx: AppContext & { cam
       await audit(q, { user, action: 'camera.create', targetType: 'camera', targetId: created.id, detail: { name: created.name }, ip: request.ip });
       return created;
     });
-    ctx.bus.publish('camera.changed', { action: 'create', id: cam.id, sharing: cam.sharing }, cam.id);
+    publishCameraChange(ctx.bus, { kind: 'created', ids: [cam.id], sharing: cam.sharing });
     return reply.code(201).send(cam);
   });
 
@@ -138,7 +140,7 @@ export async function cameraRoutes(app: FastifyInstance, ctx: AppContext & { cam
       return updated!;
     }).then((updated) => {
       // Published after commit: subscribers (live push visibility, running sessions) read the new row.
-      ctx.bus.publish('camera.changed', { action: 'update', id: updated.id, sharing: updated.sharing }, updated.id);
+      publishCameraChange(ctx.bus, { kind: 'updated', ids: [updated.id], sharing: updated.sharing });
       return updated;
     });
   });
@@ -154,7 +156,7 @@ export async function cameraRoutes(app: FastifyInstance, ctx: AppContext & { cam
       await repo.remove(q, current.id);
       await audit(q, { user, action: 'camera.delete', targetType: 'camera', targetId: current.id, detail: { name: current.name }, ip: request.ip });
     });
-    ctx.bus.publish('camera.changed', { action: 'delete', id: request.params.id, deleted: true }, request.params.id);
+    publishCameraChange(ctx.bus, { kind: 'deleted', ids: [request.params.id] });
     return reply.code(204).send();
   });
 
@@ -179,8 +181,10 @@ export async function cameraRoutes(app: FastifyInstance, ctx: AppContext & { cam
     },
   }, async (request, reply) => {
     if (!Buffer.isBuffer(request.body)) throw new HttpError(415, 'Send the CSV file as the body with Content-Type: text/csv');
-    const { status, result } = await importCamerasCsv(ctx.db, repo, currentUser(request), request.body, { partial: request.query.partial, ip: request.ip });
-    if (status === 200 && (result.created || result.updated)) ctx.bus.publish('camera.changed', { action: 'import', created: result.created, updated: result.updated });
+    const { status, result, ids } = await importCamerasCsv(ctx.db, repo, currentUser(request), request.body, { partial: request.query.partial, ip: request.ip });
+    // the ids, so that running sessions of cameras whose URLs or credentials changed reconnect (on every node)
+    publishCameraChange(ctx.bus, { kind: 'created', ids: ids.created });
+    publishCameraChange(ctx.bus, { kind: 'updated', ids: ids.updated });
     if (status === 422) {
       return reply.code(422).send({ statusCode: 422, error: 'Unprocessable Entity', message: `${result.errors.length} problem(s) in the file; nothing was imported`, ...result });
     }

@@ -25,8 +25,8 @@ export const KPI_COLUMNS: Array<{ key: keyof Omit<KpiRow, 'group'>; zh: string; 
   { key: 'reworkRate', zh: '返工率', en: 'rework rate' },
   { key: 'accurateFilingRate', zh: '准确立案率', en: 'accurate filing rate' },
   { key: 'avgHandlingHours', zh: '平均处置时长(小时)', en: 'average handling time (h)' },
-  { key: 'aiPrecision', zh: 'AI 候选准确率', en: 'AI candidate precision' },
-  { key: 'cameraOnlineRate', zh: '摄像机在线率', en: 'camera online rate' },
+  { key: 'aiPrecision', zh: 'AI 候选准确率（期内审核）', en: 'AI candidate precision (reviewed in the period)' },
+  { key: 'cameraOnlineRate', zh: '摄像机在线率（同设备健康页）', en: 'camera online rate (as on the Fleet page)' },
 ];
 
 export interface KpiReport {

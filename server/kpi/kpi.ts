@@ -21,13 +21,15 @@
  *   average handling time     = mean(handled_at − dispatched_at) over handled cases, in hours (first dispatch to
  *                               final handling, so a rework's extra time counts)
  *   AI precision              = confirmed / (confirmed + rejected) over AI candidates reviewed in P
- *   camera online rate        = cameras whose last known state is 'live' / cameras (current, not per period)
+ *   camera online rate        = online cameras / cameras, online as on the Fleet page (fleet/status.ts: live, or reachable
+ *                               by the last probe or when last watched; a failed stream login is not online); current
  *
  * Groups: department = the unit a case is dispatched to (reports, AI candidates and cameras have none: null there),
  * district = the case's district (110: its case's or camera's; AI: the camera's), eventType = event_types.key.
  * AI precision and camera online rate count only cameras the viewer may see.
  * A rate with a zero denominator is null, never 0 or 1.
  */
+import { onlineCondition } from '../fleet/status.js';
 import type { Queryable } from '../db/db.js';
 import type { SessionUser } from '../auth/roles.js';
 import { visibilityCondition } from '../inventory/camera-repo.js';
@@ -104,7 +106,7 @@ async function compute(q: Queryable, viewer: Pick<SessionUser, 'role'>, from: Da
 
   const camGroup = CAMERA_GROUP[groupBy ?? 'district'];
   const cams = groupBy !== null && camGroup === null ? new Map<string, Counts>() : await grouped(q, `
-    SELECT ${g(camGroup)} AS g, count(*) FILTER (WHERE cam.status = 'live') AS online, count(*) AS cameras
+    SELECT ${g(camGroup)} AS g, count(*) FILTER (WHERE ${onlineCondition('cam')}) AS online, count(*) AS cameras
       FROM cameras cam WHERE ${vis} GROUP BY 1`, []);
 
   const keys = new Set([...cases.keys(), ...reports.keys(), ...ai.keys(), ...cams.keys()]);

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import { dbKinds } from '../../test/db.js';
-import { analyticsFor } from '../analytics/routes.js';
 
 const ZONE = [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]];
 const SPOT = { x1: 0.2, y1: 0.2, x2: 0.3, y2: 0.3 };
@@ -12,7 +11,7 @@ describe.each(dbKinds())('learning from reviews (%s)', (kind) => {
   let cameraId: string;
   let ruleId: string;
   const h = async (role: Parameters<TestApp['cookie']>[0]) => ({ cookie: await t.cookie(role) });
-  const svc = () => analyticsFor({ ...t.ctx, cameras: t.cameras });
+  const svc = () => t.ctx.analytics;
 
   beforeAll(async () => {
     t = await createTestApp({ db: kind });

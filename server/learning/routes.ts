@@ -2,19 +2,18 @@
  * Learning from reviews: suppression regions of a rule (list, draw, edit, expire, delete) and what the reviews
  * suggest (regions for spots rejected again and again, stricter thresholds replayed over the reviewed stays).
  *
- *   await app.register(learningRoutes, { ...ctx, cameras });
+ *   await app.register(learningRoutes, node);
  */
 import type { FastifyInstance } from 'fastify';
 import { suggestSpots, suggestThresholds, SUPPRESSING_REASONS, type Box, type ReviewedCandidate } from '../../analytics/index.js';
 import type { AppContext } from '../context.js';
-import type { CameraRepo } from '../inventory/camera-repo.js';
 import { visibilityCondition } from '../inventory/camera-repo.js';
 import { currentUser } from '../auth/guard.js';
 import type { Role, SessionUser } from '../auth/roles.js';
 import { audit } from '../audit.js';
 import { HttpError, notFound } from '../http/errors.js';
 import { commonErrors, errorReply, listOf, uuidParam } from '../http/schemas.js';
-import { analyticsFor } from '../analytics/routes.js';
+import type { AnalyticsService } from '../analytics/service.js';
 import { REGION_COLUMNS } from './regions.js';
 
 const EDITORS: Role[] = ['admin', 'technician'];
@@ -40,8 +39,8 @@ function checkBox(b: Box): void {
   if (!(b.x2 > b.x1) || !(b.y2 > b.y1)) throw new HttpError(422, '区域无效：右下角须在左上角之右下 / invalid box: x2 must exceed x1 and y2 must exceed y1', { box: 'x2 > x1 and y2 > y1' });
 }
 
-export async function learningRoutes(app: FastifyInstance, ctx: AppContext & { cameras: CameraRepo }): Promise<void> {
-  const svc = analyticsFor(ctx);
+export async function learningRoutes(app: FastifyInstance, ctx: AppContext & { analytics: AnalyticsService }): Promise<void> {
+  const svc = ctx.analytics;
 
   const visibleRule = async (user: SessionUser, id: string) =>
     (await ctx.db.query<{ id: string; camera_id: string; min_dwell_seconds: number; min_score: number; min_area: number; min_count: number }>(

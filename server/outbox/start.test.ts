@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../config.js';
 import { createTestApp } from '../../test/app.js';
-import { startOutboxWorker } from './start.js';
+import { createNode } from '../node.js';
 import { verifySignature } from './outbox.js';
 import { startReceiver, until } from './receiver.test-helper.js';
 
@@ -15,11 +15,12 @@ describe('city webhook configuration', () => {
     expect(loadConfig({ CITY_WEBHOOK_URL: 'https://city.example/hook', CITY_WEBHOOK_SECRET: SECRET })).toMatchObject({ cityWebhookUrl: 'https://city.example/hook', cityWebhookSecret: SECRET });
   });
 
-  it('hands a case filed through the API to the city platform with the worker main.ts starts', async () => {
+  it('hands a case filed through the API to the city platform with the worker the node starts', async () => {
     const rx = await startReceiver();
-    const t = await createTestApp({ env: { CITY_WEBHOOK_URL: rx.url, CITY_WEBHOOK_SECRET: SECRET } });
+    const t = await createTestApp({ env: { CITY_WEBHOOK_URL: rx.url, CITY_WEBHOOK_SECRET: SECRET }, start: ['outbox'] });
+    const runsOutbox = (n: { subsystems: readonly { name: string }[] }) => n.subsystems.some((s) => s.name === 'outbox');
     try {
-      expect(startOutboxWorker(t.ctx)).not.toBeNull();
+      expect(runsOutbox(t.node)).toBe(true);
       const r = await t.app.inject({ method: 'POST', url: '/api/cases', headers: { cookie: await t.cookie('operator') }, payload: { eventType: 'bin_overflow', address: '体育场路' } });
       expect(r.statusCode).toBe(201);
       const got = (await until(() => rx.received.find((x) => JSON.parse(x.body).data.caseNo === r.json().caseNo), 'the city hand-off'))!;
@@ -29,6 +30,7 @@ describe('city webhook configuration', () => {
       await t.close();
       await rx.close();
     }
-    expect(startOutboxWorker({ ...t.ctx, config: { ...t.ctx.config, role: 'ingest' } })).toBeNull();
+    // API nodes (and role all) deliver the outbox; ingest nodes do not
+    expect(runsOutbox(createNode({ ...t.ctx, config: { ...t.ctx.config, role: 'ingest' } }, { skip: ['cluster'] }))).toBe(false);
   });
 });

@@ -8,21 +8,21 @@
  * Commands take the camera's control lock (ptz-lock.ts; 409 naming who holds it). Taking control and presets are
  * audited. A camera the user may not see is 404 on every route, as everywhere.
  *
- *   await app.register(ptzRoutes, { ...ctx, cameras });
+ *   await app.register(ptzRoutes, node);   // node.ptz: the node's PTZ handle cache (both listeners share it)
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
-import { NoPtzError, UnknownPresetError, type OnvifPtz } from '../../ingest/onvif/ptz.js';
-import { OnvifCallError } from '../../ingest/onvif/client.js';
+import { NoPtzError, UnknownPresetError, type OnvifPtz } from '../../onvif/ptz.js';
+import { OnvifCallError } from '../../onvif/client.js';
 import { currentUser } from '../auth/guard.js';
 import type { Role, SessionUser } from '../auth/roles.js';
 import { audit } from '../audit.js';
 import type { AppContext } from '../context.js';
 import { HttpError, notFound } from '../http/errors.js';
 import { commonErrors, errorReply, uuidParam } from '../http/schemas.js';
-import { visibilityCondition, type CameraRepo } from '../inventory/camera-repo.js';
+import { visibilityCondition } from '../inventory/camera-repo.js';
 import { acquirePtzLock, currentController, releasePtzLock } from './ptz-lock.js';
-import { PtzService } from './ptz-service.js';
+import type { PtzHandle, PtzService } from './ptz-service.js';
+import { GbError } from '../../gb28181/server.js';
 
 export const PTZ_ROLES: Role[] = ['admin', 'operator', 'police110'];
 
@@ -38,25 +38,12 @@ const cameraErrors = { ...commonErrors, 502: errorReply, 504: errorReply } as co
 function cameraFailure(err: unknown): HttpError {
   if (err instanceof NoPtzError || err instanceof UnknownPresetError) return new HttpError(409, err.message);
   if (err instanceof OnvifCallError) return new HttpError(err.kind === 'timeout' ? 504 : 502, `PTZ: ${err.message}`);
+  if (err instanceof GbError) return new HttpError(err.code === 'timeout' ? 504 : err.code === 'offline' ? 503 : 502, `PTZ (GB/T 28181): ${err.message}`);
   throw err;
 }
 
-const services = new WeakMap<object, PtzService>();
-
-/** One PTZ handle cache per node: the HTTP/1.1 and HTTP/2 listeners share it. */
-function ptzServiceFor(ctx: AppContext & { cameras: CameraRepo }): PtzService {
-  let service = services.get(ctx.bus);
-  if (!service) {
-    const created = new PtzService({ db: ctx.db, cameras: ctx.cameras, bus: ctx.bus, logger: ctx.logger as unknown as Logger });
-    services.set(ctx.bus, created);
-    ctx.onShutdown.push(async () => created.stop());
-    service = created;
-  }
-  return service;
-}
-
-export async function ptzRoutes(app: FastifyInstance, ctx: AppContext & { cameras: CameraRepo }): Promise<void> {
-  const service = ptzServiceFor(ctx);
+export async function ptzRoutes(app: FastifyInstance, ctx: AppContext & { ptz: PtzService }): Promise<void> {
+  const service = ctx.ptz;
 
   const visible = async (user: SessionUser, id: string): Promise<void> => {
     const r = await ctx.db.query(`SELECT 1 FROM cameras c WHERE c.id = $1 AND ${visibilityCondition(user)}`, [id]);
@@ -76,7 +63,7 @@ export async function ptzRoutes(app: FastifyInstance, ctx: AppContext & { camera
     }
   };
 
-  const command = async (request: FastifyRequest<{ Params: { id: string } }>, fn: (ptz: OnvifPtz) => Promise<void>) => {
+  const command = async (request: FastifyRequest<{ Params: { id: string } }>, fn: (ptz: PtzHandle) => Promise<void>) => {
     const user = currentUser(request);
     const { id } = request.params;
     await visible(user, id);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import { until } from '../outbox/receiver.test-helper.js';
 
-// The ingest routes record every live view in the camera access log (ingest/app-plugin.ts → recordCameraAccess).
+// The ingest routes record every live view in the camera access log (server/live/ingest-wiring.ts → recordCameraAccess).
 describe('live views reach the camera access log', () => {
   let t: TestApp;
   let cam: string;

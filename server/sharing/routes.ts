@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
+import { publishCameraChange } from '../bus.js';
 import { currentUser } from '../auth/guard.js';
 import { SHARING_DECIDERS } from '../auth/roles.js';
 import { audit } from '../audit.js';
@@ -66,7 +67,8 @@ export async function sharingRoutes(app: FastifyInstance, ctx: AppContext): Prom
       const found = new Set(existing.rows.map((c) => c.id));
       return { changed, notFound: ids.filter((id) => !found.has(id)) };
     });
-    for (const c of result.changed) ctx.bus.publish('camera.changed', { id: c.id, action: 'sharing', sharing }, c.id);
+    // one message per camera (with its cameraId): the live push applies each camera's new visibility at once
+    for (const c of result.changed) publishCameraChange(ctx.bus, { kind: 'sharing', ids: [c.id], sharing });
     return { updated: result.changed.length, unchanged: ids.length - result.changed.length - result.notFound.length, notFound: result.notFound };
   });
 

@@ -14,11 +14,12 @@ interface FormState {
   name: string; nationalId: string; owner: string; sharing: 'shared' | 'restricted';
   lat: string; lng: string; address: string; district: string; street: string; community: string; gridCode: string;
   tags: string; rtspMain: string; rtspSub: string; onvifUrl: string; username: string; password: string;
+  mediaEngine: 'native' | 'ffmpeg';
 }
 
 const EMPTY: FormState = {
   name: '', nationalId: '', owner: '', sharing: 'shared', lat: '', lng: '', address: '', district: '', street: '', community: '',
-  gridCode: '', tags: '', rtspMain: '', rtspSub: '', onvifUrl: '', username: '', password: '',
+  gridCode: '', tags: '', rtspMain: '', rtspSub: '', onvifUrl: '', username: '', password: '', mediaEngine: 'native',
 };
 
 function fromCamera(c: Camera): FormState {
@@ -26,7 +27,7 @@ function fromCamera(c: Camera): FormState {
   return {
     name: c.name, nationalId: s(c.nationalId), owner: s(c.owner), sharing: c.sharing, lat: s(c.lat), lng: s(c.lng),
     address: s(c.address), district: s(c.district), street: s(c.street), community: s(c.community), gridCode: s(c.gridCode),
-    tags: c.tags.join('; '), rtspMain: s(c.rtspMain), rtspSub: s(c.rtspSub), onvifUrl: s(c.onvifUrl), username: '', password: '',
+    tags: c.tags.join('; '), rtspMain: s(c.rtspMain), rtspSub: s(c.rtspSub), onvifUrl: s(c.onvifUrl), username: '', password: '', mediaEngine: c.mediaEngine ?? 'native',
   };
 }
 
@@ -43,6 +44,7 @@ function toInput(f: FormState, base: FormState | null, errors: FieldErrors): Cam
     else out[k] = v === '' ? null : v;
   }
   if (changed('sharing')) out.sharing = f.sharing;
+  if (changed('mediaEngine')) out.mediaEngine = f.mediaEngine;
   for (const k of ['lat', 'lng'] as const) {
     if (!changed(k)) continue;
     const v = f[k].trim();
@@ -191,6 +193,14 @@ export default function CameraFormPage() {
           {text('rtspMain', '主码流', 'RTSP main', { wide: true, placeholder: 'rtsp://192.0.2.10:554/Streaming/Channels/101' })}
           {text('rtspSub', '子码流', 'RTSP sub', { wide: true, placeholder: 'rtsp://192.0.2.10:554/Streaming/Channels/102' })}
           {text('onvifUrl', 'ONVIF 地址', 'ONVIF URL', { wide: true, placeholder: 'http://192.0.2.10/onvif/device_service' })}
+          <Field label="接入引擎" en="Media engine" error={fieldErrors.mediaEngine} hint="原生失败时自动改用 ffmpeg falls back to ffmpeg by itself when native cannot handle the camera">
+            {(p) => (
+              <select {...p} name="mediaEngine" value={form.mediaEngine} disabled={ro} onChange={(e) => set('mediaEngine', e.target.value as FormState['mediaEngine'])}>
+                <option value="native">原生（默认） native (default)</option>
+                <option value="ffmpeg">ffmpeg（兼容） ffmpeg (compatibility)</option>
+              </select>
+            )}
+          </Field>
           {editor ? (
             <>
               {text('username', '设备用户名', 'Username', { placeholder: camera?.hasCredentials ? '(已保存，不变 unchanged)' : '' })}

@@ -164,7 +164,7 @@ export default function RulesPage() {
       <div className="table-wrap" style={{ marginTop: 10 }}>
         <table className="grid-table">
           <caption>{rules.length} 条规则 rules</caption>
-          <thead><tr><th>点位 Camera</th><th>事件 Event</th><th>检测 Detector</th><th>停留 Dwell</th><th>冷却 Cooldown</th><th>启用</th><th>准确率 Precision</th><th /></tr></thead>
+          <thead><tr><th>点位 Camera</th><th>事件 Event</th><th>检测 Detector</th><th>停留 Dwell</th><th>冷却 Cooldown</th><th>启用</th><th title="确认 / 已审核，全部时间 confirmed / reviewed, all time">准确率 Precision <span className="muted">(全部时间 all time)</span></th><th /></tr></thead>
           <tbody>
             {rules.map((r) => {
               const flagged = precision?.rules.find((x) => x.ruleId === r.id)?.flagged;
@@ -242,7 +242,7 @@ function PrecisionPanel({ report, typeName }: { report: PrecisionReport; typeNam
   const pct = (v: number | null) => (v === null ? '—' : `${Math.round(v * 100)}%`);
   return (
     <section style={{ marginTop: 14 }} aria-label="准确率 Precision">
-      <h2>准确率 <span className="muted">Precision (confirmed / reviewed; flagged below {Math.round(report.threshold * 100)}% after {report.minReviews}+ reviews)</span></h2>
+      <h2>准确率 <span className="muted">Precision (confirmed / reviewed, all candidates to date 全部时间; flagged below {Math.round(report.threshold * 100)}% after {report.minReviews}+ reviews)</span></h2>
       <div className="rules-layout">
         <div className="table-wrap">
           <table className="grid-table">

@@ -4,11 +4,12 @@ import { currentUser } from '../auth/guard.js';
 import { audit } from '../audit.js';
 import { notFound } from '../http/errors.js';
 import { commonErrors, listOf } from '../http/schemas.js';
-import { WORKING_CALENDAR } from './working-hours.js';
+import { WORKING_CALENDAR } from '../cases/working-hours.js';
+import { timeLimitHours } from './time-limits.js';
 
 /**
- * Time limits per event type (时限), in working hours (see working-hours.ts), kept on event_types.time_limit_hours:
- * an editable table. A change applies to cases filed afterwards (a filed case keeps the due time it got).
+ * The time-limit table (时限) per event type: GET /api/time-limits (with the working calendar), PUT one (admin).
+ * The bounds are those of time-limits.ts, shared with PATCH /api/event-types/:key.
  */
 const item = {
   type: 'object',
@@ -40,7 +41,7 @@ export async function timeLimitRoutes(app: FastifyInstance, ctx: AppContext): Pr
     schema: {
       tags: ['cases'],
       params: { type: 'object', properties: { eventType: { type: 'string', pattern: '^[a-z][a-z0-9_]{1,63}$' } }, required: ['eventType'], additionalProperties: false },
-      body: { type: 'object', properties: { hours: { type: 'number', exclusiveMinimum: 0, maximum: 10000 } }, required: ['hours'], additionalProperties: false },
+      body: { type: 'object', properties: { hours: timeLimitHours }, required: ['hours'], additionalProperties: false },
       response: { 200: item, ...commonErrors },
     },
   }, async (request) => {

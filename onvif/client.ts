@@ -11,7 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Cam as CamType, CamOptions } from 'onvif';
-import { cameraAgent, isCameraNetworkRefusal } from '../../server/camera-network/connect.js';
+import { cameraAgent, isCameraNetworkRefusal } from '../lib/camera-network/connect.js';
 
 const require = createRequire(import.meta.url);
 /** The CommonJS package, typed by the declarations it ships (index.d.ts). */

@@ -1,33 +1,43 @@
 /**
- * Wires ingest into the composed server: one IngestService per node (shared by the HTTP/1.1 and the HTTP/2
- * listeners, which each build an app from the same context), camera sources and visibility from the inventory,
- * camera.state pushed on the bus (consoles; the fleet HealthRecorder writes camera health from it), stop on shutdown.
- *
- *   await app.register(ingestRoutes, { ...ctx, cameras });
+ * Ingest inside the node (the adapter between ingest/, which knows nothing of the server, and the server's
+ * inventory, cluster, bus and access log):
+ *   createIngest(ctx, cameras) → the node's IngestService, camera sources and credentials from the inventory,
+ *     fencing by the cluster's leases, camera.state on the bus, camera.changed → running sessions reconnect or stop;
+ *   liveRoutes(app, { ...ctx, cameras, ingest }) → the live/snapshot routes over that service.
+ * node.ts creates one per node; both HTTP listeners register the routes over the same service.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../server/context.js';
-import type { CameraRepo } from '../server/inventory/camera-repo.js';
-import { seesRestrictedCameras, type Role } from '../server/auth/roles.js';
-import { deriveKey } from '../server/secrets.js';
-import { audit } from '../server/audit.js';
-import { endLiveViews, recordCameraAccess } from '../server/sharing/access-log.js';
-import { IngestService, ingestSettingsFromEnv } from './service.js';
-import { liveRoutes, type LiveCamera } from './live-routes.js';
-import { LiveAccessCache } from './live-access.js';
-import { validateRtspUrl } from './rtsp-url.js';
-import { pinCameraUrl } from '../server/camera-network/connect.js';
-import { SnapshotUriCache } from './onvif-snapshot.js';
-import type { StreamKind } from './camera-session.js';
-import type { CameraStateEvent } from './session-manager.js';
+import type { AppContext } from '../context.js';
+import type { BusMessage } from '../bus.js';
+import type { CameraRepo } from '../inventory/camera-repo.js';
+import { ALL_ROLES, seesRestrictedCameras, type Role } from '../auth/roles.js';
+import { deriveKey } from '../secrets.js';
+import { audit } from '../audit.js';
+import { endLiveViews, recordCameraAccess } from '../sharing/access-log.js';
+import { IngestService, ingestSettingsFromEnv } from '../../ingest/service.js';
+import { liveRoutes as ingestLiveRoutes, type LiveCamera } from '../../ingest/live-routes.js';
+import { LiveAccessCache } from '../../ingest/live-access.js';
+import { validateRtspUrl, type RtspSource } from '../../ingest/rtsp-url.js';
+import { pinCameraUrl } from '../camera-network/connect.js';
+import { SnapshotUriCache } from '../../ingest/onvif-snapshot.js';
+import type { StreamKind } from '../../ingest/camera-session.js';
+import type { CameraStateEvent } from '../../ingest/session-manager.js';
+import type { GbService } from '../gb28181/service.js';
 
-const services = new WeakMap<object, IngestService>();
+/** The node's ingest subsystem (node.ts entry 'ingest'): `service` is what routes, analytics and the cluster use. */
+export interface NodeIngest {
+  readonly name: 'ingest';
+  readonly service: IngestService;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
 
-/** The node's ingest subsystem for this context (created and started once; stopped on shutdown). */
-export function ingestFor(ctx: AppContext & { cameras: CameraRepo }): IngestService {
-  const existing = (ctx as { ingest?: IngestService }).ingest ?? services.get(ctx.bus);
-  if (existing) return existing;
+/** Wires ingest to the inventory, the cluster and the bus. Nothing is pulled until start(); stop() ends every session. */
+/** What ingest needs of the GB/T 28181 subsystem: which cameras are GB channels, and their pushed source. */
+export type GbChannels = Pick<GbService, 'repo' | 'pipeSource'>;
+
+export function createIngest(ctx: AppContext, cameras: CameraRepo, gb?: GbChannels): NodeIngest {
   const log = ctx.logger.child({ module: 'ingest' });
   // camera health (status, history) is written by the fleet HealthRecorder from these bus messages
   const onState = (ev: CameraStateEvent): void => ctx.bus.publish('camera.state', ev, ev.cameraId);
@@ -35,13 +45,18 @@ export function ingestFor(ctx: AppContext & { cameras: CameraRepo }): IngestServ
   const resolveSource = async (cameraId: string, stream: StreamKind) => {
       // fencing: a node never pulls a camera it does not lease (checked at every (re)connect)
       if (ctx.cluster && !ctx.cluster.streams(cameraId)) throw new Error('camera is not leased by this node (fencing)');
-      const cam = await ctx.cameras.getById(ctx.db, cameraId);
+      const cam = await cameras.getById(ctx.db, cameraId);
       if (!cam) throw new Error('camera no longer exists');
+      // a GB/T 28181 channel: INVITEd by the SIP server, pushed into ffmpeg (one INVITE per channel, whatever the stream)
+      if (!cam.rtspMain && !cam.rtspSub && gb) {
+        const ch = await gb.repo.channelOfCamera(ctx.db, cameraId);
+        if (ch) return gb.pipeSource(ch.deviceId, ch.channelId);
+      }
       // a camera without a sub stream serves its main stream to tiles as well
       const url = (stream === 'sub' ? cam.rtspSub ?? cam.rtspMain : cam.rtspMain ?? cam.rtspSub) ?? null;
       if (!url) throw new Error(`camera has no ${stream} stream URL`);
-      const creds = await ctx.cameras.credentials(ctx.db, cameraId);
-      const src = validateRtspUrl(url, { username: creds.username ?? undefined, password: creds.password ?? undefined });
+      const creds = await cameras.credentials(ctx.db, cameraId);
+      const src: RtspSource = { ...validateRtspUrl(url, { username: creds.username ?? undefined, password: creds.password ?? undefined }), engine: cam.mediaEngine };
       fingerprints.set(`${cameraId}/${stream}`, createHash('sha256').update(JSON.stringify(src)).digest('hex'));
       // CAMERA_NETWORKS: resolved and checked here, and ffmpeg is given the checked address (it cannot resolve elsewhere)
       return { ...src, url: await pinCameraUrl(src.url, src.url.startsWith('rtsps:') ? 322 : 554) };
@@ -50,14 +65,12 @@ export function ingestFor(ctx: AppContext & { cameras: CameraRepo }): IngestServ
   const admit = cluster ? (cameraId: string) => cluster.streams(cameraId) : undefined;
   const service = new IngestService({ logger: ctx.logger, settings: ingestSettingsFromEnv(), resolveSource, onState, admit });
   if (cluster) cluster.sessions = () => service.manager.list().map((e) => ({ cameraId: e.cameraId, stream: e.stream, state: e.state }));
-  services.set(ctx.bus, service);
   // HLS has no "disconnect": a live view ends when the user's last playlist/part request is viewerTtl old.
   service.manager.on('viewer.left', (v: { cameraId: string; viewer: string; lastSeen: Date }) => {
     if (!v.viewer.startsWith('u:')) return;
     endLiveViews(ctx.db, { cameraId: v.cameraId, userId: v.viewer.slice(2), endedAt: v.lastSeen })
       .catch((err) => log.warn({ err, camera: v.cameraId }, 'could not close the live view in the access log'));
   });
-  ctx.onShutdown.push(() => service.stop());
   // cluster (role ingest): a lost lease stops the camera's sessions at once, whoever watches; always-on nodes keep
   // every leased camera's sub stream up without viewers
   const leases = ctx.cluster?.ingest;
@@ -77,36 +90,49 @@ export function ingestFor(ctx: AppContext & { cameras: CameraRepo }): IngestServ
       for (const id of leases.cameras()) pin(id);
     }
   }
-  // camera edits and deletions reach running sessions
-  ctx.bus.subscribe((msg) => {
-    if (msg.topic !== 'camera.changed') return;
-    const p = msg.payload as { id?: string; cameraId?: string; deleted?: boolean; action?: string } | undefined;
-    const id = msg.cameraId ?? p?.cameraId ?? p?.id;
-    if (!id) return;
-    if (p?.deleted || p?.action === 'delete' || p?.action === 'deleted') {
-      void service.manager.removeCamera(id);
-      return;
+  // camera edits, imports and deletions (here or on another node, via the bus bridge) reach running sessions
+  const onCameraChange = ({ payload: change }: BusMessage<'camera.changed'>): void => {
+    for (const id of change.ids) {
+      if (change.kind === 'deleted') {
+        void service.manager.removeCamera(id);
+        continue;
+      }
+      // reconnect only when the stream URL or the credentials really changed (a renamed camera keeps playing)
+      for (const stream of ['main', 'sub'] as const) {
+        const key = `${id}/${stream}`;
+        const session = service.manager.get(id, stream);
+        const before = fingerprints.get(key);
+        if (!session || !before) continue;
+        resolveSource(id, stream).then(
+          () => {
+            if (fingerprints.get(key) !== before) void session.restart('camera settings changed');
+          },
+          () => void service.manager.removeCamera(id),
+        );
+      }
     }
-    // reconnect only when the stream URL or the credentials really changed (a renamed camera keeps playing)
-    for (const stream of ['main', 'sub'] as const) {
-      const key = `${id}/${stream}`;
-      const session = service.manager.get(id, stream);
-      const before = fingerprints.get(key);
-      if (!session || !before) continue;
-      resolveSource(id, stream).then(
-        () => {
-          if (fingerprints.get(key) !== before) void session.restart('camera settings changed');
-        },
-        () => void service.manager.removeCamera(id),
-      );
-    }
-  });
-  service.start().catch((err) => log.error({ err }, 'ffmpeg self-check failed: live video will not work'));
-  return service;
+  };
+  let unsubscribe: (() => void) | undefined;
+  let selfCheck: Promise<void> = Promise.resolve();
+  return {
+    name: 'ingest',
+    service,
+    async start() {
+      unsubscribe = ctx.bus.subscribe('camera.changed', onCameraChange);
+      // the ffmpeg self-check runs in the background: a failure leaves the node up (the API works, live video says why not)
+      selfCheck = service.start().catch((err) => log.error({ err }, 'ffmpeg self-check failed: live video will not work'));
+    },
+    async stop() {
+      unsubscribe?.();
+      await selfCheck;
+      await service.stop();
+    },
+  };
 }
 
-export async function ingestRoutes(app: FastifyInstance, ctx: AppContext & { cameras: CameraRepo }): Promise<void> {
-  const ingest = ingestFor(ctx);
+/** GET /api/cameras/:id/live, /snapshot and the signed /live/… media, over the node's ingest. */
+export async function liveRoutes(app: FastifyInstance, ctx: AppContext & { cameras: CameraRepo; ingest: IngestService; gb?: GbChannels }): Promise<void> {
+  const { ingest } = ctx;
   const toLive = (c: { id: string; rtspMain: string | null; rtspSub: string | null }): LiveCamera => ({
     id: c.id,
     streams: [...(c.rtspSub ? (['sub'] as const) : []), ...(c.rtspMain ? (['main'] as const) : [])],
@@ -124,13 +150,15 @@ export async function ingestRoutes(app: FastifyInstance, ctx: AppContext & { cam
   });
   const unsubscribe = ctx.bus.subscribe((msg) => access.onMessage(msg));
   app.addHook('onClose', async () => unsubscribe());
-  await app.register(liveRoutes, {
+  await app.register(ingestLiveRoutes, {
     ingest,
+    roles: ALL_ROLES,
     urlKey: deriveKey(ctx.secretKey, 'live-url'),
     cluster: ctx.cluster,
     getVisibleCamera: async (user: { id: string; role: Role }, id: string) => {
       if (!isUuid(id)) return null;
       const cam = await ctx.cameras.getVisible(ctx.db, user, id);
+      if (cam && !cam.rtspMain && !cam.rtspSub && ctx.gb && (await ctx.gb.repo.channelOfCamera(ctx.db, id))) return { id, streams: ['sub'] };
       return cam ? toLive(cam) : null;
     },
     userMaySee: (userId: string, cameraId: string) => access.maySee(userId, cameraId),

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import sharp from 'sharp';
 import { Parser } from 'm3u8-parser';
-import { createTestApp, type TestApp } from '../test/app.js';
-import type { BusMessage } from '../server/bus.js';
-import { startSimulator } from '../simulator/index.js';
+import { createTestApp, type TestApp } from '../../test/app.js';
+import type { BusMessage } from '../bus.js';
+import { startSimulator } from '../../simulator/index.js';
 
 // The ingest routes inside the composed server: sessions, roles, restricted cameras, audit, camera.state on the bus.
 

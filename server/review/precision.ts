@@ -1,0 +1,20 @@
+/**
+ * AI precision, one definition for every page that shows it (KPI, the rules page's report, the rule list):
+ *   precision = confirmed / reviewed, reviewed = confirmed + rejected; null when nothing was reviewed.
+ * Pending candidates do not count. A rule below PRECISION_THRESHOLD after PRECISION_MIN_REVIEWS reviews is flagged.
+ * Each caller states its window beside the figure (see `window` in the replies and the console pages).
+ */
+export const PRECISION_THRESHOLD = 0.5;
+export const PRECISION_MIN_REVIEWS = 5;
+
+export function precision(c: { confirmed: number; rejected: number }): number | null {
+  const reviewed = c.confirmed + c.rejected;
+  return reviewed ? c.confirmed / reviewed : null;
+}
+
+/** The counts with reviewed, precision and the low-precision flag. */
+export function withPrecision<T extends { confirmed: number; rejected: number }>(c: T): T & { reviewed: number; precision: number | null; flagged: boolean } {
+  const reviewed = c.confirmed + c.rejected;
+  const p = precision(c);
+  return { ...c, reviewed, precision: p, flagged: p !== null && reviewed >= PRECISION_MIN_REVIEWS && p < PRECISION_THRESHOLD };
+}
