@@ -8,6 +8,7 @@ import {
 import { resolveCameraAddress } from './connect.js';
 import { parseOnvifUrl, parseStreamUrl } from '../inventory/camera-url.js';
 import { validateRtspUrl } from '../../ingest/rtsp-url.js';
+import { RtspConnection } from '../../media/rtsp/connection.js';
 
 const addr = (s: string) => { const b = normaliseAddress(s); return b ? formatAddress(b) : null; };
 
@@ -136,6 +137,18 @@ describe('camera URLs cannot aim the server at itself (composed app, default CAM
     const snap = await t.app.inject({ url: `/api/cameras/${listening}/snapshot`, headers: { cookie: await t.cookie('operator') } });
     expect(snap.statusCode).toBe(503);
     expect(connections).toBe(0);
+  });
+
+  it('the native RTSP engine connects only to checked addresses: a literal at once, a name at its lookup (every connection, so a redirect as well)', async () => {
+    const dial = (host: string) => new RtspConnection({
+      host, port, tls: false, tlsVerify: false, connectTimeoutMs: 5000, requestTimeoutMs: 5000, userAgent: 'test',
+      onInterleaved: () => {}, onClose: () => {},
+    }).connect();
+    const before = connections;
+    for (const host of ['127.0.0.1', '::ffff:127.0.0.1', 'localhost', '169.254.169.254']) {
+      await expect(dial(host), host).rejects.toMatchObject({ kind: 'fatal', message: expect.stringMatching(/not a camera network address/) });
+    }
+    expect(connections).toBe(before);
   });
 
   it('discovery targets outside the camera networks are refused', async () => {
