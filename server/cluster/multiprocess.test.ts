@@ -37,7 +37,8 @@ describe.skipIf(!URL_ && !OWN_SERVER)('cluster: real processes against PostgreSQ
   let b: NodeProcess;
   let api2: NodeProcess | undefined;
   let cookie: string;
-  const ingestEnv = { INGEST_ALWAYS_ON: '1', LEASE_TTL_S: String(TTL_S), INGEST_IDLE_GRACE_S: '2' };
+  // two ingest nodes on one machine: the GB/T 28181 SIP server (fixed port 5060, not exercised here) stays off
+  const ingestEnv = { INGEST_ALWAYS_ON: '1', LEASE_TTL_S: String(TTL_S), INGEST_IDLE_GRACE_S: '2', GB28181_ENABLED: '0' };
   let maxSimSessions = 0;
   let bStartedAt = 0;
   let sampler: NodeJS.Timeout | undefined;
