@@ -265,6 +265,9 @@ export class CameraSession extends EventEmitter {
       }
       args = isPipeSource(src) ? buildPipeIngestArgs(src.format) : buildIngestArgs(src, { probeSize: this.probeSize });
     } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // a name that does not resolve now may resolve later (the source resolves it to check CAMERA_NETWORKS)
+      if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return this.fail({ kind: 'network', reason: 'camera host name does not resolve' });
       const reason = err instanceof InvalidCameraUrlError ? err.message : `no usable stream URL: ${(err as Error).message}`;
       this.fail({ kind: 'fatal', reason });
       return;

@@ -7,7 +7,9 @@
  *   GET /live/:id/:stream/:token/master.m3u8  → multivariant playlist (signed URL; CODECS="avc1.…"/"hvc1.…", RESOLUTION)
  *   GET /live/:id/:stream/:token/<media>      → init/part/segment     (signed URL; preload hints block)
  * The playlist and media are public in the session sense: the signature (camera, stream, user, expiry) is the
- * credential, checked in constant time; the playlist also re-checks that the user may still see the camera.
+ * credential, checked in constant time; every playlist and media request also re-checks that the user may still
+ * see the camera (userMaySee: disabled users, lost roles and restricted cameras are refused at once, see
+ * live-access.ts).
  */
 import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IngestService } from './service.js';
@@ -30,7 +32,7 @@ export interface LiveRoutesOptions {
   urlKey: Buffer;
   /** the camera if the user may see it, else null (→ 404, as for a camera that does not exist) */
   getVisibleCamera(user: { id: string; role: string }, cameraId: string): Promise<LiveCamera | null>;
-  /** serve-time check: may this user (still) see the camera? (cached here for a few seconds) */
+  /** serve-time check on every playlist and media request: may this user (still) see the camera? (callers cache it briefly) */
   userMaySee(userId: string, cameraId: string): Promise<boolean>;
   /** the camera's own snapshot URI (ONVIF GetSnapshotUri) with credentials, when there is one */
   snapshotSource?(cameraId: string): Promise<{ uri: string; username?: string | null; password?: string | null } | null>;
@@ -51,6 +53,9 @@ export interface LiveRoutesOptions {
   audit?(e: { user: { id: string; username: string }; action: string; cameraId: string; detail: Record<string, unknown>; ip: string }): Promise<void>;
 }
 
+/** Session states in which the playlist's content is stale (the camera is not delivering). */
+const DOWN_STATES = new Set(['reconnecting', 'offline', 'auth_failed', 'error']);
+const DOWN_ZH: Record<string, string> = { reconnecting: '重连中', offline: '离线', auth_failed: '认证失败', error: '故障' };
 const UUIDISH = '^[0-9A-Za-z][0-9A-Za-z_-]{0,63}$';
 const streamQuery = {
   type: 'object',
@@ -109,16 +114,7 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
   const { ingest } = o;
   const manager = ingest.manager;
   const settings = ingest.settings;
-  const seeCache = new Map<string, { at: number; ok: boolean }>();
-  const maySee = async (userId: string, cameraId: string): Promise<boolean> => {
-    const k = `${userId}/${cameraId}`;
-    const hit = seeCache.get(k);
-    if (hit && Date.now() - hit.at < 5000) return hit.ok;
-    const ok = await o.userMaySee(userId, cameraId);
-    if (seeCache.size > 10_000) seeCache.clear();
-    seeCache.set(k, { at: Date.now(), ok });
-    return ok;
-  };
+  const maySee = (userId: string, cameraId: string): Promise<boolean> => o.userMaySee(userId, cameraId);
 
   app.get<{ Params: { id: string }; Querystring: { stream: StreamKind } }>('/api/cameras/:id/live', {
     config: routeConfig,
@@ -283,6 +279,14 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
         return fail(reply.header('retry-after', '2'), 503, `camera not streaming yet (${session.state}${session.reason ? `: ${session.reason}` : ''})`);
       }
     }
+    // a camera that went down keeps its last segments in memory: once they are stale (nothing new for two target
+    // durations), answer with its state, not 200 with stale video
+    // (the tile shows the state; the player asks again and plays on once the camera is live)
+    const newest = mux.lastPart?.availableAt ?? 0;
+    if (DOWN_STATES.has(session.state) && Date.now() - newest > Math.max(2000, 2 * mux.targetDuration * 1000)) {
+      return fail(reply.header('retry-after', '2').header('x-camera-state', session.state), 503,
+        `camera ${session.state}${session.reason ? `: ${session.reason}` : ''} / 摄像机${DOWN_ZH[session.state] ?? '不可用'}`);
+    }
     const q = request.query;
     const msnRaw = q._HLS_msn;
     const partRaw = q._HLS_part;
@@ -298,6 +302,7 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
       if (gone.aborted) return reply;
       if (r === 'closed') return fail(reply.header('retry-after', '2'), 503, 'the stream stopped');
       // on timeout the current playlist is returned; the client asks again
+      if (!(await maySee(auth.userId, id))) return fail(reply, 403, 'you may not see this camera');
     }
     const skip = q._HLS_skip === 'YES' || q._HLS_skip === 'v2';
     return reply
@@ -341,6 +346,7 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     const auth = authorize(request, reply);
     if (!auth) return reply;
     const file = request.params.file!;
+    if (!(await maySee(auth.userId, request.params.id))) return fail(reply, 403, 'you may not see this camera');
     if (await elsewhere(request, reply)) return reply;
     const session = manager.get(request.params.id, request.params.stream as StreamKind);
     if (!session) return fail(reply, 404, 'stream not running');
@@ -357,6 +363,8 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     } else if ((m = /^seg(\d{1,15})\.m4s$/.exec(file))) body = mux.getSegment(Number(m[1]))?.parts.map((p) => p.data);
     else return fail(reply, 404, 'no such file');
     if (reply.sent || reply.raw.destroyed) return reply;
+    // a blocked part request may have waited seconds: access could have gone meanwhile
+    if (!(await maySee(auth.userId, request.params.id))) return fail(reply, 403, 'you may not see this camera');
     if (!body) return fail(reply, 404, 'not available (outside the live window)');
     const data = Array.isArray(body) ? Buffer.concat(body) : body;
     return reply

@@ -1,5 +1,7 @@
 /** The camera's own snapshot URI via ONVIF GetSnapshotUri (the `onvif` package), cached per camera. */
 import { createRequire } from 'node:module';
+import { cameraAgent } from '../lib/camera-network/connect.js';
+import { guardCam } from '../onvif/client.js';
 
 interface OnvifCam {
   connect(cb: (err: Error | null) => void): void;
@@ -21,7 +23,9 @@ export async function getSnapshotUri(t: OnvifTarget, timeoutMs = 5000): Promise<
   const u = new URL(t.onvifUrl);
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('ONVIF URL must be http(s)');
   Cam ??= (require('onvif') as { Cam: CamCtor }).Cam;
-  const cam = new Cam({
+  const secure = u.protocol === 'https:';
+  const cam = guardCam(new Cam({
+    agent: cameraAgent(secure),
     hostname: u.hostname.replace(/^\[|\]$/g, ''),
     port: u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80,
     path: u.pathname || '/onvif/device_service',
@@ -31,7 +35,7 @@ export async function getSnapshotUri(t: OnvifTarget, timeoutMs = 5000): Promise<
     timeout: timeoutMs,
     autoconnect: false,
     preserveAddress: true, // keep the address we were given, not the one the device advertises (NAT)
-  });
+  }), secure);
   return await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('ONVIF GetSnapshotUri timed out')), timeoutMs + 500);
     const done = (err: Error | null, uri?: string) => {

@@ -8,7 +8,29 @@ import { createHash, randomBytes } from 'node:crypto';
 import { buildSnapshotArgs } from './ffmpeg-args.js';
 import type { CameraSession } from './camera-session.js';
 import type { Log } from './log.js';
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
 import { redactText } from './rtsp-url.js';
+import { cameraAgent, isCameraNetworkRefusal } from '../lib/camera-network/connect.js';
+
+/** GET from a camera through the CAMERA_NETWORKS agent (fetch cannot take one), as a fetch Response. */
+function cameraGet(url: string, headers: Record<string, string>, timeoutMs: number): Promise<Response> {
+  const u = new URL(url);
+  const secure = u.protocol === 'https:';
+  return new Promise((resolve, reject) => {
+    const req = (secure ? https : http).request(u, { method: 'GET', headers, agent: cameraAgent(secure), timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
+      const h = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+      const status = res.statusCode ?? 502;
+      const body = status === 204 || status === 304 ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+      resolve(new Response(body, { status: status < 200 || status > 599 ? 502 : status, headers: h }));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 export class SnapshotUnavailableError extends Error {
   constructor(message: string) {
@@ -111,7 +133,7 @@ export class SnapshotService {
     const url = u.toString();
     const timeout = this.o.timeoutMs ?? 5000;
     const get = (authorization?: string) =>
-      fetch(url, { headers: authorization ? { authorization } : {}, redirect: 'error', signal: AbortSignal.timeout(timeout) });
+      cameraGet(url, authorization ? { authorization } : {}, timeout); // redirects are not followed
     try {
       let res = await get(user ? basic(user, pass ?? '') : undefined);
       if (res.status === 401 && user) {
@@ -126,6 +148,7 @@ export class SnapshotService {
       return buf;
     } catch (err) {
       if (err instanceof SnapshotUnavailableError) throw err;
+      if (isCameraNetworkRefusal(err)) throw new SnapshotUnavailableError(`camera snapshot ${(err as Error).message}`);
       const msg = redactText(String((err as Error).message ?? err), [pass ?? undefined]);
       this.log.warn({ uri: redactText(uri), err: msg }, 'snapshot fetch failed');
       throw new SnapshotUnavailableError(`camera snapshot failed: ${msg}`);

@@ -11,6 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Cam as CamType, CamOptions } from 'onvif';
+import { cameraAgent, isCameraNetworkRefusal } from '../lib/camera-network/connect.js';
 
 const require = createRequire(import.meta.url);
 /** The CommonJS package, typed by the declarations it ships (index.d.ts). */
@@ -97,6 +98,8 @@ export function parseXaddr(xaddr: string): { url: URL; host: string; port: numbe
 export function describeOnvifError(err: unknown, where: string, timeoutMs: number): OnvifCallError {
   if (err instanceof OnvifCallError) return err;
   const e = err as NodeJS.ErrnoException & { message?: string };
+  // refused before anything was sent: the same words whether or not something listens there
+  if (isCameraNetworkRefusal(err)) return new OnvifCallError('unreachable', e.message ?? 'refused by CAMERA_NETWORKS');
   const code = e?.code;
   const msg = String(e?.message ?? err ?? '');
   if (code === 'ECONNREFUSED') return new OnvifCallError('unreachable', `unreachable: ${where} refused the connection (nothing listens there)`);
@@ -141,6 +144,24 @@ export function onvifCall<T>(cam: CamType, timeoutMs: number, where: string, inv
   });
 }
 
+/**
+ * Every SOAP request of this Cam goes through the CAMERA_NETWORKS agent, including those the package addresses
+ * to URLs the device reported (pull-point subscription references), which otherwise bypass the Cam's agent.
+ */
+export function guardCam<T extends object>(cam: T, secure: boolean): T {
+  const c = cam as unknown as { _requestPart2(options: { url?: Record<string, unknown> }, cb: unknown): unknown; timeout?: number };
+  const original = c._requestPart2.bind(cam);
+  c._requestPart2 = (options, cb) => {
+    if (options.url) {
+      const u = options.url as { hostname?: string; port?: string | number | null; path?: string; protocol?: string };
+      const tls = u.protocol === 'https:' || secure;
+      options = { ...options, url: { hostname: u.hostname, port: u.port ?? (tls ? 443 : 80), path: u.path, agent: cameraAgent(secure), timeout: c.timeout } };
+    }
+    return original(options, cb);
+  };
+  return cam;
+}
+
 export function makeCam(target: OnvifTarget, timeoutMs: number): { cam: CamType; host: string; port: number; where: string } {
   const { url, host, port, secure } = parseXaddr(target.xaddr);
   const opts: CamOptions = {
@@ -157,7 +178,7 @@ export function makeCam(target: OnvifTarget, timeoutMs: number): { cam: CamType;
     // behind NAT or port forwarding the service URLs a camera reports are not reachable as written
     preserveAddress: true,
   };
-  const cam = new onvifLib.Cam(opts);
+  const cam = guardCam(new onvifLib.Cam({ ...opts, agent: cameraAgent(secure) } as CamOptions), secure);
   // the package emits 'warning' and 'error' in places; an unhandled 'error' event would crash the process
   cam.on('error', () => {});
   cam.on('warning', () => {});

@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { CameraStateEvent } from '../ingest/session-manager.js';
 import type { OnvifAlarm } from '../onvif/events.js';
+import type { UserAccessPayload } from '../ingest/live-access.js';
 
 /**
  * Every topic on the node's bus, with its payload. This is the one place a topic is declared: publish<K> and
  * subscribe<K> are typed from it, and the PostgreSQL bridge (cluster/bus-bridge.ts) delivers only topics named here.
  * Messages with a cameraId are filtered by the WebSocket push for restricted cameras (http/live-push.ts);
- * camera.changed never reaches consoles (it is for subsystems).
+ * camera.changed and user.access never reach consoles (they are for subsystems).
  */
 export interface BusTopics {
   /** An ingest session's state (ingest/session-manager.ts); the fleet HealthRecorder writes camera health from it. */
@@ -24,6 +25,8 @@ export interface BusTopics {
   'camera.ptz': { cameraId: string; controller: { userId: string; username: string; role: string; until: string } | null };
   /** Inventory rows changed: always the ids, and what kind of change (publishCameraChange below). */
   'camera.changed': CameraChange;
+  /** A user's access may have narrowed (disabled, role changed: users/routes.ts): live media re-checks at once (ingest/live-access.ts). */
+  'user.access': UserAccessPayload;
   /** A discovery scan's progress (discovery/scan-manager.ts). */
   'discovery.progress': { scanId: string; state: string; progress: Record<string, number>; found: number; message: string | null };
   /** Model warm-up progress, then the engine's state (analytics/service.ts). */
@@ -42,8 +45,11 @@ export interface BusTopics {
   /** A 110 incident arrived, or its status changed (desk110/). */
   'incident.created': {
     id: string; ticketNo: string; cameraId: string | null; categoryName: string; eventType: string | null; address: string | null; at: string;
+    /** the 110 category code is not in the map yet: the desk classifies it (POST /api/110/incidents/:ticket/classify) */
+    unclassified?: boolean;
   };
-  'incident.updated': { id: string; ticketNo: string; status: string; at: string; caseNo: string | null };
+  /** eventType: set when a desk user classified an unclassified incident */
+  'incident.updated': { id: string; ticketNo: string; status: string; at: string; caseNo: string | null; eventType?: string | null };
   /** A GB/T 28181 device went online or offline (gb28181/service.ts). */
   'gb.device': { deviceId: string; online: boolean; reason: string | null };
   /** A GB/T 28181 catalog was imported, or catalog events (ON, OFF, DEL, ...) applied. */
@@ -60,7 +66,7 @@ export type BusTopic = keyof BusTopics;
 export const BUS_TOPICS: ReadonlySet<BusTopic> = new Set<BusTopic>([
   'camera.state', 'camera.status', 'camera.health', 'camera.alarm', 'camera.ptz', 'camera.changed', 'discovery.progress',
   'analytics.progress', 'analytics.rules', 'analytics.suppress', 'event.candidate', 'event.updated', 'event.reviewed',
-  'case.updated', 'incident.created', 'incident.updated', 'gb.device', 'gb.catalog', 'recording.settings', 'fleet.alert',
+  'case.updated', 'incident.created', 'incident.updated', 'gb.device', 'gb.catalog', 'recording.settings', 'fleet.alert', 'user.access',
 ] satisfies Array<BusTopic> as BusTopic[]);
 
 interface Box { x1: number; y1: number; x2: number; y2: number }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseCameraNetworks, type Cidr } from './camera-network/policy.js';
 
 export interface Config {
   port: number;
@@ -38,6 +39,8 @@ export interface Config {
   ingestAlwaysOn: boolean;
   /** Subscribe to the cameras' own ONVIF alarms (tamper, video loss, motion) where cameras are pulled (CAMERA_ALARMS, default on). */
   cameraAlarms: boolean;
+  /** Address ranges cameras may be reached at (CAMERA_NETWORKS; default the private IPv4 ranges). */
+  cameraNetworks: Cidr[];
 }
 
 export { ConfigError, envNumber } from '../lib/env.js';
@@ -119,7 +122,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!ok) throw new ConfigError('STREETEYE_NODE_ADDRESS must be a base URL such as http://ingest-1.example:8080 (no path, no credentials)');
   }
   const maxSessions = intVar(env, 'INGEST_MAX_SESSIONS', 200, 1, 10_000);
+  let cameraNetworks: Cidr[];
+  try {
+    cameraNetworks = parseCameraNetworks(env.CAMERA_NETWORKS);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   return {
+    cameraNetworks,
     port: intVar(env, 'PORT', 8080, 0, 65535),
     host: env.HOST || '0.0.0.0',
     tlsPort: intVar(env, 'TLS_PORT', 8443, 0, 65535),

@@ -1,3 +1,4 @@
+import { cameraNetworks } from './camera-network/policy.js';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AppContext } from './context.js';
@@ -62,6 +63,18 @@ export async function registerDemoCameras(ctx: Pick<AppContext, 'db'>, repo: Cam
   return { created, updated };
 }
 
+function allowSimulatorEndpoints(cams: ReturnType<Simulator['cameras']>): void {
+  const policy = cameraNetworks();
+  for (const c of cams) {
+    for (const url of [c.rtspMain, c.rtspSub, c.onvifUrl]) {
+      if (!url) continue;
+      const u = new URL(url);
+      const port = u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : u.protocol === 'http:' ? 80 : 554;
+      policy.allowEndpoint(u.hostname.replace(/^\[(.*)\]$/, '$1'), port);
+    }
+  }
+}
+
 /**
  * `npm start`'s camera fleet: STREETEYE_SIM_CAMERAS simulated RTSP/ONVIF cameras in this process,
  * registered in the inventory so a newcomer sees live video at once. Encoding the pictures the
@@ -95,6 +108,8 @@ export async function startDemoFleet(ctx: AppContext, repo: CameraRepo, logger: 
       log.info({ stage: p.stage, done: p.done, total: p.total }, 'simulated fleet progress');
     },
   });
+  // the demo cameras live on loopback, outside CAMERA_NETWORKS: their own endpoints (and nothing else there) are allowed
+  allowSimulatorEndpoints(sim.cameras());
   const ids = await registerDemoCameras(ctx, repo, sim.cameras());
   // the simulator's ports may differ from the last start: sessions of updated cameras reconnect to the new URLs
   publishCameraChange(ctx.bus, { kind: 'created', ids: ids.created });

@@ -10,6 +10,7 @@ import { Bus } from './bus.js';
 import type { AppContext } from './context.js';
 import { loadOrCreateTlsCertificate } from './tls.js';
 import { createNode } from './node.js';
+import { CameraNetworkPolicy, installCameraNetworkPolicy } from './camera-network/policy.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -22,6 +23,12 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // which addresses count as cameras (CAMERA_NETWORKS); this server's own listeners never do (added below)
+  const cameraPolicy = new CameraNetworkPolicy(config.cameraNetworks);
+  installCameraNetworkPolicy(cameraPolicy);
+  // known before the node starts pulling (sessions start before the listeners bind); port 0 is added once bound
+  if (config.port) cameraPolicy.ownPorts.add(config.port);
+  if (config.tlsPort) cameraPolicy.ownPorts.add(config.tlsPort);
   const logger = pino({ level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } });
   const log = logger.child({ module: 'main' });
   const db = await openDatabase(config);
@@ -38,6 +45,9 @@ async function main(): Promise<void> {
   await node.start();
   const { app } = await buildApp(node.context);
   await app.listen({ port: config.port, host: config.host });
+  // the server's own listeners are never cameras (a camera URL pointing back at us would be a loop or a probe)
+  cameraPolicy.ownPorts.add((app.server.address() as { port: number }).port);
+  if (config.tlsPort) cameraPolicy.ownPorts.add(config.tlsPort);
 
   // A second listener with TLS and HTTP/2 for big video walls: browsers allow only 6 HTTP/1.1 connections per host.
   let tlsApp: Awaited<ReturnType<typeof buildApp>>['app'] | undefined;

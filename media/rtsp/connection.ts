@@ -6,6 +6,7 @@
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { cameraConnectOptions, isCameraNetworkRefusal } from '../../lib/camera-network/connect.js';
 
 export const MAX_HEADER_BYTES = 16 * 1024;
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -39,6 +40,8 @@ export function header(r: RtspResponse, name: string): string | undefined {
 }
 
 function networkError(err: NodeJS.ErrnoException): RtspError {
+  // outside CAMERA_NETWORKS: nothing was sent, and retrying will not change the policy
+  if (isCameraNetworkRefusal(err)) return new RtspError('fatal', err.message);
   switch (err.code) {
     case 'ECONNREFUSED':
       return new RtspError('network', 'connection refused (camera or RTSP service down)');
@@ -104,9 +107,19 @@ export class RtspConnection {
         clearTimeout(timer);
         reject(networkError(err));
       };
+      // CAMERA_NETWORKS: a literal address is checked now, a name at the socket's lookup (the connected address is the
+      // checked one), so redirects and re-resolved names cannot reach outside the camera networks either
+      let target: ReturnType<typeof cameraConnectOptions>;
+      try {
+        target = cameraConnectOptions(this.o.host, this.o.port);
+      } catch (err) {
+        clearTimeout(timer);
+        reject(networkError(err as NodeJS.ErrnoException));
+        return;
+      }
       const sock: Socket = this.o.tls
-        ? tlsConnect({ host: this.o.host, port: this.o.port, servername: /^[\d.]+$|:/.test(this.o.host) ? undefined : this.o.host, rejectUnauthorized: this.o.tlsVerify }, () => done())
-        : tcpConnect({ host: this.o.host, port: this.o.port }, () => done());
+        ? tlsConnect({ ...target, servername: /^[\d.]+$|:/.test(this.o.host) ? undefined : this.o.host, rejectUnauthorized: this.o.tlsVerify }, () => done())
+        : tcpConnect(target, () => done());
       const done = () => {
         clearTimeout(timer);
         sock.off('error', onError);

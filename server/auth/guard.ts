@@ -10,7 +10,7 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     /** Every /api route with its config, as registered (the authorization matrix test walks it). */
-    apiRoutes: Array<{ method: string; url: string; config: Record<string, unknown> }>;
+    apiRoutes: Array<{ method: string; url: string; config: Record<string, unknown>; querystring?: unknown }>;
   }
   interface FastifyContextConfig {
     /** Reachable without a session (login, health, metrics, signed media). */
@@ -37,7 +37,7 @@ export function installGuard(app: FastifyInstance, q: Queryable): void {
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/api/')) return;
     const config = (route.config ?? {}) as { public?: boolean; roles?: readonly Role[] };
-    for (const method of [route.method].flat()) apiRoutes.push({ method, url: route.url, config: config as Record<string, unknown> });
+    for (const method of [route.method].flat()) apiRoutes.push({ method, url: route.url, config: config as Record<string, unknown>, querystring: (route.schema as { querystring?: unknown } | undefined)?.querystring });
     if (!config.public && !config.roles?.length) {
       throw new Error(`route ${route.method} ${route.url} declares neither config.public nor config.roles`);
     }

@@ -37,7 +37,8 @@ describe.skipIf(!URL_ && !OWN_SERVER)('cluster: real processes against PostgreSQ
   let b: NodeProcess;
   let api2: NodeProcess | undefined;
   let cookie: string;
-  const ingestEnv = { INGEST_ALWAYS_ON: '1', LEASE_TTL_S: String(TTL_S), INGEST_IDLE_GRACE_S: '2' };
+  // two ingest nodes on one machine: the GB/T 28181 SIP server (fixed port 5060, not exercised here) stays off
+  const ingestEnv = { INGEST_ALWAYS_ON: '1', LEASE_TTL_S: String(TTL_S), INGEST_IDLE_GRACE_S: '2', GB28181_ENABLED: '0' };
   let maxSimSessions = 0;
   let bStartedAt = 0;
   let sampler: NodeJS.Timeout | undefined;
@@ -119,6 +120,39 @@ describe.skipIf(!URL_ && !OWN_SERVER)('cluster: real processes against PostgreSQ
     expect([...new Uint8Array(await snap.arrayBuffer()).subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
     expect(maxSimSessions).toBeLessThanOrEqual(CAMERAS);
   }, 120_000);
+
+  it('a user disabled on the API node mid-playback: the holder refuses the next part within 5 s (revocation on the bus)', async () => {
+    const created = await fetch(`${api.base}/api/users`, {
+      method: 'POST', headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'wallwatcher', password: 'wall-watcher-123', role: 'operator' }),
+    });
+    expect(created.status).toBe(201);
+    const userId = (await created.json() as { id: string }).id;
+    const login = await fetch(`${api.base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'wallwatcher', password: 'wall-watcher-123' }) });
+    const watcher = (login.headers.get('set-cookie') ?? '').split(';')[0];
+    const cam = liveCameras(await selfStatus(a.base, cookie))[0];
+    const live = await (await fetch(`${api.base}/api/cameras/${cam}/live?stream=sub`, { headers: { cookie: watcher } })).json() as { url: string };
+    expect(live.url.startsWith(a.base)).toBe(true);
+    const dir = live.url.replace(/index\.m3u8$/, '');
+    const lastPart = async () => {
+      const text = await (await fetch(live.url)).text();
+      return [...text.matchAll(/URI="(part[^"]+)"/g)].map((m) => m[1]).at(-2);
+    };
+    const part = await waitFor('a part in the playlist', lastPart);
+    expect((await fetch(dir + part)).status).toBe(200);
+    const t0 = Date.now();
+    const off = await fetch(`${api.base}/api/users/${userId}`, { method: 'PATCH', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ disabled: true }) });
+    expect(off.status).toBe(200);
+    // keep playing as a player would: each new part, until the holder refuses
+    await waitFor('the holder to refuse the disabled user\'s parts', async () => {
+      const r = await fetch(dir + ((await lastPart().catch(() => part)) ?? part));
+      return r.status === 403;
+    }, 10_000, 100);
+    const refusedAfter = Date.now() - t0;
+    process.stdout.write(`[cluster] disabled user's parts refused on the holder ${refusedAfter} ms after the PATCH on the API node\n`);
+    expect(refusedAfter).toBeLessThan(5000);
+    expect((await fetch(dir + 'init0.mp4')).status).toBe(403);
+  }, 60_000);
 
   it('SIGKILL of an ingest node: its cameras live again on the survivor within lease expiry + one restart, none pulled twice', async () => {
     const t0 = Date.now();

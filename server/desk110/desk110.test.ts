@@ -84,12 +84,13 @@ describe.each(dbKinds())('110 desk on %s', (kind) => {
     expect(JSON.stringify(pushed)).not.toContain(PHONE);
   });
 
-  it('refuses bad input, unknown categories, missing or bad credentials with a clear 4xx', async () => {
+  it('refuses bad input, fields colliding with known ones, missing or bad credentials with a clear 4xx', async () => {
     const cases: Array<[unknown, number, string]> = [
       [{ ...incident('B1'), address: undefined }, 400, 'address'],
       [{ ...incident('B2'), reportedAt: 'yesterday' }, 400, 'reportedAt'],
-      [{ ...incident('B3'), categoryCode: '9999' }, 400, 'categoryCode'],
-      [{ ...incident('B4'), hacker: 1 }, 400, 'hacker'],
+      [{ ...incident('B3'), categoryCode: 'not a code!' }, 400, 'categoryCode'],
+      [{ ...incident('B4'), ticket_no: 'OTHER-1' }, 400, 'ticket_no'],
+      [{ ...incident('B4'), CategoryCode: '0601' }, 400, 'CategoryCode'],
       [{ ...incident('B5'), reportText: 'x'.repeat(4001) }, 400, 'reportText'],
       [{ ...incident('B6'), callerPhone: 'call me' }, 400, 'callerPhone'],
       [{ ...incident('B7'), cameraId: '00000000-0000-4000-8000-000000000000' }, 400, 'cameraId'],
@@ -109,6 +110,34 @@ describe.each(dbKinds())('110 desk on %s', (kind) => {
     expect((await post(incident('B9'), { cookie: await t.cookie('police110') })).statusCode).toBe(201);
     const n = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM incidents_110 WHERE ticket_no LIKE 'B%'`);
     expect(n.rows[0].n).toBe(1);
+  });
+
+  it('keeps a hand-off with an unknown category code (unclassified) and unknown fields; the desk classifies it and may map the code', async () => {
+    const body = { ...incident('UNK-1'), categoryCode: '1207', categoryName: '共享单车乱停放', dispatchLevel: 2, newerSystem: { v: 3 } };
+    const r = await post(body);
+    expect(r.statusCode, r.body).toBe(201);
+    expect(r.json()).toMatchObject({ unclassified: true, duplicate: false });
+    expect((await post(body)).json()).toMatchObject({ duplicate: true, id: r.json().id }); // idempotent by ticket as before
+    const created = pushed.find((m) => m.topic === 'incident.created' && (m.payload as { ticketNo: string }).ticketNo === 'UNK-1');
+    expect(created?.payload).toMatchObject({ unclassified: true, eventType: null, categoryName: '共享单车乱停放' });
+    const police = await t.cookie('police110');
+    const got = (await t.app.inject({ url: '/api/110/incidents/UNK-1', headers: { cookie: police } })).json();
+    expect(got).toMatchObject({ categoryCode: '1207', categoryName: '共享单车乱停放', eventType: null, unclassified: true, extraFields: { dispatchLevel: 2, newerSystem: { v: 3 } } });
+    const list = (await t.app.inject({ url: '/api/110/incidents?limit=200', headers: { cookie: police } })).json();
+    expect(list.items.find((i: { ticketNo: string }) => i.ticketNo === 'UNK-1')).toMatchObject({ unclassified: true });
+    // the center cannot file a case without a type; classifying (operator: no map change) makes it acceptable
+    const op = await t.cookie('operator');
+    expect((await t.app.inject({ method: 'POST', url: '/api/110/incidents/UNK-1/accept', headers: { cookie: op }, payload: {} })).statusCode).toBe(409);
+    expect((await t.app.inject({ method: 'POST', url: '/api/110/incidents/UNK-1/classify', headers: { cookie: op }, payload: { eventType: 'illegal_motor_parking', addToMap: true } })).statusCode).toBe(403);
+    const admin = await t.cookie('admin');
+    const cls = await t.app.inject({ method: 'POST', url: '/api/110/incidents/UNK-1/classify', headers: { cookie: admin }, payload: { eventType: 'illegal_motor_parking', addToMap: true } });
+    expect(cls.statusCode, cls.body).toBe(200);
+    expect(cls.json()).toMatchObject({ eventType: 'illegal_motor_parking', unclassified: false });
+    const cats = (await t.app.inject({ url: '/api/110/categories', headers: { cookie: admin } })).json();
+    expect(JSON.stringify(cats)).toContain('1207');
+    expect((await post({ ...incident('UNK-2'), categoryCode: '1207' })).json()).toMatchObject({ unclassified: false });
+    const acc = await t.app.inject({ method: 'POST', url: '/api/110/incidents/UNK-1/accept', headers: { cookie: op }, payload: {} });
+    expect(acc.statusCode, acc.body).toBe(200);
   });
 
   it('masks caller data in lists, shows it in full only to police110, admin and the 110 system, and never logs it', async () => {
@@ -181,7 +210,8 @@ describe.each(dbKinds())('110 desk on %s', (kind) => {
 
   it('maps category codes through an editable table', async () => {
     const admin = await t.cookie('admin');
-    expect((await post(incident('CAT-1', { categoryCode: 'X77' }))).statusCode).toBe(400);
+    // before the code is mapped, a hand-off with it is kept unclassified (it used to be refused and lost)
+    expect((await post(incident('CAT-0', { categoryCode: 'X77' }))).json()).toMatchObject({ unclassified: true });
     const put = await t.app.inject({ method: 'PUT', url: '/api/110/categories/X77', headers: { cookie: admin }, payload: { name: '共享单车乱停', eventType: 'shared_bike_disorder' } });
     expect(put.json()).toMatchObject({ code: 'X77', eventType: 'shared_bike_disorder', enabled: true });
     expect((await t.app.inject({ method: 'PUT', url: '/api/110/categories/X78', headers: { cookie: admin }, payload: { name: 'x', eventType: 'nope' } })).statusCode).toBe(400);

@@ -18,6 +18,8 @@ export interface IncidentInput {
   adminCode?: string;
   confidential?: boolean;
   cameraId?: string;
+  /** fields a newer 110 system sent that this version does not know: kept as sent */
+  [unknown: string]: unknown;
 }
 
 export interface Incident {
@@ -33,7 +35,10 @@ export interface Incident {
   reportText: string;
   categoryCode: string;
   categoryName: string | null;
-  eventType: string;
+  /** null: the category code is not in the local map yet (unclassified) */
+  eventType: string | null;
+  unclassified: boolean;
+  extraFields: Record<string, unknown>;
   eventName: string | null;
   jurisdictionUnit: string | null;
   adminCode: string | null;
@@ -63,13 +68,14 @@ function columns(reader: Reader): string {
   return `i.id, i.ticket_no AS "ticketNo", i.reported_at AS "reportedAt", i.received_at AS "receivedAt",
     i.caller_phone AS "callerPhone", i.caller_name AS "callerName", i.address, i.lat, i.lng, i.report_text AS "reportText",
     i.category_code AS "categoryCode", i.category_name AS "categoryName", i.event_type AS "eventType", et.name_zh AS "eventName",
+    (i.event_type IS NULL) AS unclassified, i.extra_fields AS "extraFields",
     i.jurisdiction_unit AS "jurisdictionUnit", i.admin_code AS "adminCode", i.confidential,
     CASE WHEN ${camVisible} THEN i.camera_id END AS "cameraId", i.status, i.status_at AS "statusAt", i.case_id AS "caseId",
     c.case_no AS "caseNo", c.status AS "caseStatus", i.return_reason AS "returnReason", i.handle_result AS "handleResult",
     i.handled_unit AS "handledUnit", i.satisfaction::int AS satisfaction, i.satisfaction_note AS "satisfactionNote",
     i.satisfaction_at AS "satisfactionAt", CASE WHEN i.api_key_id IS NULL THEN 'desk' ELSE 'api' END AS via`;
 }
-const FROM = `incidents_110 i JOIN event_types et ON et.key = i.event_type LEFT JOIN cases c ON c.id = i.case_id
+const FROM = `incidents_110 i LEFT JOIN event_types et ON et.key = i.event_type LEFT JOIN cases c ON c.id = i.case_id
   LEFT JOIN cameras cam ON cam.id = i.camera_id`;
 
 /** Full caller details only for police110, admin and the 110 system itself, and never in lists. */

@@ -17,6 +17,8 @@ import { isIPv4 } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bus } from '../bus.js';
 import { onvifClock, probeOnvif, type OnvifDeviceReport } from '../../onvif/client.js';
+import { cameraNetworks, normaliseAddress } from '../camera-network/policy.js';
+import { resolveCameraAddress, isCameraNetworkRefusal } from '../camera-network/connect.js';
 import { multicastProbe, unicastProbe, WS_DISCOVERY_PORT, type DiscoveredEndpoint } from '../../onvif/ws-discovery.js';
 
 export const MAX_TARGETS = 1024;
@@ -92,6 +94,7 @@ export function scanTargets(req: ScanRequest): Target[] {
       const port = m?.[2] ? Number(m[2]) : undefined;
       if (!(isIPv4(host) || HOST_RE.test(host))) throw new ScanInputError(`"${s.slice(0, 60)}" is not an IPv4 address or host name (optionally with :port)`);
       if (port !== undefined && (port < 1 || port > 65535)) throw new ScanInputError(`"${s.slice(0, 60)}": port must be 1-65535`);
+      refuseOutsideCameraNetworks(host, port ?? 80);
       const key = `${host.toLowerCase()}:${port ?? ''}`;
       if (!seen.has(key)) { seen.add(key); out.push({ host, port }); }
     }
@@ -104,8 +107,18 @@ export function scanTargets(req: ScanRequest): Target[] {
   if (b < a) throw new ScanInputError('to must not come before from');
   if (b - a + 1 > MAX_TARGETS) throw new ScanInputError(`the range has ${b - a + 1} addresses; at most ${MAX_TARGETS} per scan (e.g. one /22)`);
   const out: Target[] = [];
-  for (let n = a; n <= b; n++) out.push({ host: intToIp(n) });
+  for (let n = a; n <= b; n++) {
+    refuseOutsideCameraNetworks(intToIp(n), 80);
+    out.push({ host: intToIp(n) });
+  }
   return out;
+}
+
+/** Discovery only aims inside CAMERA_NETWORKS (names are resolved and checked when the scan reaches them). */
+function refuseOutsideCameraNetworks(host: string, port: number): void {
+  if (!normaliseAddress(host)) return;
+  const v = cameraNetworks().check(host, port);
+  if (!v.ok) throw new ScanInputError(`${host} is not a camera network address (CAMERA_NETWORKS) / 该地址不在允许的摄像机网段内`);
 }
 
 export interface ScanManagerOptions {
@@ -274,8 +287,18 @@ export class ScanManager {
     scan: Scan, targets: Target[], creds: { username?: string; password?: string },
     s: { ports: number[]; discoveryPort: number; timeoutMs: number; concurrency: number }, signal: AbortSignal,
   ): Promise<void> {
-    await pool(targets, s.concurrency, signal, async (t) => {
+    await pool(targets, s.concurrency, signal, async (t0) => {
       const candidates = new Map<string, ScanResult['via']>();
+      // a name is resolved and checked once; the probes then aim at the checked address
+      let t = t0;
+      try {
+        t = { ...t0, host: await resolveCameraAddress(t0.host, t0.port ?? 80) };
+      } catch (err) {
+        if (!isCameraNetworkRefusal(err)) this.o.logger.debug({ host: t0.host, err: (err as Error).message }, 'scan target does not resolve');
+        scan.progress.done++;
+        this.publish(scan);
+        return;
+      }
       // 1. unicast WS-Discovery: finds devices on any port and path, several per host (NVRs, encoders)
       if (s.discoveryPort > 0) {
         const found = await unicastProbe(t.host, s.discoveryPort, Math.min(s.timeoutMs, 1500), signal);
@@ -284,7 +307,7 @@ export class ScanManager {
       // 2. direct device service on the usual ports (cameras with WS-Discovery switched off, as many are)
       const ports = t.port ? [t.port] : s.ports;
       await Promise.all(ports.map(async (port) => {
-        const xaddr = `http://${t.host}:${port}/onvif/device_service`;
+        const xaddr = `http://${t.host.includes(':') ? `[${t.host}]` : t.host}:${port}/onvif/device_service`;
         if ([...candidates.keys()].some((x) => sameService(x, xaddr))) return;
         if (signal.aborted) return;
         const c = await onvifClock({ xaddr, callTimeoutMs: s.timeoutMs });

@@ -5,6 +5,7 @@
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { cameraConnectOptions } from '../camera-network/connect.js';
 
 export interface RtspPingResult {
   reachable: boolean;
@@ -40,9 +41,18 @@ export function rtspPing(rawUrl: string, timeoutMs = 4000): Promise<RtspPingResu
       resolve(r);
     };
     const timer = setTimeout(() => finish({ reachable: false, rttMs: null, status: null, error: `unreachable: no RTSP answer from ${where} within ${Math.round(timeoutMs / 100) / 10} s` }), timeoutMs);
+    let target: ReturnType<typeof cameraConnectOptions>;
+    try {
+      target = cameraConnectOptions(host, port); // CAMERA_NETWORKS: a literal now, a name at lookup
+    } catch (err) {
+      resolve({ reachable: false, rttMs: null, status: null, error: (err as Error).message });
+      clearTimeout(timer);
+      done = true;
+      return;
+    }
     const socket: Socket = secure
-      ? tlsConnect({ host, port, servername: /^[\d.:]+$/.test(host) ? undefined : host, rejectUnauthorized: false })
-      : tcpConnect({ host, port });
+      ? tlsConnect({ ...target, servername: /^[\d.:]+$/.test(host) ? undefined : host, rejectUnauthorized: false })
+      : tcpConnect(target);
     socket.setEncoding('latin1');
     socket.once(secure ? 'secureConnect' : 'connect', () => {
       socket.write(`OPTIONS ${u.toString()} RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: StreetEye health check\r\n\r\n`);
@@ -55,7 +65,8 @@ export function rtspPing(rawUrl: string, timeoutMs = 4000): Promise<RtspPingResu
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       const code = err.code ?? '';
-      const error = code === 'ECONNREFUSED' ? `unreachable: ${where} refused the connection (no RTSP server there)`
+      const error = code === 'ECAMERANET' ? err.message
+        : code === 'ECONNREFUSED' ? `unreachable: ${where} refused the connection (no RTSP server there)`
         : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ? `unreachable: no route to ${where} (${code})`
         : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? `unreachable: host name ${host} does not resolve`
         : `unreachable: RTSP connection to ${where} failed (${code || err.message})`;

@@ -43,7 +43,7 @@ export async function livePushRoutes(app: FastifyInstance, ctx: AppContext): Pro
     const user = currentUser(request);
     const mayAll = seesRestrictedCameras(user.role);
     const unsubscribe = ctx.bus.subscribe((msg) => {
-      if (msg.topic === 'camera.changed') return;
+      if (msg.topic === 'camera.changed' || msg.topic === 'user.access') return; // server-internal
       if (msg.cameraId && !mayAll && restricted.has(msg.cameraId)) return;
       if (socket.readyState !== socket.OPEN) return;
       // A console that cannot keep up is not allowed to grow the server's memory.

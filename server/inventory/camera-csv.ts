@@ -40,15 +40,52 @@ export interface ParsedCsvRow {
   errors: CsvRowError[];
 }
 
-/** UTF-8 (with or without BOM) when it decodes cleanly, else GBK: what Chinese spreadsheet exports often are. */
+/**
+ * UTF-8 (with or without BOM) when it decodes cleanly, else GBK: what Chinese spreadsheet exports often are. A file
+ * that is neither as a whole is read line by line (a newline byte never occurs inside a UTF-8 or GBK character), so
+ * the lines that are neither keep U+FFFD and are refused by row (parseCameraCsv), instead of garbling the file.
+ */
 export function decodeCsv(body: Buffer): string {
-  if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) return body.subarray(3).toString('utf8');
+  if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) body = body.subarray(3);
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(body);
+    return utf8.decode(body);
   } catch {
-    return iconv.decode(body, 'gbk');
+    const gbk = iconv.decode(body, 'gbk');
+    if (!gbk.includes('\ufffd')) return gbk;
   }
+  const lines: string[] = [];
+  let start = 0;
+  while (start <= body.length) {
+    let end = body.indexOf(0x0a, start);
+    if (end < 0) end = body.length;
+    const line = body.subarray(start, end);
+    try {
+      lines.push(utf8.decode(line));
+    } catch {
+      lines.push(iconv.decode(line, 'gbk'));
+    }
+    start = end + 1;
+  }
+  return lines.join('\n');
 }
+
+/**
+ * Spreadsheet formula injection: a cell that starts with = + - @ TAB or CR is a formula to Excel and WPS (a camera
+ * named =HYPERLINK(…) would run when a technician opens the export). Such cells are exported with a leading
+ * apostrophe, which spreadsheets show as text; import takes exactly one apostrophe off again, so an export imports
+ * back unchanged (a value that itself starts with apostrophes before a formula character gets one more).
+ */
+const FORMULA_START = /^'*[=+\-@\t\r]/;
+export function neutraliseFormula(cell: string): string {
+  return FORMULA_START.test(cell) ? `'${cell}` : cell;
+}
+export function restoreFormula(cell: string): string {
+  return /^'+[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell;
+}
+
+/** U+FFFD in a decoded cell: the bytes were neither UTF-8 nor GBK (iconv-lite substitutes what it cannot read). */
+const UNDECODABLE = '\ufffd';
 
 function normaliseHeader(h: string): string {
   return h.trim().toLowerCase().replace(/\s+/g, '_');
@@ -63,6 +100,9 @@ export function parseCameraCsv(text: string): { rows: ParsedCsvRow[]; fatal: Csv
     return { rows: [], fatal: [{ row: e.lines ?? 1, column: null, message: `The file is not valid CSV: ${e.message}` }] };
   }
   if (records.length === 0) return { rows: [], fatal: [{ row: 1, column: null, message: 'The file is empty: expected a header row' }] };
+  if (records[0].some((h) => h.includes(UNDECODABLE))) {
+    return { rows: [], fatal: [{ row: 1, column: null, message: 'The header row is neither UTF-8 nor GBK text: save the file as UTF-8 CSV / 表头既不是 UTF-8 也不是 GBK 编码，请另存为 UTF-8 CSV' }] };
+  }
   const header = records[0].map((h) => {
     const key = normaliseHeader(h);
     return (CSV_COLUMNS as readonly string[]).includes(key) ? (key as CsvColumn) : ALIASES[key] ?? ALIASES[h.trim()];
@@ -89,9 +129,15 @@ export function parseCameraCsv(text: string): { rows: ParsedCsvRow[]; fatal: Csv
       rows.push({ row: rowNo, input: {}, errors });
       continue;
     }
+    if (cells.some((c) => c.includes(UNDECODABLE))) {
+      errors.push({ row: rowNo, column: null, message: 'This row\'s bytes are neither UTF-8 nor GBK text (the names would come out garbled): save the file as UTF-8 CSV / 该行既不是 UTF-8 也不是 GBK 编码' });
+      rows.push({ row: rowNo, input: {}, errors });
+      continue;
+    }
     const input: Record<string, unknown> = {};
     header.forEach((col, i) => {
-      const cell = cells[i].trim();
+      const raw = restoreFormula(cells[i]);
+      const cell = raw.trim();
       const field = FIELD_OF[col!];
       if (col === 'lat' || col === 'lng') {
         if (cell === '') input[field] = null;
@@ -103,7 +149,7 @@ export function parseCameraCsv(text: string): { rows: ParsedCsvRow[]; fatal: Csv
         input[field] = cell === '' ? undefined : ({ 共享: 'shared', 受限: 'restricted', 不共享: 'restricted' } as Record<string, string>)[cell] ?? cell.toLowerCase();
       } else if (col === 'password' || col === 'username') {
         // Empty credential cells mean "keep what the camera has", not "erase it".
-        input[field] = cell === '' ? undefined : cells[i];
+        input[field] = cell === '' ? undefined : raw;
       } else {
         input[field] = cell === '' ? null : cell;
       }
@@ -119,5 +165,5 @@ export function camerasToCsv(cameras: Camera[]): string {
     c.street ?? '', c.community ?? '', c.gridCode ?? '', c.tags.join(';'), c.rtspMain ?? '', c.rtspSub ?? '', c.onvifUrl ?? '',
   ]);
   // The BOM makes Excel read the file as UTF-8; import strips it.
-  return '\ufeff' + stringify([EXPORT_COLUMNS as unknown as string[], ...records.map((r) => r.map(String))]);
+  return '\ufeff' + stringify([EXPORT_COLUMNS as unknown as string[], ...records.map((r) => r.map((v) => neutraliseFormula(String(v))))]);
 }

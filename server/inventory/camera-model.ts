@@ -1,3 +1,4 @@
+import { CONTROL_CHARS } from '../http/text-rules.js';
 import type { FieldErrors } from '../http/errors.js';
 import { parseOnvifUrl, parseStreamUrl } from './camera-url.js';
 
@@ -28,7 +29,7 @@ export interface CameraInput {
 
 export const CAMERA_TEXT_FIELDS = ['owner', 'address', 'district', 'street', 'community'] as const;
 const TEXT_LIMITS: Record<(typeof CAMERA_TEXT_FIELDS)[number], number> = { owner: 100, address: 200, district: 50, street: 50, community: 50 };
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = CONTROL_CHARS; // C0, DEL, C1 (U+0085 …) and U+2028/U+2029
 
 function cleanText(v: unknown, field: string, max: number, errors: FieldErrors): string | null | undefined {
   if (v === undefined) return undefined;

@@ -188,6 +188,46 @@ describe.each(dbKinds())('camera inventory on %s', (kind) => {
     expect(await t.cameras.credentials(t.db, cam.id)).toEqual({ username: 'admin', password: 'Secret-21!' });
   });
 
+  it('neutralises formula cells in the export (Excel/WPS), and the export still imports back unchanged', async () => {
+    const names = ['=HYPERLINK("http://evil","x")', '+1+1', '-2+3', '@SUM(A1)', "'=already quoted"];
+    const made: string[] = [];
+    for (const [i, name] of names.entries()) {
+      const r = await post({ name, address: `=cmd|' /C calc'!A${i}` });
+      expect(r.statusCode, r.body).toBe(201);
+      made.push(r.json().id);
+    }
+    const exported = await t.app.inject({ url: '/api/cameras/export', headers: { cookie: tech } });
+    const text = exported.body;
+    // no cell of the file starts with a formula character
+    const { parse } = await import('csv-parse/sync');
+    const cells = (parse(text.replace(/^\ufeff/, '')) as string[][]).slice(1).flat();
+    expect(cells.filter((c) => /^[=+\-@\t\r]/.test(c))).toEqual([]);
+    expect(text).toContain(`"'=HYPERLINK(""http://evil"",""x"")"`);
+    expect(text).toContain("''=already quoted");
+    const before = (await t.app.inject({ url: '/api/cameras?limit=1000', headers: { cookie: tech } })).json().items;
+    const again = await importCsv(exported.rawPayload);
+    expect(again.json()).toMatchObject({ created: 0, errors: [] });
+    const after = (await t.app.inject({ url: '/api/cameras?limit=1000', headers: { cookie: tech } })).json().items;
+    const strip = (cs: Array<Record<string, unknown>>) => cs.map(({ updatedAt: _u, ...rest }) => rest);
+    expect(strip(after)).toEqual(strip(before));
+    expect(after.map((c: { name: string }) => c.name)).toContain('=HYPERLINK("http://evil","x")');
+    for (const id of made) await t.app.inject({ method: 'DELETE', url: `/api/cameras/${id}`, headers: { cookie: tech } });
+  });
+
+  it('refuses a CSV whose bytes are neither UTF-8 nor GBK with 422 naming the rows; C1 and U+2028 in names like other control characters', async () => {
+    const good = Buffer.from(csv(row(40, { name: '南门' })), 'utf8');
+    const bad = Buffer.concat([good, Buffer.from('x,Gate '), Buffer.from([0xff, 0xfe, 0x80, 0x41]), Buffer.from(',o,shared,,,,,,,,,,,,,\n')]);
+    const r = await importCsv(bad);
+    expect(r.statusCode).toBe(422);
+    expect(r.json().errors).toEqual([expect.objectContaining({ row: 3, message: expect.stringMatching(/neither UTF-8 nor GBK/) })]);
+    expect((await t.app.inject({ url: `/api/cameras?q=${encodeURIComponent('南门')}`, headers: { cookie: tech } })).json().total).toBe(0);
+    for (const name of ['Gate\u0085one', 'Gate\u2028two', 'Gate\u2029three', 'Gate\u009bfour']) {
+      const p = await post({ name });
+      expect(p.statusCode, JSON.stringify(name)).toBe(400);
+      expect(p.json().fieldErrors.name).toMatch(/control characters/);
+    }
+  });
+
   it('rejects CSV with broken quoting, unknown columns or a missing name column', async () => {
     const broken = await importCsv(`${HEADER}\n"unterminated,Gate,x\n`);
     expect(broken.statusCode).toBe(422);

@@ -17,7 +17,9 @@ import { audit } from '../audit.js';
 import { endLiveViews, recordCameraAccess } from '../sharing/access-log.js';
 import { IngestService, ingestSettingsFromEnv } from '../../ingest/service.js';
 import { liveRoutes as ingestLiveRoutes, type LiveCamera } from '../../ingest/live-routes.js';
+import { LiveAccessCache } from '../../ingest/live-access.js';
 import { validateRtspUrl, type RtspSource } from '../../ingest/rtsp-url.js';
+import { pinCameraUrl } from '../camera-network/connect.js';
 import { SnapshotUriCache } from '../../ingest/onvif-snapshot.js';
 import type { StreamKind } from '../../ingest/camera-session.js';
 import type { CameraStateEvent } from '../../ingest/session-manager.js';
@@ -56,7 +58,8 @@ export function createIngest(ctx: AppContext, cameras: CameraRepo, gb?: GbChanne
       const creds = await cameras.credentials(ctx.db, cameraId);
       const src: RtspSource = { ...validateRtspUrl(url, { username: creds.username ?? undefined, password: creds.password ?? undefined }), engine: cam.mediaEngine };
       fingerprints.set(`${cameraId}/${stream}`, createHash('sha256').update(JSON.stringify(src)).digest('hex'));
-      return src;
+      // CAMERA_NETWORKS: resolved and checked here, and ffmpeg is given the checked address (it cannot resolve elsewhere)
+      return { ...src, url: await pinCameraUrl(src.url, src.url.startsWith('rtsps:') ? 322 : 554) };
   };
   const cluster = ctx.cluster;
   const admit = cluster ? (cameraId: string) => cluster.streams(cameraId) : undefined;
@@ -136,6 +139,17 @@ export async function liveRoutes(app: FastifyInstance, ctx: AppContext & { camer
   });
   const snapshotUris = new SnapshotUriCache();
   const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+  // every playlist and media request re-checks access; revocations on the bus (any node) drop the cached answers
+  const access = new LiveAccessCache(async (userId, cameraId) => {
+    if (!isUuid(userId) || !isUuid(cameraId)) return false;
+    const res = await ctx.db.query<{ role: Role; disabled: boolean; sharing: string }>(
+      `SELECT u.role, u.disabled, c.sharing FROM users u, cameras c WHERE u.id = $1 AND c.id = $2`, [userId, cameraId]);
+    const row = res.rows[0];
+    if (!row || row.disabled) return false;
+    return row.sharing === 'shared' || seesRestrictedCameras(row.role);
+  });
+  const unsubscribe = ctx.bus.subscribe((msg) => access.onMessage(msg));
+  app.addHook('onClose', async () => unsubscribe());
   await app.register(ingestLiveRoutes, {
     ingest,
     roles: ALL_ROLES,
@@ -147,14 +161,7 @@ export async function liveRoutes(app: FastifyInstance, ctx: AppContext & { camer
       if (cam && !cam.rtspMain && !cam.rtspSub && ctx.gb && (await ctx.gb.repo.channelOfCamera(ctx.db, id))) return { id, streams: ['sub'] };
       return cam ? toLive(cam) : null;
     },
-    userMaySee: async (userId: string, cameraId: string) => {
-      if (!isUuid(userId) || !isUuid(cameraId)) return false;
-      const res = await ctx.db.query<{ role: Role; disabled: boolean; sharing: string }>(
-        `SELECT u.role, u.disabled, c.sharing FROM users u, cameras c WHERE u.id = $1 AND c.id = $2`, [userId, cameraId]);
-      const row = res.rows[0];
-      if (!row || row.disabled) return false;
-      return row.sharing === 'shared' || seesRestrictedCameras(row.role);
-    },
+    userMaySee: (userId: string, cameraId: string) => access.maySee(userId, cameraId),
     snapshotSource: async (cameraId: string) => {
       const cam = await ctx.cameras.getById(ctx.db, cameraId);
       if (!cam?.onvifUrl) return null;

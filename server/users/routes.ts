@@ -7,6 +7,8 @@ import { hashPassword, PASSWORD_RULE } from '../auth/passwords.js';
 import { revokeUserSessions } from '../auth/sessions.js';
 import { ROLES, type Role } from '../auth/roles.js';
 import { currentUser } from '../auth/guard.js';
+import { NO_CONTROL_CHARS_PATTERN } from '../http/text-rules.js';
+import { USER_ACCESS_TOPIC, type UserAccessPayload } from '../../ingest/live-access.js';
 
 const userItem = {
   type: 'object',
@@ -59,7 +61,7 @@ export async function userRoutes(app: FastifyInstance, ctx: AppContext): Promise
           username: { type: 'string', pattern: '^[A-Za-z0-9_.@-]{2,64}$' },
           password: { type: 'string', ...PASSWORD_RULE },
           role: { type: 'string', enum: [...ROLES] },
-          displayName: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]*$' },
+          displayName: { type: 'string', minLength: 1, maxLength: 100, pattern: NO_CONTROL_CHARS_PATTERN },
         },
         required: ['username', 'password', 'role'],
         additionalProperties: false,
@@ -91,7 +93,7 @@ export async function userRoutes(app: FastifyInstance, ctx: AppContext): Promise
           role: { type: 'string', enum: [...ROLES] },
           disabled: { type: 'boolean' },
           password: { type: 'string', ...PASSWORD_RULE },
-          displayName: { type: ['string', 'null'], maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]*$' },
+          displayName: { type: ['string', 'null'], maxLength: 100, pattern: NO_CONTROL_CHARS_PATTERN },
         },
         additionalProperties: false,
         minProperties: 1,
@@ -108,7 +110,7 @@ export async function userRoutes(app: FastifyInstance, ctx: AppContext): Promise
     if (losingAdmin) await assertNotLastAdmin(ctx, id);
     if (id === me.id && body.disabled) throw new HttpError(409, 'You cannot disable your own account');
     const hash = body.password ? await hashPassword(body.password) : undefined;
-    return ctx.db.tx(async (q) => {
+    const updated = await ctx.db.tx(async (q) => {
       const sets: string[] = ['updated_at = now()'];
       const params: unknown[] = [id];
       const set = (col: string, v: unknown) => { params.push(v); sets.push(`${col} = $${params.length}`); };
@@ -123,5 +125,8 @@ export async function userRoutes(app: FastifyInstance, ctx: AppContext): Promise
       await audit(q, { user: me, action: 'user.update', targetType: 'user', targetId: id, detail: { username: existing.username, ...changes }, ip: request.ip });
       return (await q.query(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = $1`, [id])).rows[0];
     });
+    // live media under the user's signed URLs is refused at once, on every node (ingest/live-access.ts)
+    if (body.disabled || body.role) ctx.bus.publish(USER_ACCESS_TOPIC, { userId: id } satisfies UserAccessPayload);
+    return updated;
   });
 }

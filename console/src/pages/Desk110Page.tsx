@@ -26,6 +26,8 @@ interface Incident {
   categoryCode: string;
   categoryName: string | null;
   eventName: string | null;
+  /** the 110 category code is not in the local map: someone classifies it here */
+  unclassified?: boolean;
   confidential: boolean;
   cameraId: string | null;
   status: string;
@@ -146,6 +148,40 @@ function SubmitForm({ categories, onDone }: { categories: Category[]; onDone: (t
   );
 }
 
+interface EventTypeOption { key: string; nameZh: string; nameEn?: string }
+
+/** An incident whose 110 category code is not mapped: pick its event type, and (admin) add the code to the map. */
+function ClassifyControl({ incident, eventTypes, isAdmin, onDone, onError }: {
+  incident: Incident; eventTypes: EventTypeOption[]; isAdmin: boolean; onDone: (msg: string) => void; onError: (msg: string) => void;
+}) {
+  const [eventType, setEventType] = useState('');
+  const [addToMap, setAddToMap] = useState(isAdmin);
+  const [busy, setBusy] = useState(false);
+  async function classify() {
+    if (!eventType) return;
+    setBusy(true);
+    try {
+      await request<Incident>(`/api/110/incidents/${encodeURIComponent(incident.ticketNo)}/classify`, { method: 'POST', json: { eventType, addToMap: isAdmin && addToMap } });
+      onDone(`已分类 ${incident.ticketNo} Classified${isAdmin && addToMap ? `；代码 ${incident.categoryCode} 已加入类别映射 code added to the map` : ''}`);
+    } catch (err) {
+      onError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <span className="classify" data-testid="classify">
+      <span className="badge badge-warn">未分类 Unclassified</span>{' '}
+      <select value={eventType} onChange={(e) => setEventType(e.target.value)} aria-label="事件类型 Event type">
+        <option value="">选择事件类型 choose…</option>
+        {eventTypes.map((t) => <option key={t.key} value={t.key}>{t.nameZh} {t.nameEn ?? t.key}</option>)}
+      </select>
+      {isAdmin ? <label className="check"><input type="checkbox" checked={addToMap} onChange={(e) => setAddToMap(e.target.checked)} /> 将代码 {incident.categoryCode} 加入映射 add code to map</label> : null}
+      <button type="button" className="btn btn-small" disabled={!eventType || busy} onClick={() => void classify()}>分类 Classify</button>
+    </span>
+  );
+}
+
 export default function Desk110Page() {
   const me = useUser();
   const isPolice = me.role === 'police110' || me.role === 'admin';
@@ -166,6 +202,8 @@ export default function Desk110Page() {
   const [flash, setFlash] = useState<Record<string, true>>({});
 
   useEffect(() => { request<Page<Category>>('/api/110/categories').then((p) => setCategories(p.items)).catch(() => {}); }, []);
+  const [eventTypes, setEventTypes] = useState<EventTypeOption[]>([]);
+  useEffect(() => { request<EventTypeOption[]>('/api/event-types').then(setEventTypes).catch(() => {}); }, []);
   useEffect(() => {
     const ac = new AbortController();
     request<Page<Incident>>('/api/110/incidents', { query: { mine: mine || undefined, status: status || undefined, limit: LIMIT, offset }, signal: ac.signal })
@@ -238,7 +276,12 @@ export default function Desk110Page() {
             <tr key={i.id} data-ticket={i.ticketNo} className={flash[i.ticketNo] ? 'flash' : undefined}>
               <td className="mono"><button type="button" className="link-button" data-testid="open-incident" onClick={() => openTicket(i.ticketNo)} title="查看详情 Details">{i.ticketNo}</button>{i.confidential ? ' (保密)' : ''}<br /><a href={`/playback?incident=${encodeURIComponent(i.id)}`} target="_blank" rel="noreferrer" data-testid="incident-playback">现场回放 Scene playback</a></td>
               <td className="tabular muted">{fmtTime(i.receivedAt)}</td>
-              <td>{i.categoryName ?? i.categoryCode}<br /><span className="muted">{i.eventName}</span></td>
+              <td>{i.categoryName ?? i.categoryCode} <span className="muted mono">{i.categoryCode}</span><br />
+                {i.unclassified
+                  ? (i.status === 'received' && (isCenter || isPolice)
+                    ? <ClassifyControl incident={i} eventTypes={eventTypes} isAdmin={me.role === 'admin'} onDone={(m) => { setInfo(m); refresh(); }} onError={setError} />
+                    : <span className="badge badge-warn">未分类 Unclassified</span>)
+                  : <span className="muted">{i.eventName}</span>}</td>
               <td title={i.reportText}>{i.address}</td>
               <td className="muted">{[i.callerName, i.callerPhone].filter(Boolean).join(' ') || '—'}</td>
               <td><span className={STATUS[i.status]?.cls ?? 'badge'} data-testid="status">{STATUS[i.status]?.zh ?? i.status}</span> <span className="muted">{i.status}</span></td>
