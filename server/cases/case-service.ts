@@ -27,10 +27,8 @@ import { syncIncidentFromCase } from '../desk110/case-sync.js';
 import { addWorkingHours, WORKING_CALENDAR, type WorkingCalendar } from './working-hours.js';
 import { nextCaseNo } from './case-number.js';
 
-export type CaseSource = 'ai' | '110' | 'manual';
-export type CaseStatus = 'filed' | 'dispatched' | 'handled' | 'verified' | 'closed' | 'void' | 'parked';
-export type CaseAction = 'dispatch' | 'handle' | 'feedback' | 'verify' | 'close' | 'void' | 'rework' | 'send_back'
-  | 'extend' | 'approve_extension' | 'reject_extension' | 'park' | 'resume';
+import type { CaseAction, CaseActionNeed, CaseSource, CaseStatus } from './case-types.js';
+export type { CaseAction, CaseActionNeed, CaseSource, CaseStatus };
 export type Actor = Pick<SessionUser, 'id' | 'username'> | null;
 
 export interface NewCase {
@@ -106,8 +104,6 @@ export interface CaseHistoryEntry {
 /** Something to push to consoles once the transaction has committed. */
 export type Notification = BusMessage;
 
-/** What an action requires besides the actor: a department (dispatch), a note (result or reason), hours (extension). */
-export type CaseActionNeed = 'department' | 'note' | 'hours';
 export interface CaseActionRule {
   from: CaseStatus[];
   /** The status after the action; null: unchanged (feedback, extension requests and decisions), 'parked_from' on resume. */

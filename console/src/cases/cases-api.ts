@@ -1,12 +1,11 @@
 import { request, type Query } from '../api';
 import type { Page } from '../types';
+import type { CaseAction, CaseActionNeed, CaseSource, CaseStatus } from '../../../server/cases/case-types';
 
-/** Types and calls of the case (案卷) screens; the server's shapes are in server/cases/case-routes.ts. */
-export type CaseStatus = 'filed' | 'dispatched' | 'handled' | 'verified' | 'closed' | 'void' | 'parked';
-export type CaseSource = 'ai' | '110' | 'manual';
-export type CaseAction = 'dispatch' | 'handle' | 'feedback' | 'verify' | 'close' | 'rework' | 'send_back'
-  | 'extend' | 'approve_extension' | 'reject_extension' | 'park' | 'resume' | 'void';
-export type ActionNeed = 'department' | 'note' | 'hours';
+/** Types and calls of the case (案卷) screens; the case vocabulary is server/cases/case-types.ts, the reply shapes server/cases/case-routes.ts. */
+
+export type { CaseAction, CaseSource, CaseStatus };
+export type ActionNeed = CaseActionNeed;
 
 export interface CaseItem {
   id: string;
