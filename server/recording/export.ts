@@ -46,7 +46,8 @@ export function piecesFor(rows: ExportPiece['row'][], fromMs: number, toMs: numb
   return out;
 }
 
-async function readRange(path: string, start: number, end: number): Promise<Buffer> {
+/** Bytes [start, end) of a recording file (shorter if the file is): one GOP range of a segment. */
+export async function readRange(path: string, start: number, end: number): Promise<Buffer> {
   const fh = await open(path, 'r');
   try {
     const buf = Buffer.alloc(end - start);

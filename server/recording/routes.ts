@@ -14,7 +14,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppContext } from '../context.js';
 import type { CameraRepo } from '../inventory/camera-repo.js';
@@ -30,7 +30,7 @@ import {
   getSettings, putSettings, segmentById, segmentsInRange, stores, type RecordingSettings, type SegmentRow, type StoreRow,
 } from './recording-repo.js';
 import { buildVodPlaylist, gopRange, type PlaylistFile } from './vod-playlist.js';
-import { exportMp4, NothingRecordedError, piecesFor } from './export.js';
+import { exportMp4, NothingRecordedError, piecesFor, readRange } from './export.js';
 import { firstSample, keyframeFragment } from './keyframe-only.js';
 import type { GopTuple } from './segment-file.js';
 
@@ -322,21 +322,6 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
       .send(pl.text);
   });
 
-  const readRange = async (path: string, start: number, end: number): Promise<Buffer> => {
-    const fh = await open(path, 'r');
-    try {
-      const buf = Buffer.alloc(end - start);
-      let off = 0;
-      while (off < buf.length) {
-        const { bytesRead } = await fh.read(buf, off, buf.length - off, start + off);
-        if (!bytesRead) break;
-        off += bytesRead;
-      }
-      return buf.subarray(0, off);
-    } finally {
-      await fh.close();
-    }
-  };
 
   app.get<{ Params: RecParams }>('/rec/:id/:grant/:token/:file', {
     config: { public: true },
