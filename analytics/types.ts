@@ -14,15 +14,8 @@ export interface Detection {
   label: string;
 }
 
-/** A decoded frame as the pipeline consumes it: packed RGB24, row-major, no padding. */
-export interface RgbFrame {
-  cameraId: string;
-  /** Capture time in ms since the epoch (video time, not wall time, when replaying a file). */
-  ts: number;
-  width: number;
-  height: number;
-  rgb: Buffer;
-}
+/** A decoded frame as the pipeline consumes it (the one frame type, shared with ingest's frame tap). */
+export type { RgbFrame } from '../media-tools/rgb-decoder.js';
 
 export type Point = [number, number];
 export type Polygon = Point[];

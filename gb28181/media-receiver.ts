@@ -6,7 +6,8 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { parseRtp, Rfc4571Deframer, SeqTracker } from './rtp.js';
+import { Rfc4571Deframer, SeqTracker } from './rtp.js';
+import { parseRtp } from '../media/rtp/rtp-packet.js';
 import { PsDemuxer, type AccessUnit } from './ps.js';
 import type { MediaTransport } from './sdp.js';
 
@@ -157,7 +158,7 @@ export class RtpPsReceiver {
     const p = parseRtp(b);
     if (!p) return this.drop('malformed', from);
     if (p.ssrc !== this.o.ssrc >>> 0) return this.drop('ssrc', `${from}/${p.ssrc}`);
-    const s = this.seq.accept(p.seq);
+    const s = this.seq.accept(p.sequence);
     if (s === 'old') return;
     if (s === 'gap') {
       this.stats.lostPackets = this.seq.lostPackets;

@@ -4,7 +4,8 @@ import { SipHeaders, SipParseError, SipStreamFramer, headerParams, makeResponse,
 import { NonceIssuer, authorizationFor, challengeHeader, readCredentials, verifyDigest } from './sip/digest.js';
 import { ManscdpError, buildManscdp, parseManscdp, parseXml, child } from './manscdp.js';
 import { PsDemuxer, muxPsFrame, type AccessUnit } from './ps.js';
-import { Rfc4571Deframer, SeqTracker, frameRfc4571, packetizePs, parseRtp } from './rtp.js';
+import { Rfc4571Deframer, SeqTracker, frameRfc4571, packetizePs } from './rtp.js';
+import { parseRtp } from '../media/rtp/rtp-packet.js';
 import { buildOfferSdp, parseSdp, makeSsrc } from './sdp.js';
 
 const REGISTER = [
@@ -181,7 +182,7 @@ describe('PS over RTP', () => {
       for (const [k, p] of pkts.entries()) {
         if (i === 1 && k === 1) continue; // lose one packet of frame 1
         const r = parseRtp(p)!;
-        if (seqs.accept(r.seq) === 'gap') d.lost();
+        if (seqs.accept(r.sequence) === 'gap') d.lost();
         d.push(r.payload);
         if (r.marker) d.endOfFrame();
       }

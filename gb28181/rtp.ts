@@ -1,38 +1,8 @@
-/** RTP (RFC 3550) for PS payloads, and RTP over TCP framed by a 2-byte length (RFC 4571), as GB/T 28181 §C uses them. */
-
-export interface RtpPacket {
-  payloadType: number;
-  marker: boolean;
-  seq: number;
-  timestamp: number;
-  ssrc: number;
-  payload: Buffer;
-}
-
-export function parseRtp(b: Buffer): RtpPacket | undefined {
-  if (b.length < 12 || b[0] >> 6 !== 2) return undefined;
-  const cc = b[0] & 0x0f;
-  let at = 12 + cc * 4;
-  if (b[0] & 0x10) {
-    if (at + 4 > b.length) return undefined;
-    at += 4 + b.readUInt16BE(at + 2) * 4;
-  }
-  let end = b.length;
-  if (b[0] & 0x20) end -= b[b.length - 1];
-  if (at > end) return undefined;
-  return { payloadType: b[1] & 0x7f, marker: (b[1] & 0x80) !== 0, seq: b.readUInt16BE(2), timestamp: b.readUInt32BE(4), ssrc: b.readUInt32BE(8), payload: b.subarray(at, end) };
-}
-
-export function buildRtp(p: Omit<RtpPacket, 'payload'>, payload: Buffer): Buffer {
-  const b = Buffer.alloc(12 + payload.length);
-  b[0] = 0x80;
-  b[1] = (p.marker ? 0x80 : 0) | (p.payloadType & 0x7f);
-  b.writeUInt16BE(p.seq & 0xffff, 2);
-  b.writeUInt32BE(p.timestamp >>> 0, 4);
-  b.writeUInt32BE(p.ssrc >>> 0, 8);
-  payload.copy(b, 12);
-  return b;
-}
+/**
+ * RTP (RFC 3550) for PS payloads, and RTP over TCP framed by a 2-byte length (RFC 4571), as GB/T 28181 §C uses them.
+ * The packet itself is parsed and written by media/rtp/rtp-packet.ts (the one RTP parser, shared with RTSP).
+ */
+import { buildRtp } from '../media/rtp/rtp-packet.js';
 
 /** Split one PS pack into RTP packets (same timestamp, marker on the last). */
 export function packetizePs(ps: Buffer, o: { seq: number; timestamp: number; ssrc: number; payloadType?: number; mtu?: number }): Buffer[] {
@@ -40,7 +10,7 @@ export function packetizePs(ps: Buffer, o: { seq: number; timestamp: number; ssr
   const out: Buffer[] = [];
   for (let off = 0, i = 0; off < ps.length; off += mtu, i++) {
     const chunk = ps.subarray(off, off + mtu);
-    out.push(buildRtp({ payloadType: o.payloadType ?? 96, marker: off + mtu >= ps.length, seq: (o.seq + i) & 0xffff, timestamp: o.timestamp, ssrc: o.ssrc }, chunk));
+    out.push(buildRtp({ payloadType: o.payloadType ?? 96, marker: off + mtu >= ps.length, sequence: (o.seq + i) & 0xffff, timestamp: o.timestamp, ssrc: o.ssrc }, chunk));
   }
   return out;
 }

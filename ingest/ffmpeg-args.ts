@@ -1,8 +1,12 @@
-/** The ffmpeg argument array for one camera stream: RTSP in, `-c copy` fragmented MP4 out on stdout. */
+/**
+ * The ffmpeg argument array for one camera stream: RTSP in, `-c copy` fragmented MP4 out on stdout. The pieces other
+ * layers share (the RTSP input's whitelist, the per-frame fMP4 flags) are media-tools/ffmpeg-args.ts.
+ */
+import { FMP4_PER_FRAME_MOVFLAGS, RTSP_PROTOCOL_WHITELIST, rtspInputOptions } from '../media-tools/ffmpeg-args.js';
 import { urlWithCredentials, validateRtspUrl, type RtspSource } from './rtsp-url.js';
 
-/** Protocols the rtsp demuxer may open underneath (TCP interleaved, TLS for rtsps, UDP/RTP if the server insists). */
-export const PROTOCOL_WHITELIST = 'rtsp,rtsps,tcp,tls,udp,rtp';
+/** Protocols the rtsp demuxer may open underneath (media-tools/ffmpeg-args.ts). */
+export const PROTOCOL_WHITELIST = RTSP_PROTOCOL_WHITELIST;
 
 export interface IngestArgsOptions {
   /**
@@ -25,18 +29,15 @@ export function buildIngestArgs(src: RtspSource, opts: IngestArgsOptions = {}): 
     '-hide_banner',
     '-nostats',
     '-loglevel', opts.loglevel ?? 'error',
-    '-protocol_whitelist', PROTOCOL_WHITELIST,
-    '-f', 'rtsp',
-    '-rtsp_transport', 'tcp',
+    ...rtspInputOptions(),
     '-probesize', String(Math.max(32, Math.round(opts.probeSize ?? 4096))),
     '-analyzeduration', '0',
     '-i', urlWithCredentials(checked),
     '-map', '0:v:0',
     '-c', 'copy',
     '-f', 'mp4',
-    // one fragment per frame, written as soon as the frame is complete: StreetEye groups frames into LL-HLS
-    // parts itself (so the first part can be the first keyframe, and part boundaries follow its own target)
-    '-movflags', '+frag_every_frame+empty_moov+default_base_moof',
+    // one fragment per frame: StreetEye groups frames into LL-HLS parts itself (part boundaries follow its own target)
+    '-movflags', FMP4_PER_FRAME_MOVFLAGS,
     'pipe:1',
   ];
 }
@@ -58,7 +59,7 @@ export function buildPipeIngestArgs(format: 'mpeg', opts: IngestArgsOptions = {}
     '-map', '0:v:0',
     '-c', 'copy',
     '-f', 'mp4',
-    '-movflags', '+frag_every_frame+empty_moov+default_base_moof',
+    '-movflags', FMP4_PER_FRAME_MOVFLAGS,
     'pipe:1',
   ];
 }

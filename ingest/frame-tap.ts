@@ -3,26 +3,18 @@
  *
  * For each tapped camera the sub stream session is pinned (SessionManager.pin keeps it on without viewers), and
  * the session's own fMP4 (init segment + every part the LL-HLS muxer receives) is written to a small ffmpeg decoder
- * on stdin, which samples N fps (`-vf fps=N`) or decodes keyframes only (`-skip_frame nokey`) and writes packed RGB
- * at the sub stream's size to stdout. The RTSP session itself keeps `-c copy`: decoding costs nothing for cameras
+ * on stdin (media-tools/rgb-decoder.ts, the decoder analytics' file sources use too), which samples N fps or decodes
+ * keyframes only and writes packed RGB (RgbFrame, ts: when the frame came out of the decoder) at the sub stream's
+ * size. The RTSP session itself keeps `-c copy`: decoding costs nothing for cameras
  * without rules, and a slow or dead decoder never touches live video.
  *
  * Also the clip source for evidence: the muxer's buffered segments around a moment (init + whole segments).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { RgbDecoder, type RgbDecoderOptions, type RgbFrame } from '../media-tools/rgb-decoder.js';
 import type { CameraSession } from './camera-session.js';
 import type { Part, Segment } from './llhls-muxer.js';
 import type { Log } from './log.js';
 import type { SessionManager } from './session-manager.js';
-
-export interface TapFrame {
-  cameraId: string;
-  /** wall-clock ms when the frame came out of the decoder */
-  ts: number;
-  width: number;
-  height: number;
-  rgb: Buffer;
-}
 
 export type TapRate = { mode: 'fps'; fps: number } | { mode: 'keyframes' };
 
@@ -36,28 +28,25 @@ export interface FrameTapOptions {
   checkEveryMs?: number;
 }
 
-type Listener = (f: TapFrame) => void;
+type Listener = (f: RgbFrame) => void;
 
-/** ffmpeg arguments of the decoder: fMP4 on stdin, raw RGB on stdout. Nothing user-supplied reaches them. */
-export function tapArgs(rate: TapRate, width: number, height: number): string[] {
-  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-probesize', '32768', '-analyzeduration', '0', '-fflags', 'nobuffer'];
-  if (rate.mode === 'keyframes') args.push('-skip_frame', 'nokey');
-  args.push('-f', 'mp4', '-i', 'pipe:0', '-an', '-sn', '-dn');
-  const filters: string[] = [];
-  if (rate.mode === 'fps') filters.push(`fps=${rate.fps}`);
-  filters.push(`scale=${width}:${height}`);
-  // -vsync (not -fps_mode): the npm-shipped ffmpeg 4.1 predates -fps_mode.
-  args.push('-vf', filters.join(','), '-vsync', rate.mode === 'fps' ? 'vfr' : 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
-  return args;
+/** The decoder's settings: fMP4 on stdin, raw RGB out. Nothing user-supplied reaches its arguments. */
+export function tapDecoder(rate: TapRate, width: number, height: number): RgbDecoderOptions {
+  return {
+    inputOptions: ['-probesize', '32768', '-analyzeduration', '0', '-fflags', 'nobuffer', '-f', 'mp4'],
+    input: 'pipe:0',
+    feed: true,
+    rate: rate.mode === 'fps' ? rate.fps : 'keyframes',
+    size: { width, height },
+    vsync: 'vfr',
+  };
 }
 
 class CameraTap {
   private session?: CameraSession;
-  private child?: ChildProcessWithoutNullStreams;
+  private decoder?: RgbDecoder;
   private initId = -1;
   private needKeyframe = true;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
   private size?: { width: number; height: number };
   private readonly onPart = (p: Part) => this.feed(p);
   frames = 0;
@@ -70,11 +59,11 @@ class CameraTap {
     readonly rate: TapRate,
     private readonly o: FrameTapOptions,
     private readonly log: Log,
-    private readonly emit: (f: TapFrame) => void,
+    private readonly emit: (f: RgbFrame) => void,
   ) {}
 
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.decoder?.pid;
   }
 
   /** (Re)attach to the camera's current sub session. */
@@ -98,7 +87,7 @@ class CameraTap {
     const muxer = this.session?.muxer;
     if (!muxer || this.stopped) return;
     const track = muxer.trackInfo;
-    if (this.initId !== muxer.currentInitId || !this.child) {
+    if (this.initId !== muxer.currentInitId || !this.decoder) {
       // a new init (ffmpeg reconnected, maybe with another size) needs a fresh decoder starting at a keyframe
       if (!p.independent || !track?.width || !track.height) return;
       this.killDecoder();
@@ -115,15 +104,15 @@ class CameraTap {
   }
 
   private write(buf: Buffer): void {
-    const child = this.child;
-    if (!child) return;
+    const decoder = this.decoder;
+    if (!decoder) return;
     // a decoder that cannot keep up loses media, never memory: drop until the next keyframe
-    if (child.stdin.writableLength > 4 * 1024 * 1024) {
+    if (decoder.backlog > 4 * 1024 * 1024) {
       this.needKeyframe = true;
       this.dropped++;
       return;
     }
-    child.stdin.write(buf);
+    decoder.write(buf);
   }
 
   private spawnDecoder(width: number, height: number): void {
@@ -132,48 +121,25 @@ class CameraTap {
     const w = Math.max(2, Math.round((width * scale) / 2) * 2);
     const h = Math.max(2, Math.round((height * scale) / 2) * 2);
     this.size = { width: w, height: h };
-    const frameBytes = w * h * 3;
-    const child = spawn(this.o.ffmpegPath, tapArgs(this.rate, w, h), { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child = child;
+    const decoder = new RgbDecoder(this.o.ffmpegPath, tapDecoder(this.rate, w, h), (f) => {
+      this.frames++;
+      this.emit({ cameraId: this.cameraId, ts: Date.now(), width: f.width, height: f.height, rgb: f.rgb });
+    });
+    this.decoder = decoder;
     this.restarts++;
-    child.stdin.on('error', () => {}); // EPIPE when the decoder already quit
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-2000);
-    });
-    this.pending = [];
-    this.pendingBytes = 0;
-    child.stdout.on('data', (d: Buffer) => {
-      this.pending.push(d);
-      this.pendingBytes += d.length;
-      while (this.pendingBytes >= frameBytes) {
-        const all = Buffer.concat(this.pending);
-        const rgb = Buffer.from(all.subarray(0, frameBytes));
-        const rest = all.subarray(frameBytes);
-        this.pending = rest.length ? [rest] : [];
-        this.pendingBytes = rest.length;
-        this.frames++;
-        this.emit({ cameraId: this.cameraId, ts: Date.now(), width: w, height: h, rgb });
-      }
-    });
-    child.once('close', (code, signal) => {
-      if (this.child === child) {
-        this.child = undefined;
-        this.initId = -1; // the next keyframe starts another decoder
-        if (!this.stopped && code !== 0 && signal === null) this.log.warn({ camera: this.cameraId, code, stderr: stderr.trim().split('\n').slice(-2).join(' | ') }, 'frame decoder exited');
-      }
+    void decoder.closed.then(({ code, signal, stderr }) => {
+      if (this.decoder !== decoder) return;
+      this.decoder = undefined;
+      this.initId = -1; // the next keyframe starts another decoder
+      if (!this.stopped && code !== 0 && signal === null) this.log.warn({ camera: this.cameraId, code, stderr: stderr.trim().split('\n').slice(-2).join(' | ') }, 'frame decoder exited');
     });
   }
 
   private killDecoder(): void {
-    const child = this.child;
-    this.child = undefined;
+    const decoder = this.decoder;
+    this.decoder = undefined;
     this.initId = -1;
-    if (!child) return;
-    child.stdin.end();
-    const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
-    kill.unref();
-    child.once('exit', () => clearTimeout(kill));
+    void decoder?.stop();
   }
 
   stop(): void {

@@ -10,7 +10,8 @@
  *   LL-HLS ............... fmp4.ts (box parser), llhls-muxer.ts (parts/segments window), llhls-playlist.ts (text)
  *   HTTP ................. live-routes.ts (GET /api/cameras/:id/live, /snapshot, /live/… signed playlist + media)
  *   safety ............... rtsp-url.ts (rtsp/rtsps only, credentials out of logs), ffmpeg-args.ts, signed-url.ts
- *   ffmpeg ............... ../media-tools/ (ffmpeg-path.ts: FFMPEG_PATH → PATH → npm; ffmpeg-check.ts: muxer/demuxer self-check)
+ *   ffmpeg ............... ../media-tools/ (ffmpeg-path.ts: FFMPEG_PATH → PATH → npm; ffmpeg-check.ts: muxer/demuxer self-check;
+ *                          ffmpeg-args.ts: shared argument pieces; rgb-decoder.ts: the RGB decoder frame-tap.ts runs)
  *   snapshots ............ snapshot.ts (latest keyframe → JPEG, else the camera's URI), onvif-snapshot.ts
  *
  * Consumers other than viewers (analytics, evidence) take a lease on the session and read its fMP4:

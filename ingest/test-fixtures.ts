@@ -4,6 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
+import { FMP4_PER_FRAME_MOVFLAGS } from '../media-tools/ffmpeg-args.js';
 
 export const SOURCE_CLIP = '/work/shared/media/street-pedestrians-30s.mp4';
 
@@ -40,7 +41,7 @@ export async function oneSecondGopFixture(): Promise<string> {
 export async function fragmentedMp4(file: string): Promise<Buffer> {
   const r = await run(resolveFfmpeg(), [
     '-hide_banner', '-loglevel', 'error', '-i', file, '-map', '0:v', '-c', 'copy', '-f', 'mp4',
-    '-movflags', '+frag_every_frame+empty_moov+default_base_moof', 'pipe:1',
+    '-movflags', FMP4_PER_FRAME_MOVFLAGS, 'pipe:1',
   ]);
   if (r.code !== 0) throw new Error(`remux failed: ${r.stderr}`);
   return r.stdout;

@@ -30,6 +30,7 @@ import { cityInboundRoutes } from './cases/city-inbound-routes.js';
 import { auditRoutes } from './auditing/routes.js';
 import { passwordRoutes } from './auth/password-routes.js';
 import { desk110Routes } from './desk110/routes.js';
+import { apiKeyRoutes } from './auth/api-key-routes.js';
 import { sharingRoutes } from './sharing/routes.js';
 import { kpiRoutes } from './kpi/routes.js';
 import { liveRoutes } from './live/ingest-wiring.js';
@@ -84,6 +85,7 @@ export async function buildApp(ctx: NodeContext, serverOptions: FastifyServerOpt
   await app.register(cityInboundRoutes, ctx);
   await app.register(auditRoutes, ctx);
   await app.register(passwordRoutes, ctx);
+  await app.register(apiKeyRoutes, ctx);
   await app.register(desk110Routes, ctx);
   await app.register(sharingRoutes, ctx);
   await app.register(kpiRoutes, ctx);

@@ -147,6 +147,11 @@ export class Bus {
   }
 }
 
+/** Publishes messages gathered inside a transaction, once it has committed. */
+export function publishAll(bus: Bus, messages: readonly BusMessage[]): void {
+  for (const m of messages) bus.publish(m.topic, m.payload, m.cameraId);
+}
+
 /**
  * NOTIFY payloads are limited to 8000 bytes: a change to thousands of cameras (a CSV import) goes out as several
  * messages of at most this many ids, so every node hears every id.

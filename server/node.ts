@@ -36,6 +36,8 @@ import { startDemoFleet } from './demo-fleet.js';
 import { GbService, type GbSettings } from './gb28181/service.js';
 import { GbPtz } from './gb28181/ptz.js';
 import { Recorder, recordingConfigFromEnv, type RecordingConfig } from './recording/recorder.js';
+import { CaseTransitionFeed } from './cases/transition-feed.js';
+import { desk110CaseSync } from './desk110/case-sync.js';
 import type { Config } from './config.js';
 
 /** One part of a node with a lifecycle. start() may be async; a throw stops the node's start (and what had started). */
@@ -61,12 +63,14 @@ export interface NodeParts {
   recording: RecordingConfig;
   /** the node's recorder, where this node pulls cameras and records them (RECORDINGS not 0); undefined elsewhere */
   recorder?: Recorder;
+  /** case steps, followed after commit (the 110 desk); case routes await it after each step */
+  transitions: CaseTransitionFeed;
 }
 
 export type NodeContext = AppContext & NodeParts;
 
 /** The names of the entries below (what `skip` takes). */
-export type SubsystemName = 'cluster' | 'fleet' | 'fleet.recorder' | 'ingest' | 'analytics' | 'alarms' | 'ptz' | 'discovery' | 'outbox' | 'gb28181' | 'recorder' | 'demo-fleet';
+export type SubsystemName = 'cluster' | 'case-transitions' | 'fleet' | 'fleet.recorder' | 'ingest' | 'analytics' | 'alarms' | 'ptz' | 'discovery' | 'outbox' | 'gb28181' | 'recorder' | 'demo-fleet';
 
 export interface NodeOptions {
   /**
@@ -141,6 +145,9 @@ export function createNode(ctx: AppContext, o: NodeOptions = {}): StreetEyeNode 
   ctx.cluster = cluster;
 
   const cameras = new CameraRepo(deriveKey(ctx.secretKey, 'camera-credentials'));
+  // the 110 desk follows the cases' steps (the cases do not know it): each 110 case step updates its incident
+  const transitions = new CaseTransitionFeed(ctx);
+  transitions.follow(desk110CaseSync);
   // GB/T 28181 channels are cameras without RTSP URLs: ingest asks the SIP server for their pushed streams
   const gb = new GbService(ctx, o.gb);
   // every role builds ingest: API nodes answer live requests with the owner's URL (cluster), the others pull
@@ -171,6 +178,8 @@ export function createNode(ctx: AppContext, o: NodeOptions = {}): StreetEyeNode 
   let demo: Promise<{ stop(): Promise<void> } | undefined> = Promise.resolve(undefined);
   const plan: Array<(Subsystem & { name: SubsystemName }) | false | undefined> = [
     cluster && { name: 'cluster', start: () => cluster.start(), stop: () => cluster.stop() },
+    // on every node (every node serves the case routes): catches up at start, then wakes on case.updated (bridged too)
+    { name: 'case-transitions', start: () => transitions.start(), stop: () => transitions.stop() },
     // health: every node records the sessions it runs (camera.state); probes run where cameras are pulled. Before
     // ingest, so that the first session states are heard.
     runsOn(PROBING)
@@ -221,5 +230,5 @@ export function createNode(ctx: AppContext, o: NodeOptions = {}): StreetEyeNode 
   ];
   const subsystems = plan.filter((s): s is Subsystem & { name: SubsystemName } => Boolean(s) && !skip.has((s as Subsystem & { name: SubsystemName }).name));
   const activeRecorder = subsystems.some((s) => s.name === 'recorder') ? recorder : undefined;
-  return new StreetEyeNode({ ...ctx, cameras, ingest: ingest.service, analytics, fleet, alarms, ptz, scans, outbox, gb, recording, recorder: activeRecorder }, subsystems, logger);
+  return new StreetEyeNode({ ...ctx, cameras, ingest: ingest.service, analytics, fleet, alarms, ptz, scans, outbox, gb, recording, recorder: activeRecorder, transitions }, subsystems, logger);
 }

@@ -39,6 +39,22 @@ describe('layers', () => {
     expect(offending).toEqual([]);
   });
 
+  // The cases announce their steps (cases/transition-feed.ts); the 110 desk follows them when the node is wired. The
+  // cases know nothing of the desk, and the desk uses only the cases' public modules, never their routes.
+  const importsOf = (folder: string) => sources(join(root, folder)).flatMap((file) =>
+    specifiers(readFileSync(file, 'utf8')).map((spec) => ({ from: relative(root, file), to: relative(root, resolve(dirname(file), spec)) })));
+  it('server/cases/ imports nothing from server/desk110/', () => {
+    const found = importsOf('server/cases');
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.filter((i) => i.to.startsWith(join('server', 'desk110'))).map((i) => `${i.from} → ${i.to}`)).toEqual([]);
+  });
+  it('server/desk110/ uses only the public modules of server/cases/', () => {
+    const PUBLIC = ['case-service.js', 'case-types.js', 'transition-feed.js'].map((f) => join('server', 'cases', f));
+    const found = importsOf('server/desk110').filter((i) => i.to.startsWith(join('server', 'cases') + sep));
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.filter((i) => !PUBLIC.includes(i.to)).map((i) => `${i.from} → ${i.to}`)).toEqual([]);
+  });
+
   it('the check sees a server import when there is one', () => {
     expect(specifiers(`import type { AppContext } from '../server/context.js';\nconst m = await import('../../server/bus.js');`))
       .toEqual(['../server/context.js', '../../server/bus.js']);

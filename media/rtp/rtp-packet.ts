@@ -31,6 +31,18 @@ export function parseRtp(buf: Buffer): RtpPacket | undefined {
   };
 }
 
+/** One RTP packet with a 12-byte header (no CSRCs, no extension, no padding), as StreetEye's senders write them. */
+export function buildRtp(p: Omit<RtpPacket, 'payload'>, payload: Buffer): Buffer {
+  const b = Buffer.alloc(12 + payload.length);
+  b[0] = 0x80;
+  b[1] = (p.marker ? 0x80 : 0) | (p.payloadType & 0x7f);
+  b.writeUInt16BE(p.sequence & 0xffff, 2);
+  b.writeUInt32BE(p.timestamp >>> 0, 4);
+  b.writeUInt32BE(p.ssrc >>> 0, 8);
+  payload.copy(b, 12);
+  return b;
+}
+
 /** Signed distance from sequence number a to b (mod 2^16). */
 export function seqDiff(b: number, a: number): number {
   return ((b - a + 0x18000) & 0xffff) - 0x8000;

@@ -11,6 +11,7 @@ import { rm, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import type { Db } from '../db/db.js';
+import { claimPurgeableEvidence, markEvidencePurged } from '../review/events-repo.js';
 
 export interface EvidenceRetentionOptions {
   db: Db;
@@ -31,12 +32,6 @@ export interface SweepResult {
   bytes: number;
 }
 
-interface Row {
-  id: string;
-  evidence_jpeg: string | null;
-  evidence_frame: string | null;
-  evidence_clip: string | null;
-}
 
 export class EvidenceRetention {
   private readonly log: Logger;
@@ -78,13 +73,7 @@ export class EvidenceRetention {
     const batch = this.o.batch ?? 200;
     for (;;) {
       const r = await this.o.db.tx(async (q) => {
-        const rows = (await q.query<Row>(
-          `SELECT id, evidence_jpeg, evidence_frame, evidence_clip FROM events
-            WHERE status IN ('rejected', 'expired') AND evidence_purged_at IS NULL
-              AND coalesce(reviewed_at, closed_at, last_seen) < now() - make_interval(days => $1::int)
-              AND (evidence_jpeg IS NOT NULL OR evidence_frame IS NOT NULL OR evidence_clip IS NOT NULL)
-            ORDER BY coalesce(reviewed_at, closed_at, last_seen)
-            LIMIT $2 FOR UPDATE SKIP LOCKED`, [this.o.days, batch])).rows;
+        const rows = await claimPurgeableEvidence(q, this.o.days, batch);
         const done: SweepResult = { events: rows.length, files: 0, bytes: 0 };
         for (const row of rows) {
           for (const rel of [row.evidence_jpeg, row.evidence_frame, row.evidence_clip]) {
@@ -96,11 +85,7 @@ export class EvidenceRetention {
           }
         }
         // the files go before the paths: a crash in between leaves paths to missing files (404), never orphaned files
-        if (rows.length) {
-          await q.query(
-            `UPDATE events SET evidence_jpeg = NULL, evidence_frame = NULL, evidence_clip = NULL, evidence_purged_at = now()
-              WHERE id = ANY($1::uuid[])`, [rows.map((x) => x.id)]);
-        }
+        if (rows.length) await markEvidencePurged(q, rows.map((x) => x.id));
         return done;
       });
       total.events += r.events;

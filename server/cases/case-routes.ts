@@ -12,6 +12,9 @@ import {
   allowedActions, CASE_ACTIONS, CASE_ROLES, caseHistory, createCase, getCase, listCases, transitionCase,
   type CaseAction, type CaseFilters, type CaseRecord, type Notification,
 } from './case-service.js';
+import type { CaseTransitionFeed } from './transition-feed.js';
+import { publishAll } from '../bus.js';
+import { sourceEventOfCase } from '../review/events-repo.js';
 
 const str = { type: ['string', 'null'] } as const;
 const num = { type: ['number', 'null'] } as const;
@@ -63,11 +66,16 @@ const listQuery = {
   additionalProperties: false,
 } as const;
 
-export function publishAll(ctx: AppContext, notifications: Notification[]): void {
-  for (const n of notifications) ctx.bus.publish(n.topic, n.payload, n.cameraId);
+/** What the case routes use of the node: the feed their transitions go out on (followers act on them after commit). */
+export type CaseRoutesContext = AppContext & { transitions: CaseTransitionFeed };
+
+/** After a step has committed: announce it, and wait for this node's followers (the 110 desk) to handle it. */
+export async function announceStep(ctx: CaseRoutesContext, notifications: Notification[]): Promise<void> {
+  publishAll(ctx.bus, notifications);
+  await ctx.transitions.settled();
 }
 
-export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+export async function caseRoutes(app: FastifyInstance, ctx: CaseRoutesContext): Promise<void> {
   app.get<{ Querystring: CaseFilters }>('/api/cases', {
     config: { roles: CASE_ROLES },
     schema: {
@@ -147,7 +155,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: AppContext): Promise
       await audit(q, { user, action: `case.${action}`, targetType: 'case', targetId: r.case.id, detail: { caseNo: r.case.caseNo, department: department ?? null, hours: hours ?? null }, ip: request.ip });
       return r;
     });
-    publishAll(ctx, notifications);
+    await announceStep(ctx, notifications);
     const c = (await getCase(ctx.db, request.params.id, user))!;
     return caseDetail(ctx, c, user);
   });
@@ -165,9 +173,7 @@ export async function caseDetail(ctx: AppContext, c: CaseRecord, user: SessionUs
             CASE WHEN o.delivered_at IS NOT NULL THEN 'delivered' WHEN o.last_error IS NOT NULL THEN 'failing' ELSE 'pending' END AS state
        FROM outbox o LEFT JOIN api_keys k ON k.id = o.api_key_id WHERE o.payload->>'caseNo' = $1 ORDER BY o.id`, [c.caseNo]);
   const event = c.source === 'ai' && c.sourceRef && c.cameraId
-    ? (await ctx.db.query(
-      `SELECT e.id, e.status, e.score, e.label, e.first_seen AS "firstSeen", e.last_seen AS "lastSeen", e.object_count AS "objectCount"
-         FROM events e WHERE e.case_id = $1 ORDER BY e.first_seen LIMIT 1`, [c.id])).rows[0] ?? null
+    ? await sourceEventOfCase(ctx.db, c.id)
     : null;
   const incident = c.source === '110'
     ? (await ctx.db.query(

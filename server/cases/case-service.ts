@@ -14,8 +14,8 @@
  * moves cases through the same transitions (cases/city-inbound-routes.ts) as a trusted caller.
  *
  * Every function takes the caller's transaction (`q` from db.tx): a case, its history row and its outbox row
- * commit together. Filing writes an outbox row for the city platform ('case.filed'); transitions of a 110 case
- * update the incident and queue its feedback to the 110 system (desk110/case-sync.ts).
+ * commit together. Filing writes an outbox row for the city platform ('case.filed'). The history row is also the
+ * announcement of the step: followers such as the 110 desk act on it after commit (transition-feed.ts).
  */
 import type { BusMessage } from '../bus.js';
 import type { Queryable } from '../db/db.js';
@@ -23,7 +23,6 @@ import type { Role, SessionUser } from '../auth/roles.js';
 import { seesRestrictedCameras } from '../auth/roles.js';
 import { HttpError, notFound } from '../http/errors.js';
 import { enqueue } from '../outbox/outbox.js';
-import { syncIncidentFromCase } from '../desk110/case-sync.js';
 import { addWorkingHours, WORKING_CALENDAR, type WorkingCalendar } from './working-hours.js';
 import { nextCaseNo } from './case-number.js';
 
@@ -323,8 +322,8 @@ export async function transitionCase(q: Queryable, t: TransitionInput): Promise<
     const what = t.action === 'handle' ? ['处置结果', 'the handling result'] : t.action === 'feedback' ? ['反馈内容', 'the feedback'] : ['原因', 'the reason'];
     throw new HttpError(400, `${zh}需要填写${what[0]} To ${t.action} a case, give ${what[1]} as note`, { note: `必填：${what[0]} is required` });
   }
-  const cur = await q.query<{ status: CaseStatus; source: CaseSource; camera_id: string | null; parked_from: CaseStatus | null; due_at: Date | null; extension_hours: string | number | null }>(
-    'SELECT status, source, camera_id, parked_from, due_at, extension_hours FROM cases WHERE id = $1 FOR UPDATE', [t.caseId]);
+  const cur = await q.query<{ status: CaseStatus; camera_id: string | null; parked_from: CaseStatus | null; due_at: Date | null; extension_hours: string | number | null }>(
+    'SELECT status, camera_id, parked_from, due_at, extension_hours FROM cases WHERE id = $1 FOR UPDATE', [t.caseId]);
   const row = cur.rows[0];
   if (!row) throw notFound('Case');
   if (!rule.from.includes(row.status)) {
@@ -381,9 +380,5 @@ export async function transitionCase(q: Queryable, t: TransitionInput): Promise<
     payload: { id: updated.id, caseNo: updated.caseNo, status: updated.status, action: t.action },
     cameraId: updated.cameraId ?? undefined,
   }];
-  if (row.source === '110') {
-    const n = await syncIncidentFromCase(q, { case: updated, action: t.action, note, department, actor: t.actor, at });
-    if (n) notifications.push(n);
-  }
   return { case: updated, notifications };
 }

@@ -1,13 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AppContext } from '../context.js';
 import { audit } from '../audit.js';
 import { HttpError, notFound } from '../http/errors.js';
 import { commonErrors, errorReply } from '../http/schemas.js';
 import { deriveKey, open } from '../secrets.js';
 import { CALLBACK_KEY_PURPOSE, SIGNATURE_HEADER, verifySignature } from '../outbox/outbox.js';
-import { installApiKeyAuth } from '../desk110/api-key-auth.js';
+import { installApiKeyAuth } from '../auth/api-key-auth.js';
 import { CASE_ACTIONS, transitionCase, type CaseAction } from './case-service.js';
-import { assertDepartment, publishAll } from './case-routes.js';
+import { announceStep, assertDepartment, type CaseRoutesContext } from './case-routes.js';
 
 /**
  * Status updates from the city platform (城市运行管理服务平台): the other half of the outbound webhook.
@@ -36,7 +35,7 @@ const reply200 = {
   },
 } as const;
 
-export async function cityInboundRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+export async function cityInboundRoutes(app: FastifyInstance, ctx: CaseRoutesContext): Promise<void> {
   installApiKeyAuth(app, ctx.db);
   const secretKey = deriveKey(ctx.secretKey, CALLBACK_KEY_PURPOSE);
   // The signature covers the exact bytes: keep them (this plugin only).
@@ -109,7 +108,7 @@ export async function cityInboundRoutes(app: FastifyInstance, ctx: AppContext): 
       });
       return { duplicate: false as const, result, notifications: r.notifications };
     });
-    if (!outcome.duplicate) publishAll(ctx, outcome.notifications);
+    if (!outcome.duplicate) await announceStep(ctx, outcome.notifications);
     return { ...outcome.result, duplicate: outcome.duplicate };
   });
 }

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
-import { visibilityCondition } from '../inventory/camera-repo.js';
+import { reviewedForDataset } from '../review/events-repo.js';
 import { currentUser } from '../auth/guard.js';
 import { audit } from '../audit.js';
 import { HttpError } from '../http/errors.js';
@@ -42,16 +42,7 @@ export async function datasetRoutes(app: FastifyInstance, ctx: AppContext & { an
     const user = currentUser(request);
     const f = request.query;
     if (f.from && f.to && Date.parse(f.from) >= Date.parse(f.to)) throw new HttpError(400, '起始时间须早于结束时间 / from must be before to', { from: 'must be before to' });
-    const where = [visibilityCondition(user, 'cam'), f.status === 'confirmed' ? `e.status = 'confirmed'` : f.status === 'rejected' ? `e.status = 'rejected'` : `e.status IN ('confirmed', 'rejected')`];
-    const params: unknown[] = [];
-    const add = (sql: (n: number) => string, v: unknown) => { params.push(v); where.push(sql(params.length)); };
-    if (f.eventType) add((n) => `e.event_type = $${n}`, f.eventType);
-    if (f.cameraId) add((n) => `e.camera_id = $${n}`, f.cameraId);
-    if (f.from) add((n) => `e.first_seen >= $${n}`, f.from);
-    if (f.to) add((n) => `e.first_seen < $${n}`, f.to);
-    const rows = (await ctx.db.query<ExportRow>(`SELECT e.id, e.status, e.event_type AS "eventType", e.label, e.score, e.box, e.camera_id AS "cameraId",
-        cam.name AS "cameraName", e.first_seen AS "firstSeen", e.reject_reason AS "rejectReason", e.reject_note AS "rejectNote", e.evidence_frame AS frame
-      FROM events e JOIN cameras cam ON cam.id = e.camera_id WHERE ${where.join(' AND ')} ORDER BY e.first_seen, e.id LIMIT ${f.limit}`, params)).rows
+    const rows: ExportRow[] = (await reviewedForDataset(ctx.db, user, f))
       .map((r) => ({ ...r, firstSeen: new Date(r.firstSeen), score: Number(r.score) }));
     const filter = { eventType: f.eventType ?? null, cameraId: f.cameraId ?? null, from: f.from ?? null, to: f.to ?? null, status: f.status ?? 'reviewed', classes: f.classes ?? 'eventType' };
     // audited before a byte leaves: evidence goes out in bulk

@@ -1,5 +1,6 @@
-import type { Queryable } from '../db/db.js';
-import type { CaseAction, CaseRecord, Notification } from '../cases/case-service.js';
+import type { BusMessage } from '../bus.js';
+import type { CaseAction } from '../cases/case-types.js';
+import type { TransitionFollower } from '../cases/transition-feed.js';
 import { recordIncidentStatus, type IncidentStatus } from './incident-status.js';
 
 /** What the 110 system hears when its case moves (核查 is internal: no feedback). */
@@ -12,16 +13,26 @@ const INCIDENT_STATUS_OF: Partial<Record<CaseAction, IncidentStatus>> = {
   void: 'returned',
 };
 
-/** Keeps a 110 incident in step with its case (called by the case service inside the same transaction). */
-export async function syncIncidentFromCase(
-  q: Queryable,
-  e: { case: CaseRecord; action: CaseAction; note: string | null; department: string | null; actor: { id: string | null; username: string }; at: Date },
-): Promise<Notification | null> {
-  const status = INCIDENT_STATUS_OF[e.action];
-  if (!status) return null;
-  const inc = await q.query<{ id: string }>('SELECT id FROM incidents_110 WHERE case_id = $1', [e.case.id]);
-  if (!inc.rows[0]) return null;
-  return recordIncidentStatus(q, inc.rows[0].id, {
-    status, at: e.at, actor: e.actor, note: e.note, caseId: e.case.id, caseNo: e.case.caseNo, unit: e.case.department,
-  });
-}
+/**
+ * Keeps a 110 incident in step with its case: follows the cases' transition feed (server/node.ts wires it), so
+ * each step of a 110 case updates the incident and queues its feedback to the 110 system once, after the case
+ * has committed, even across a crash in between (cases/transition-feed.ts).
+ */
+export const desk110CaseSync: TransitionFollower = {
+  name: 'desk110.case-sync',
+  only: { source: '110', actions: Object.keys(INCIDENT_STATUS_OF) as CaseAction[] },
+  async handle(q, steps) {
+    const out: BusMessage[] = [];
+    for (const s of steps) {
+      const status = INCIDENT_STATUS_OF[s.action];
+      if (!status) continue;
+      const inc = await q.query<{ id: string }>('SELECT id FROM incidents_110 WHERE case_id = $1', [s.caseId]);
+      if (!inc.rows[0]) continue;
+      const n = await recordIncidentStatus(q, inc.rows[0].id, {
+        status, at: s.at, actor: s.actor, note: s.note, caseId: s.caseId, caseNo: s.caseNo, unit: s.department,
+      });
+      if (n) out.push(n);
+    }
+    return out;
+  },
+};

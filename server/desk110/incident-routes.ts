@@ -6,8 +6,8 @@ import { audit } from '../audit.js';
 import { HttpError, notFound } from '../http/errors.js';
 import { commonErrors, errorReply, listOf, paging } from '../http/schemas.js';
 import { createCase } from '../cases/case-service.js';
-import { publishAll } from '../cases/case-routes.js';
 import { recordIncidentStatus } from './incident-status.js';
+import { publishAll } from '../bus.js';
 import { CONTROL_CHARS } from '../http/text-rules.js';
 import {
   getIncident, incidentHistory, listIncidents, SATISFACTION,
@@ -222,7 +222,7 @@ export async function incidentRoutes(app: FastifyInstance, ctx: AppContext): Pro
       await audit(q, { user, action: 'incident110.accept', targetType: 'incident_110', targetId: inc.id, detail: { ticketNo: inc.ticket_no, caseNo: c.caseNo }, ip: request.ip });
       return [n!, { topic: 'case.updated' as const, payload: { id: c.id, caseNo: c.caseNo, status: c.status, action: 'file' }, cameraId: c.cameraId ?? undefined }];
     });
-    publishAll(ctx, notifications);
+    publishAll(ctx.bus, notifications);
     return detail({ kind: 'user', id: user.id, role: user.role }, request.params.ticket);
   });
 
@@ -289,7 +289,7 @@ export async function incidentRoutes(app: FastifyInstance, ctx: AppContext): Pro
       await audit(q, { user, action: 'incident110.return', targetType: 'incident_110', targetId: inc.id, detail: { ticketNo: request.params.ticket }, ip: request.ip });
       return recordIncidentStatus(q, inc.id, { status: 'returned', at: new Date(), actor: user, note: reason });
     });
-    if (n) publishAll(ctx, [n]);
+    if (n) publishAll(ctx.bus, [n]);
     return detail({ kind: 'user', id: user.id, role: user.role }, request.params.ticket);
   });
 

@@ -33,6 +33,8 @@ import { onlineCondition } from '../fleet/status.js';
 import type { Queryable } from '../db/db.js';
 import type { SessionUser } from '../auth/roles.js';
 import { visibilityCondition } from '../inventory/camera-repo.js';
+import { reviewedPerGroup, reviewedReportsSql } from '../review/events-repo.js';
+import type { PrecisionWindow } from '../review/precision.js';
 
 import { KPI_COLUMNS, type GroupBy, type KpiReport, type KpiRow, type Ratio } from './kpi-types.js';
 
@@ -47,13 +49,19 @@ const INCIDENT_GROUP: Record<GroupBy, string | null> = { department: null, distr
 const EVENT_GROUP: Record<GroupBy, string | null> = { department: null, district: 'cam.district', eventType: 'e.event_type' };
 const CAMERA_GROUP: Record<GroupBy, string | null> = { department: null, district: 'cam.district', eventType: null };
 
+/** KPI precision counts the reviews made in the period (kpi-types.ts states it in the column's label). */
+const AI_PRECISION_WINDOW = (from: Date, to: Date): PrecisionWindow => ({ by: 'reviewed_at', from, to });
+
 type Counts = Record<string, number>;
 const keyOf = (g: string | null) => g ?? '\u0000';
 
 async function grouped(q: Queryable, sql: string, params: unknown[]): Promise<Map<string, Counts>> {
-  const res = await q.query<Record<string, unknown>>(sql, params);
+  return countsByGroup((await q.query<Record<string, unknown>>(sql, params)).rows);
+}
+
+function countsByGroup(rows: Array<Record<string, unknown>>): Map<string, Counts> {
   const out = new Map<string, Counts>();
-  for (const r of res.rows) {
+  for (const r of rows) {
     const counts: Counts = {};
     for (const [k, v] of Object.entries(r)) if (k !== 'g') counts[k] = v === null ? 0 : Number(v);
     out.set(keyOf(r.g as string | null), counts);
@@ -89,20 +97,15 @@ async function compute(q: Queryable, viewer: Pick<SessionUser, 'role'>, from: Da
         FROM incidents_110 i LEFT JOIN cases c ON c.id = i.case_id LEFT JOIN cameras cam ON cam.id = i.camera_id
        WHERE i.received_at >= $1 AND i.received_at < $2
       UNION ALL
-      SELECT ${g(EVENT_GROUP[reportsGroup ?? 'district'])}, e.status = 'confirmed'
-        FROM events e JOIN cameras cam ON cam.id = e.camera_id
-       WHERE e.created_at >= $1 AND e.created_at < $2 AND e.status IN ('confirmed', 'rejected') AND ${vis}
+      ${reviewedReportsSql(g(EVENT_GROUP[reportsGroup ?? 'district']), vis)}
       UNION ALL
       SELECT ${g(CASE_GROUP[reportsGroup ?? 'district'])}, TRUE
         FROM cases c WHERE c.source = 'manual' AND c.filed_at >= $1 AND c.filed_at < $2
     ) r GROUP BY g`, p);
 
   const aiGroup = EVENT_GROUP[groupBy ?? 'district'];
-  const ai = groupBy !== null && aiGroup === null ? new Map<string, Counts>() : await grouped(q, `
-    SELECT ${g(aiGroup)} AS g, count(*) FILTER (WHERE e.status = 'confirmed') AS confirmed, count(*) AS reviewed
-      FROM events e JOIN cameras cam ON cam.id = e.camera_id
-     WHERE e.reviewed_at >= $1 AND e.reviewed_at < $2 AND e.status IN ('confirmed', 'rejected') AND ${vis}
-     GROUP BY 1`, p);
+  const ai = groupBy !== null && aiGroup === null ? new Map<string, Counts>()
+    : countsByGroup(await reviewedPerGroup(q, g(aiGroup), vis, AI_PRECISION_WINDOW(from, to)));
 
   const camGroup = CAMERA_GROUP[groupBy ?? 'district'];
   const cams = groupBy !== null && camGroup === null ? new Map<string, Counts>() : await grouped(q, `

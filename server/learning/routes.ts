@@ -15,6 +15,7 @@ import { HttpError, notFound } from '../http/errors.js';
 import { commonErrors, errorReply, listOf, uuidParam } from '../http/schemas.js';
 import type { AnalyticsService } from '../analytics/service.js';
 import { REGION_COLUMNS } from './regions.js';
+import { reviewedOfRule } from '../review/events-repo.js';
 
 const EDITORS: Role[] = ['admin', 'technician'];
 const READERS: Role[] = ['admin', 'technician', 'reviewer'];
@@ -154,9 +155,7 @@ export async function learningRoutes(app: FastifyInstance, ctx: AppContext & { a
     const user = currentUser(request);
     const rule = await visibleRule(user, request.params.id);
     if (!rule) throw notFound('Rule');
-    const rows = (await ctx.db.query<{ id: string; status: 'confirmed' | 'rejected'; reject_reason: string | null; box: Box | null; score: number; object_count: number; stayed: number }>(
-      `SELECT id, status, reject_reason, box, score, object_count, extract(epoch FROM (last_seen - first_seen))::float8 AS stayed
-         FROM events WHERE rule_id = $1 AND status IN ('confirmed', 'rejected') ORDER BY first_seen DESC LIMIT 5000`, [rule.id])).rows;
+    const rows = await reviewedOfRule(ctx.db, rule.id);
     const reviewed: ReviewedCandidate[] = rows.map((r) => ({
       id: r.id, status: r.status, reason: r.reject_reason, box: r.box, score: Number(r.score), count: Number(r.object_count), stayedSeconds: Number(r.stayed),
     }));

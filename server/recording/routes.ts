@@ -33,6 +33,10 @@ import { buildVodPlaylist, gopRange, type PlaylistFile } from './vod-playlist.js
 import { exportMp4, NothingRecordedError, piecesFor, readRange } from './export.js';
 import { firstSample, keyframeFragment } from './keyframe-only.js';
 import type { GopTuple } from './segment-file.js';
+import { candidateMarkers } from '../review/events-repo.js';
+
+/** timeline markers per request (candidates, alarms, 110 incidents) */
+const MAX_MARKERS = 2000;
 
 export const PLAYBACK_ROLES: Role[] = ['operator', 'reviewer', 'police110', 'admin'];
 const SETTINGS_READERS: Role[] = ['technician', 'admin', 'police110', 'operator'];
@@ -189,11 +193,13 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
     flush();
     const from = new Date(r.from);
     const to = new Date(r.to);
-    const markers = (await o.db.query<{ kind: string; at: Date; id: string; label: string | null }>(
-      `SELECT 'candidate' AS kind, first_seen AS at, id::text AS id, coalesce(label, event_type) AS label FROM events WHERE camera_id = $1 AND first_seen BETWEEN $2 AND $3
-       UNION ALL SELECT 'alarm', started_at, id::text, kind FROM camera_alarms WHERE camera_id = $1 AND started_at BETWEEN $2 AND $3 AND kind <> 'motion'
+    const others = (await o.db.query<{ kind: string; at: Date; id: string; label: string | null }>(
+      `SELECT 'alarm' AS kind, started_at AS at, id::text AS id, kind AS label FROM camera_alarms WHERE camera_id = $1 AND started_at BETWEEN $2 AND $3 AND kind <> 'motion'
        UNION ALL SELECT 'incident', reported_at, id::text, coalesce(category_name, category_code) FROM incidents_110 WHERE camera_id = $1 AND reported_at BETWEEN $2 AND $3
-       ORDER BY at LIMIT 2000`, [cam.id, from, to])).rows.map((x) => ({ kind: x.kind, at: new Date(x.at).toISOString(), id: x.id, label: x.label }));
+       ORDER BY at LIMIT ${MAX_MARKERS}`, [cam.id, from, to])).rows;
+    const markers = [...await candidateMarkers(o.db, cam.id, from, to, MAX_MARKERS), ...others]
+      .map((x) => ({ kind: x.kind, at: new Date(x.at).toISOString(), id: x.id, label: x.label }))
+      .sort((a, b) => a.at.localeCompare(b.at)).slice(0, MAX_MARKERS);
     return { cameraId: cam.id, from: from.toISOString(), to: to.toISOString(), spans, markers };
   });
 

@@ -7,6 +7,7 @@ import type { Db, Queryable } from '../db/db.js';
 import type { SessionUser } from '../auth/roles.js';
 import { visibilityCondition } from '../inventory/camera-repo.js';
 import type { CandidateEvent } from '../../analytics/index.js';
+import type { PrecisionWindow } from './precision.js';
 
 export interface Box { x1: number; y1: number; x2: number; y2: number }
 
@@ -84,12 +85,19 @@ export const RULE_REVIEW_COUNTS = `(SELECT count(*)::int FROM events e WHERE e.r
 
 export interface ReviewCounts { confirmed: number; rejected: number; pending: number; total: number }
 
-/** Review counts per rule, camera and event type, and rejection reasons, of the events first seen in [from, to). */
-export async function reviewCounts(db: Queryable, user: Pick<SessionUser, 'role'>, window: { from?: string; to?: string }) {
-  const where = [visibilityCondition(user, 'cam')];
+/** The SQL condition putting an event in a precision window (its bounds appended to params). */
+function inWindow(w: PrecisionWindow, params: unknown[]): string[] {
+  const col = w.by === 'reviewed_at' ? 'e.reviewed_at' : 'e.first_seen';
+  const where: string[] = [];
+  if (w.from) { params.push(w.from); where.push(`${col} >= $${params.length}`); }
+  if (w.to) { params.push(w.to); where.push(`${col} < $${params.length}`); }
+  return where;
+}
+
+/** Review counts per rule, camera and event type, and rejection reasons, of the events in the window. */
+export async function reviewCounts(db: Queryable, user: Pick<SessionUser, 'role'>, window: PrecisionWindow) {
   const params: unknown[] = [];
-  if (window.from) { params.push(window.from); where.push(`e.first_seen >= $${params.length}`); }
-  if (window.to) { params.push(window.to); where.push(`e.first_seen < $${params.length}`); }
+  const where = [visibilityCondition(user, 'cam'), ...inWindow(window, params)];
   const counts = `count(*) FILTER (WHERE e.status = 'confirmed')::int AS confirmed, count(*) FILTER (WHERE e.status = 'rejected')::int AS rejected,
     count(*) FILTER (WHERE e.status = 'pending')::int AS pending, count(*)::int AS total`;
   const from = `events e JOIN cameras cam ON cam.id = e.camera_id WHERE ${where.join(' AND ')}`;
@@ -102,6 +110,94 @@ export async function reviewCounts(db: Queryable, user: Pick<SessionUser, 'role'
   const types = (await db.query<ReviewCounts & { eventType: string }>(`SELECT e.event_type AS "eventType", ${counts} FROM ${from} GROUP BY e.event_type ORDER BY total DESC`, params)).rows;
   const reasons = (await db.query<{ reason: string; n: number }>(`SELECT e.reject_reason AS reason, count(*)::int AS n FROM ${from} AND e.status = 'rejected' GROUP BY e.reject_reason ORDER BY n DESC`, params)).rows;
   return { rules, cameras, types, reasons };
+}
+
+/**
+ * For the KPI report (kpi/kpi.ts): per group `g`, the reviewed events in the window (confirmed, reviewed), of the
+ * cameras `visibility` lets the viewer see (cam is the event's camera).
+ */
+export async function reviewedPerGroup(q: Queryable, group: string, visibility: string, window: PrecisionWindow) {
+  const params: unknown[] = [];
+  const where = [`e.status IN ('confirmed', 'rejected')`, visibility, ...inWindow(window, params)];
+  return (await q.query<{ g: string | null; confirmed: string; reviewed: string }>(
+    `SELECT ${group} AS g, count(*) FILTER (WHERE e.status = 'confirmed') AS confirmed, count(*) AS reviewed
+       FROM events e JOIN cameras cam ON cam.id = e.camera_id WHERE ${where.join(' AND ')} GROUP BY 1`, params)).rows;
+}
+
+/**
+ * For the KPI report's reported/filed counts: SQL of the AI reports raised in [$1, $2) that a person reviewed, one row
+ * per event (its group, whether it became a case), to UNION with the other sources.
+ */
+export function reviewedReportsSql(group: string, visibility: string): string {
+  return `SELECT ${group}, e.status = 'confirmed'
+        FROM events e JOIN cameras cam ON cam.id = e.camera_id
+       WHERE e.created_at >= $1 AND e.created_at < $2 AND e.status IN ('confirmed', 'rejected') AND ${visibility}`;
+}
+
+// ---- reads for other pages --------------------------------------------------------------------------------------
+
+/** The AI event a case was filed from (the case page's source panel). */
+export async function sourceEventOfCase(q: Queryable, caseId: string) {
+  return (await q.query(
+    `SELECT e.id, e.status, e.score, e.label, e.first_seen AS "firstSeen", e.last_seen AS "lastSeen", e.object_count AS "objectCount"
+       FROM events e WHERE e.case_id = $1 ORDER BY e.first_seen LIMIT 1`, [caseId])).rows[0] ?? null;
+}
+
+/** A camera's candidates first seen in [from, to] as timeline markers (playback), oldest first, at most `limit`. */
+export async function candidateMarkers(q: Queryable, cameraId: string, from: Date, to: Date, limit: number) {
+  return (await q.query<{ kind: string; at: Date; id: string; label: string | null }>(
+    `SELECT 'candidate' AS kind, first_seen AS at, id::text AS id, coalesce(label, event_type) AS label FROM events
+      WHERE camera_id = $1 AND first_seen BETWEEN $2 AND $3 ORDER BY first_seen LIMIT ${limit}`, [cameraId, from, to])).rows;
+}
+
+/** A rule's reviewed candidates, newest first (at most 5000): what the learning suggestions replay. */
+export async function reviewedOfRule(q: Queryable, ruleId: string) {
+  return (await q.query<{ id: string; status: 'confirmed' | 'rejected'; reject_reason: string | null; box: Box | null; score: number; object_count: number; stayed: number }>(
+    `SELECT id, status, reject_reason, box, score, object_count, extract(epoch FROM (last_seen - first_seen))::float8 AS stayed
+       FROM events WHERE rule_id = $1 AND status IN ('confirmed', 'rejected') ORDER BY first_seen DESC LIMIT 5000`, [ruleId])).rows;
+}
+
+export interface DatasetFilters {
+  status?: 'confirmed' | 'rejected' | 'reviewed'; eventType?: string; cameraId?: string; from?: string; to?: string; limit: number;
+}
+
+/** Reviewed candidates a user may see, for a training-data export (oldest first). */
+export async function reviewedForDataset(q: Queryable, user: Pick<SessionUser, 'role'>, f: DatasetFilters) {
+  const where = [visibilityCondition(user, 'cam'), f.status === 'confirmed' ? `e.status = 'confirmed'` : f.status === 'rejected' ? `e.status = 'rejected'` : `e.status IN ('confirmed', 'rejected')`];
+  const params: unknown[] = [];
+  const add = (sql: (n: number) => string, v: unknown) => { params.push(v); where.push(sql(params.length)); };
+  if (f.eventType) add((n) => `e.event_type = $${n}`, f.eventType);
+  if (f.cameraId) add((n) => `e.camera_id = $${n}`, f.cameraId);
+  if (f.from) add((n) => `e.first_seen >= $${n}`, f.from);
+  if (f.to) add((n) => `e.first_seen < $${n}`, f.to);
+  return (await q.query<{ id: string; status: 'confirmed' | 'rejected'; eventType: string; label: string | null; score: number; box: Box | null; cameraId: string;
+    cameraName: string; firstSeen: Date; rejectReason: string | null; rejectNote: string | null; frame: string | null }>(
+    `SELECT e.id, e.status, e.event_type AS "eventType", e.label, e.score, e.box, e.camera_id AS "cameraId",
+        cam.name AS "cameraName", e.first_seen AS "firstSeen", e.reject_reason AS "rejectReason", e.reject_note AS "rejectNote", e.evidence_frame AS frame
+      FROM events e JOIN cameras cam ON cam.id = e.camera_id WHERE ${where.join(' AND ')} ORDER BY e.first_seen, e.id LIMIT ${f.limit}`, params)).rows;
+}
+
+// ---- evidence retention (analytics/evidence-retention.ts) ----------------------------------------------------------
+
+/**
+ * Claims (FOR UPDATE SKIP LOCKED, inside the caller's transaction) up to `batch` rejected or expired events whose
+ * evidence is older than `days` and not yet removed, oldest first.
+ */
+export async function claimPurgeableEvidence(q: Queryable, days: number, batch: number) {
+  return (await q.query<{ id: string; evidence_jpeg: string | null; evidence_frame: string | null; evidence_clip: string | null }>(
+    `SELECT id, evidence_jpeg, evidence_frame, evidence_clip FROM events
+      WHERE status IN ('rejected', 'expired') AND evidence_purged_at IS NULL
+        AND coalesce(reviewed_at, closed_at, last_seen) < now() - make_interval(days => $1::int)
+        AND (evidence_jpeg IS NOT NULL OR evidence_frame IS NOT NULL OR evidence_clip IS NOT NULL)
+      ORDER BY coalesce(reviewed_at, closed_at, last_seen)
+      LIMIT $2 FOR UPDATE SKIP LOCKED`, [days, batch])).rows;
+}
+
+/** The evidence of these events is gone: paths cleared, evidence_purged_at set (the rows stay for precision). */
+export async function markEvidencePurged(q: Queryable, ids: string[]): Promise<void> {
+  await q.query(
+    `UPDATE events SET evidence_jpeg = NULL, evidence_frame = NULL, evidence_clip = NULL, evidence_purged_at = now()
+      WHERE id = ANY($1::uuid[])`, [ids]);
 }
 
 // ---- the engine's writes (analytics/service.ts) ------------------------------------------------------------------

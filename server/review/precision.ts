@@ -7,6 +7,16 @@
 export const PRECISION_THRESHOLD = 0.5;
 export const PRECISION_MIN_REVIEWS = 5;
 
+/**
+ * The window a precision figure counts, stated with it: events first seen in [from, to) (the rules page's report;
+ * no bounds: all candidates to date) or reviewed in [from, to) (KPI: the reviews of the period).
+ */
+export interface PrecisionWindow {
+  by: 'first_seen' | 'reviewed_at';
+  from?: string | Date | null;
+  to?: string | Date | null;
+}
+
 export function precision(c: { confirmed: number; rejected: number }): number | null {
   const reviewed = c.confirmed + c.rejected;
   return reviewed ? c.confirmed / reviewed : null;

@@ -20,7 +20,7 @@ import { recordCameraAccess } from '../sharing/access-log.js';
 import { RULE_READERS } from '../rules/routes.js';
 import * as events from './events-repo.js';
 import { listEvents, type EventFilters } from './events-repo.js';
-import { PRECISION_MIN_REVIEWS, PRECISION_THRESHOLD, withPrecision } from './precision.js';
+import { PRECISION_MIN_REVIEWS, PRECISION_THRESHOLD, withPrecision, type PrecisionWindow } from './precision.js';
 import { regionFromRejectedEvent } from '../learning/regions.js';
 
 export const REVIEWERS: Role[] = ['admin', 'reviewer'];
@@ -180,12 +180,13 @@ export async function reviewRoutes(app: FastifyInstance, ctx: AppContext & { ana
     config: { roles: RULE_READERS },
     schema: {
       tags: ['analytics'],
-      description: `Per rule and per camera: confirmed, rejected, pending, precision = confirmed / reviewed; rules below ${PRECISION_THRESHOLD} after ${PRECISION_MIN_REVIEWS}+ reviews are flagged. Volume per event type.`,
+      description: `Per rule and per camera: confirmed, rejected, pending, precision = confirmed / reviewed; rules below ${PRECISION_THRESHOLD} after ${PRECISION_MIN_REVIEWS}+ reviews are flagged. Volume per event type. Window (stated in the reply as window): events first seen in [from, to); no bounds = all candidates to date.`,
       querystring: { type: 'object', properties: { from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' } }, additionalProperties: false },
       response: { 200: { type: 'object', additionalProperties: true }, ...commonErrors },
     },
   }, async (request) => {
-    const { rules, cameras, types, reasons } = await events.reviewCounts(ctx.db, currentUser(request), request.query);
-    return { threshold: PRECISION_THRESHOLD, minReviews: PRECISION_MIN_REVIEWS, rules: rules.map(withPrecision), cameras: cameras.map(withPrecision), types: types.map(withPrecision), reasons };
+    const window: PrecisionWindow = { by: 'first_seen', from: request.query.from ?? null, to: request.query.to ?? null };
+    const { rules, cameras, types, reasons } = await events.reviewCounts(ctx.db, currentUser(request), window);
+    return { threshold: PRECISION_THRESHOLD, minReviews: PRECISION_MIN_REVIEWS, window, rules: rules.map(withPrecision), cameras: cameras.map(withPrecision), types: types.map(withPrecision), reasons };
   });
 }

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Queryable } from '../db/db.js';
-import type { Role } from '../auth/roles.js';
+import type { Role } from './roles.js';
 import { HttpError } from '../http/errors.js';
-import { resolveSession, SESSION_COOKIE } from '../auth/sessions.js';
+import { resolveSession, SESSION_COOKIE } from './sessions.js';
 import { verifyApiKey, type ApiKeyPrincipal } from './api-keys.js';
 
 declare module 'fastify' {
