@@ -8,7 +8,6 @@
  */
 import { spawn } from 'node:child_process';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
@@ -22,8 +21,7 @@ import { openPglite } from '../server/db/pglite.js';
 import type { AppContext } from '../server/context.js';
 import { createNode } from '../server/node.js';
 import { GbSimDevice } from '../simulator/gb-device.js';
-import { run } from '../ingest/test-fixtures.js';
-import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
+import { h264Loop } from '../ingest/test-fixtures.js';
 
 const SERVER_ID = '34020000002000000001';
 const REALM = '3402000000';
@@ -31,19 +29,6 @@ const PASSWORD = 'bench-password-1';
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const line = (s: string) => process.stdout.write(`${s}\n`);
-
-async function h264Loop(): Promise<string> {
-  const dir = join(tmpdir(), 'streeteye-gb-fixtures');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'loop-320x240-10fps.h264');
-  if (existsSync(file)) return file;
-  const tmp = `${file}.${process.pid}.tmp`;
-  const r = await run(resolveFfmpeg(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10:d=4',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '0', '-g', '10', '-keyint_min', '10', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-f', 'h264', tmp]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  renameSync(tmp, file);
-  return file;
-}
 
 async function main(): Promise<void> {
   const devices = env('GB_BENCH_DEVICES', 10_000);

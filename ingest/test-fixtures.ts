@@ -37,6 +37,21 @@ export async function oneSecondGopFixture(): Promise<string> {
   return file;
 }
 
+/** A 4 s, 1 s-GOP H.264 Annex-B loop (320x240, 10 fps) made once per machine: the GB/T 28181 simulated devices' stream. */
+export async function h264Loop(): Promise<string> {
+  const dir = join(tmpdir(), 'streeteye-gb-fixtures');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'loop-320x240-10fps.h264');
+  if (existsSync(file)) return file;
+  const tmp = `${file}.${process.pid}.tmp`;
+  const r = await run(resolveFfmpeg(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10:d=4',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '0', '-g', '10', '-keyint_min', '10', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-f', 'h264', tmp]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  const { renameSync } = await import('node:fs');
+  renameSync(tmp, file);
+  return file;
+}
+
 /** Remux a file to fragmented MP4 exactly as the ingest does for RTSP (tests only: file input). */
 export async function fragmentedMp4(file: string): Promise<Buffer> {
   const r = await run(resolveFfmpeg(), [

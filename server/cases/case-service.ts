@@ -26,7 +26,7 @@ import { enqueue } from '../outbox/outbox.js';
 import { addWorkingHours, WORKING_CALENDAR, type WorkingCalendar } from './working-hours.js';
 import { nextCaseNo } from './case-number.js';
 
-import type { CaseAction, CaseActionNeed, CaseSource, CaseStatus } from './case-types.js';
+import type { CaseAction, CaseActionNeed, CaseFields, CaseSource, CaseStatus } from './case-types.js';
 export type { CaseAction, CaseActionNeed, CaseSource, CaseStatus };
 export type Actor = Pick<SessionUser, 'id' | 'username'> | null;
 
@@ -54,41 +54,7 @@ export interface NewCase {
   calendar?: WorkingCalendar;
 }
 
-export interface CaseRecord {
-  id: string;
-  caseNo: string;
-  source: CaseSource;
-  sourceRef: string | null;
-  eventType: string;
-  eventCode: string;
-  eventName: string | null;
-  gridCode: string | null;
-  district: string | null;
-  lat: number | null;
-  lng: number | null;
-  address: string | null;
-  cameraId: string | null;
-  description: string | null;
-  evidence: unknown[];
-  status: CaseStatus;
-  department: string | null;
-  handleResult: string | null;
-  reworkCount: number;
-  dueAt: Date | null;
-  reportedAt: Date | null;
-  filedAt: Date;
-  dispatchedAt: Date | null;
-  handledAt: Date | null;
-  verifiedAt: Date | null;
-  closedAt: Date | null;
-  voidedAt: Date | null;
-  voidReason: string | null;
-  overdue: boolean;
-  /** A waiting extension request (延期申请), or null. */
-  extension: { hours: number; reason: string | null; requestedBy: string | null; requestedAt: Date } | null;
-  extensionCount: number;
-  parkedFrom: CaseStatus | null;
-}
+export type CaseRecord = CaseFields<Date>;
 
 export interface CaseHistoryEntry {
   at: Date;

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, existsSync, renameSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Parser } from 'm3u8-parser';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import type { BusMessage } from '../bus.js';
-import { run } from '../../ingest/test-fixtures.js';
-import { resolveFfmpeg, resolveFfprobe } from '../../media-tools/ffmpeg-path.js';
+import { h264Loop, run } from '../../ingest/test-fixtures.js';
+import { resolveFfprobe } from '../../media-tools/ffmpeg-path.js';
 import { GbSimDevice } from '../../simulator/gb-device.js';
 import type { GbService } from './service.js';
 import { parsePtzCmd } from '../../gb28181/ptz-cmd.js';
@@ -18,20 +18,6 @@ const SERVER_ID = '34020000002000000001';
 const PLATFORM = '34020000002000000099'; // a lower platform (type 200)
 const DEVICE = '34020000001180000001'; // an NVR (type 118)
 const PASSWORD = 'gb-secret-12345';
-
-/** A 4 s, 1 s-GOP H.264 Annex-B loop made once per machine (the simulator's pre-encoded stream). */
-async function h264Loop(): Promise<string> {
-  const dir = join(tmpdir(), 'streeteye-gb-fixtures');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'loop-320x240-10fps.h264');
-  if (existsSync(file)) return file;
-  const tmp = `${file}.${process.pid}.tmp`;
-  const r = await run(resolveFfmpeg(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10:d=4',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '0', '-g', '10', '-keyint_min', '10', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-f', 'h264', tmp]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  renameSync(tmp, file);
-  return file;
-}
 
 describe('GB/T 28181 access', () => {
   let t: TestApp;

@@ -1,41 +1,15 @@
 import { request, type Query } from '../api';
 import type { Page } from '../types';
-import type { CaseAction, CaseActionNeed, CaseSource, CaseStatus } from '../../../server/cases/case-types';
+import type { CaseAction, CaseActionNeed, CaseFields, CaseSource, CaseStatus } from '../../../server/cases/case-types';
 
 /** Types and calls of the case (案卷) screens; the case vocabulary is server/cases/case-types.ts, the reply shapes server/cases/case-routes.ts. */
 
 export type { CaseAction, CaseSource, CaseStatus };
 export type ActionNeed = CaseActionNeed;
 
-export interface CaseItem {
-  id: string;
-  caseNo: string;
-  source: CaseSource;
-  sourceRef: string | null;
-  eventType: string;
-  eventCode: string;
-  eventName: string | null;
-  gridCode: string | null;
-  district: string | null;
-  lat: number | null;
-  lng: number | null;
-  address: string | null;
-  cameraId: string | null;
-  description: string | null;
+/** A case as the API returns it (server/cases/case-types.ts), times as ISO strings. */
+export interface CaseItem extends Omit<CaseFields<string>, 'evidence'> {
   evidence: Array<{ kind?: string; url?: string; eventId?: string }>;
-  status: CaseStatus;
-  department: string | null;
-  handleResult: string | null;
-  reworkCount: number;
-  dueAt: string | null;
-  reportedAt: string | null;
-  filedAt: string;
-  closedAt: string | null;
-  voidReason: string | null;
-  overdue: boolean;
-  extension: { hours: number; reason: string | null; requestedBy: string | null; requestedAt: string } | null;
-  extensionCount: number;
-  parkedFrom: CaseStatus | null;
 }
 
 export interface HistoryEntry { at: string; actor: string | null; action: string; fromStatus: string | null; toStatus: string | null; note: string | null; detail: Record<string, unknown> }
