@@ -34,14 +34,19 @@ import type { Queryable } from '../db/db.js';
 import type { SessionUser } from '../auth/roles.js';
 import { visibilityCondition } from '../inventory/camera-repo.js';
 import { reviewedPerGroup, reviewedReportsSql } from '../review/events-repo.js';
-import type { PrecisionWindow } from '../review/precision.js';
+import { precision, type PrecisionWindow } from '../review/precision.js';
 
 import { KPI_COLUMNS, type GroupBy, type KpiReport, type KpiRow, type Ratio } from './kpi-types.js';
 
 export { KPI_COLUMNS, type GroupBy, type KpiReport, type KpiRow, type Ratio };
 
+const round4 = (x: number | null) => (x === null ? null : Math.round(x * 10_000) / 10_000);
 const ratio = (numerator: number, denominator: number): Ratio => ({
-  numerator, denominator, value: denominator > 0 ? Math.round((numerator / denominator) * 10_000) / 10_000 : null,
+  numerator, denominator, value: round4(denominator > 0 ? numerator / denominator : null),
+});
+/** AI precision by the one definition (review/precision.ts), over the window AI_PRECISION_WINDOW. */
+const aiPrecision = (confirmed: number, reviewed: number): Ratio => ({
+  numerator: confirmed, denominator: reviewed, value: round4(precision({ confirmed, rejected: reviewed - confirmed })),
 });
 
 const CASE_GROUP: Record<GroupBy, string> = { department: 'c.dispatched_to', district: 'c.district', eventType: 'c.event_type' };
@@ -129,7 +134,7 @@ async function compute(q: Queryable, viewer: Pick<SessionUser, 'role'>, from: Da
       reworkRate: ratio(n(c.reworked), n(c.due_to_close)),
       accurateFilingRate: ratio(n(c.filed) - n(c.voided), n(c.filed)),
       avgHandlingHours: { count: n(c.handled), value: n(c.handled) ? Math.round((n(c.handling_seconds) / n(c.handled) / 3600) * 100) / 100 : null },
-      aiPrecision: groupBy === 'department' ? null : ratio(n(a?.confirmed), n(a?.reviewed)),
+      aiPrecision: groupBy === 'department' ? null : aiPrecision(n(a?.confirmed), n(a?.reviewed)),
       cameraOnlineRate: groupBy === 'department' || groupBy === 'eventType' ? null : ratio(n(m?.online), n(m?.cameras)),
     });
   }

@@ -2,7 +2,9 @@
  * AI precision, one definition for every page that shows it (KPI, the rules page's report, the rule list):
  *   precision = confirmed / reviewed, reviewed = confirmed + rejected; null when nothing was reviewed.
  * Pending candidates do not count. A rule below PRECISION_THRESHOLD after PRECISION_MIN_REVIEWS reviews is flagged.
- * Each caller states its window beside the figure (see `window` in the replies and the console pages).
+ * Each caller states its window (PrecisionWindow) beside the figure: KPI counts reviews made in the period (its column
+ * label, kpi/kpi-types.ts); the rules page's report counts candidates first seen in [from, to), all to date without
+ * bounds (`window` in GET /api/analytics/precision, and the panel's heading); the rule list counts all time (its header).
  */
 export const PRECISION_THRESHOLD = 0.5;
 export const PRECISION_MIN_REVIEWS = 5;
