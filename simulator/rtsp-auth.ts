@@ -6,8 +6,6 @@
  */
 import { NonceIssuer, readDigestCredentials, safeEqual, verifyDigest } from '../lib/digest-auth.js';
 
-export { parseAuthParams } from '../lib/digest-auth.js';
-
 export interface Credentials {
   username: string;
   password: string;

@@ -4,7 +4,8 @@ import { minuteDelta, readClockStrip, stripCells, stripLayout, STRIP_CELLS } fro
 import { accessUnits, splitAnnexB } from './h264.js';
 import { checkWsSecurity, soapAction } from './onvif-service.js';
 import { packetizeAccessUnit, stampFrame } from './rtp-packetizer.js';
-import { HttpAuth, parseAuthParams } from './rtsp-auth.js';
+import { HttpAuth } from './rtsp-auth.js';
+import { parseAuthParams } from '../lib/digest-auth.js';
 
 function paintStrip(ms: number, width: number, height: number): Buffer {
   const rgb = Buffer.alloc(width * height * 3, 90); // mid-grey "picture"

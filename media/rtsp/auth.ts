@@ -7,8 +7,6 @@
  */
 import { digestAlgorithmSupported, digestAuthorization, parseChallenges, type AuthChallenge } from '../../lib/digest-auth.js';
 
-export { parseAuthParams, parseChallenges, type AuthChallenge } from '../../lib/digest-auth.js';
-
 export class RtspAuthenticator {
   private challenge?: AuthChallenge;
   private nc = 0;
