@@ -148,6 +148,11 @@ export class RgbDecoder {
     this.child.stdin.write(buf);
   }
 
+  /** Ends the input (with `feed`): ffmpeg decodes what it has, hands it out and exits. */
+  end(): void {
+    this.child.stdin.end();
+  }
+
   pause(): void {
     this.child.stdout.pause();
   }
@@ -179,7 +184,7 @@ export class RgbDecoder {
     }
   }
 
-  /** Ends input (EOF when fed, `q` otherwise: RTSP TEARDOWN), SIGTERM after 2 s, SIGKILL after 5 s. */
+  /** Stops now, dropping output still to come: EOF when fed, `q` otherwise (RTSP TEARDOWN); SIGTERM after 2 s, SIGKILL after 5 s. */
   async stop(): Promise<void> {
     if (this.exitedFlag) return;
     this.stopping = true;
