@@ -302,9 +302,9 @@ describe('video wall in Chromium', () => {
     const group = [...w.cams.map((x) => x.id), ...extra];
     const login = await w.h1.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'operator', password: 'wall-test-password-1' } });
     const cookie = `streeteye_session=${login.cookies.find((x) => x.name === 'streeteye_session')!.value}`;
-    const g = await w.h1.app.inject({ method: 'POST', url: '/api/camera-groups', headers: { cookie }, payload: { name: '八路轮巡', cameraIds: group, tourIntervalS: 2 } });
+    const g = await w.h1.app.inject({ method: 'POST', url: '/api/camera-groups', headers: { cookie }, payload: { name: '八路轮巡', cameraIds: group, tourIntervalS: 3 } });
     expect(g.statusCode, g.body).toBe(201);
-    await page.goto(`/wall?layout=4&tour=${g.json().id}&interval=2`);
+    await page.goto(`/wall?layout=4&tour=${g.json().id}&interval=3`);
     await expect.poll(() => page.getByTestId('tour-ctl').count()).toBe(1);
     // tile 1 is the alarm tile of a fresh wall
     w.ctx.bus.publish('event.candidate', { kind: 'opened', id: 'ev-tour', cameraId: d.id, eventType: '占道经营' }, d.id);
@@ -315,7 +315,7 @@ describe('video wall in Chromium', () => {
       const t = setInterval(() => { for (const el of [...document.querySelectorAll('[data-testid="tile"]')].slice(1)) { const c = el.getAttribute('data-camera'); if (c) seen.add(c); } }, 50);
       window.stopTourSeen = () => clearInterval(t);
     })()`);
-    await expect.poll(async () => ((await page.evaluate('[...window.tourSeen]')) as string[]).length, { timeout: 20_000, interval: 250 }).toBe(8);
+    await expect.poll(async () => ((await page.evaluate('[...window.tourSeen]')) as string[]).length, { timeout: 30_000, interval: 250 }).toBe(8);
     expect(((await page.evaluate('[...window.tourSeen]')) as string[]).sort()).toEqual([...group].sort());
     expect(await tiles().nth(0).getAttribute('data-camera')).toBe(d.id); // the alarm keeps its tile meanwhile
     await page.evaluate('window.stopTourSeen()');

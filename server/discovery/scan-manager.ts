@@ -309,8 +309,8 @@ export class ScanManager {
     }
     const devices = uniqueDevices([...mc.devices, ...direct]);
     scan.progress = { done: 0, total: devices.length };
-    if (mc.error) scan.message = `${mc.error}; the devices listed answered on the WS-Discovery ports known to this server (${known.map((r) => r.label).join(', ')})`;
-    else if (!devices.length) scan.message = 'no device answered the multicast probe (multicast may be filtered on this network: try an address range)';
+    if (mc.error) scan.message = `本网络无法组播，所列设备来自本服务器已知的 WS-Discovery 端口 (${known.map((r) => r.label).join(', ')}) ${mc.error}; the devices listed answered on the WS-Discovery ports known to this server`;
+    else if (!devices.length) scan.message = '没有设备应答组播探测（本网络可能过滤组播，请改用地址段扫描）no device answered the multicast probe (multicast may be filtered on this network: try an address range)';
     this.publish(scan, true);
     const unicast = new Set(direct);
     await pool(devices, s.concurrency, signal, async ({ xaddr, ep }) => {
