@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAPTION_FONT_FAMILY, CAPTION_FONT_FILE, evidenceCaption, renderText } from './caption.js';
+import { boxLabel, CAPTION_FONT_FAMILY, CAPTION_FONT_FILE, evidenceCaption, renderText } from './caption.js';
 import { renderAnnotatedJpeg } from './evidence.js';
 import type { RawImage } from './preprocess.js';
 import { repoRoot } from './test-helpers.js';
@@ -116,6 +116,8 @@ describe('evidence caption in Chinese, rendered with the shipped font', () => {
   it('says camera, address, event code and name, and local time', () => {
     const text = evidenceCaption({ cameraName: '延安路 东门', address: '延安路 88 号', eventCode: '09009', eventName: '机动车乱停放', ts: Date.UTC(2026, 11, 2, 6, 3, 5) });
     expect(text).toBe('延安路 东门 · 延安路 88 号 · 09009 机动车乱停放 · 2026-12-02 14:03:05');
+    expect(boxLabel('truck', 0.45)).toBe('货车 truck 0.45');
+    expect(boxLabel('kite')).toBe('kite');
   });
 
   it('covers every Chinese name the migrations seed (event types, reject reasons, 110 categories) with the subset', async () => {

@@ -60,3 +60,15 @@ export function evidenceCaption(f: CaptionFacts): string {
   const event = [f.eventCode, f.eventName].filter(Boolean).join(' ');
   return [f.cameraName, f.address, event, time].map((x) => x?.trim()).filter(Boolean).join(' · ');
 }
+
+/** Chinese names of the detector classes the presets use, for the box labels on the still (others stay as they are). */
+const CLASS_ZH: Record<string, string> = {
+  person: '行人', car: '小汽车', truck: '货车', bus: '客车', motorcycle: '摩托车', bicycle: '自行车',
+  umbrella: '遮阳伞', 'dining table': '桌子', chair: '椅子', suitcase: '箱包', backpack: '背包', handbag: '手提包',
+};
+
+/** "货车 truck 0.45": the class in Chinese and as the model names it, with the candidate's score. */
+export function boxLabel(label: string, score?: number): string {
+  const zh = CLASS_ZH[label];
+  return [zh, label, score === undefined ? null : score.toFixed(2)].filter(Boolean).join(' ');
+}

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
 import type { RawImage } from './preprocess.js';
 import type { Box, Polygon } from './types.js';
-import { renderText } from './caption.js';
+import { boxLabel, renderText } from './caption.js';
 
 export interface LabelledBox {
   box: Box;
@@ -76,7 +76,7 @@ export function overlaySvg(width: number, height: number, zone: Polygon, boxes: 
 /** The annotated still: zone, boxes with "label score", and the caption (Chinese; see caption.ts) burnt in. */
 export async function renderAnnotatedJpeg(frame: RawImage, zone: Polygon, boxes: LabelledBox[], caption?: string, quality = 85): Promise<Buffer> {
   const px = Math.max(12, Math.round(frame.height / 36));
-  const labelTexts = await Promise.all(boxes.map((b) => renderText(b.score === undefined ? b.label : `${b.label} ${b.score.toFixed(2)}`, px)));
+  const labelTexts = await Promise.all(boxes.map((b) => renderText(boxLabel(b.label, b.score), px)));
   const captionText = caption ? await renderText(caption, px, { maxWidth: frame.width - 12 }) : null;
   const layout = layoutText(frame.width, frame.height, boxes, labelTexts, captionText?.height ?? null);
   const svg = Buffer.from(overlaySvg(frame.width, frame.height, zone, boxes, layout));

@@ -10,7 +10,7 @@ import '../review/review.css';
 
 /**
  * 事件审核 Review desk: the queue of candidate events (oldest first), the evidence beside the camera's live view,
- * and keyboard review: C confirm (Enter files the case), R reject (1-8 picks the reason), J/N next, K previous,
+ * and keyboard review: C confirm (Enter files the case), R reject (1-9 picks one of the reasons of the event's type), J/N next, K previous,
  * V annotated/clean frame, P play the clip. New candidates arrive live over the WebSocket.
  */
 type Mode = null | 'confirm' | 'reject';
@@ -174,7 +174,7 @@ export default function ReviewPage() {
               <div className="evidence-head">
                 <strong>{current.eventCode} {current.eventName ?? current.eventType}</strong>
                 <span className="muted">{current.cameraName} · {current.address ?? ''} · {time(current.firstSeen)} → {time(current.lastSeen)}</span>
-                <span className={`badge status-${current.status}`}>{current.status}{current.caseNo ? ` · ${current.caseNo}` : ''}{current.rejectReason ? ` · ${current.rejectReason}` : ''}</span>
+                <span className={`badge status-${current.status}`}>{current.status}{current.caseNo ? ` · ${current.caseNo}` : ''}{current.rejectReason ? ` · ${reasons?.find((r) => r.key === current.rejectReason)?.nameZh ?? current.rejectReason}` : ''}</span>
               </div>
               {showClip && current.evidence.clip ? (
                 <video className="evidence-media" src={reviewApi.evidenceUrl(current.id, 'clip')} controls autoPlay muted aria-label="录像 Clip" />
