@@ -2,7 +2,7 @@
  * The native engine against an RTSP server we did not write: GStreamer's gst-rtsp-server (Debian packages
  * gstreamer1.0-rtsp, python3-gi, gir1.2-gst-rtsp-server-1.0 + the x264/x265 encoders; .ci/run installs them), started
  * here by a small python3 script on an ephemeral port with Digest auth. H.264 and H.265, TCP and UDP; every output is
- * checked by decoding it with ffmpeg. Skipped — loudly — only where those Debian packages are absent.
+ * checked by decoding it with ffmpeg. Skipped — loudly — only where those Debian packages are absent, and never on CI (test/third-party-peers.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -11,14 +11,13 @@ import { fileURLToPath } from 'node:url';
 import type { Fragment, InitSegment } from '../ingest/fmp4.js';
 import { NativePull } from './native-pull.js';
 import { decodeCheck, writeTemp } from './test-helpers.js';
+import { thirdPartyPeer } from '../test/third-party-peers.js';
 
 const PY = '/usr/bin/python3';
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'testing', 'gst-rtsp-server.py');
 const probe = spawnSync(PY, ['-c', "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"], { encoding: 'utf8' });
-const available = probe.status === 0;
-if (!available) {
-  console.warn('\n*** SKIPPED: gst-rtsp-server tests — Debian packages missing (apt-get install gstreamer1.0-rtsp python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly) ***\n');
-}
+const available = thirdPartyPeer('gst-rtsp-server', probe.status === 0,
+  'apt-get install gstreamer1.0-rtsp python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav');
 
 const servers: ChildProcess[] = [];
 async function startGst(codec: 'h264' | 'h265'): Promise<string> {
