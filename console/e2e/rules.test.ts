@@ -12,6 +12,8 @@ import { until } from '../../server/outbox/receiver.test-helper.js';
  * with the mouse and saves, and the analytics engine (YOLOX-nano on the ingest frame tap) raises a candidate for the
  * van inside that zone.
  */
+/** Screenshots for a look: SCREENSHOT_DIR=/tmp/shots */
+const shots = process.env.SCREENSHOT_DIR;
 let sim: Simulator;
 let h: ConsoleHarness;
 let cameraId: string;
@@ -74,6 +76,7 @@ describe('rule editor in Chromium: a zone drawn on the real snapshot catches the
       const handle = (await page.getByTestId('zone-handle').first().boundingBox())!;
       expect(handle.width).toBeLessThan(20);
       expect(Math.abs(handle.width - handle.height)).toBeLessThan(1);
+      if (shots) await page.screenshot({ path: join(shots, 'rule-editor-zone.png') });
 
       // the van stands still for the clip's 30 s: a short dwell; the small car half hidden behind it is left out
       await form.getByLabel(/最低置信度/).fill('0.5');
