@@ -8,9 +8,7 @@ import pino from 'pino';
 import { startSimulator, type SimCameraInfo, type Simulator } from './index.js';
 import { authedUrl, probe, run, testCacheDir } from './test-helpers.js';
 import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
-import { NativePull } from '../media/native-pull.js';
-import type { Fragment, InitSegment } from '../ingest/fmp4.js';
-import { decodeCheck, writeTemp } from '../media/test-helpers.js';
+import { decodeCheck, pullFragments, writeTemp } from '../media/test-helpers.js';
 import { hevcAccessUnits, hevcNalType, HEVC_PPS, HEVC_SPS, HEVC_VPS } from './h265.js';
 import { packetizeAccessUnit } from './rtp-packetizer.js';
 
@@ -51,25 +49,8 @@ describe('simulator H.265 cameras', () => {
   }, 60_000);
 
   it('the native engine relays it as hvc1 fMP4 with an RFC 6381 codec string, and ffmpeg decodes every frame', async () => {
-    const inits: InitSegment[] = [];
-    const frags: Fragment[] = [];
-    let enough!: () => void;
-    const got = new Promise<void>((r) => (enough = r));
-    let ended: Error | undefined;
     const cam = cams[2];
-    const pull = new NativePull({
-      source: { url: cam.rtspMain, username: cam.username, password: cam.password },
-      transport: 'tcp',
-      onInit: (i) => inits.push(i),
-      onFragment: (f) => { frags.push(f); if (frags.length === 30) enough(); },
-      onEnd: (e) => { ended = e; enough(); },
-    });
-    try {
-      await pull.start();
-      await got;
-    } finally {
-      await pull.stop();
-    }
+    const { inits, frags, ended } = await pullFragments({ source: { url: cam.rtspMain, username: cam.username, password: cam.password }, transport: 'tcp' }, 30);
     expect(ended).toBeUndefined();
     expect(inits[0].track).toMatchObject({ sampleEntry: 'hvc1', width: MAIN.width, height: MAIN.height });
     expect(inits[0].track.codec).toMatch(/^hvc1\.1\.6\.L\d+\.[0-9A-F.]+$/);
