@@ -65,6 +65,12 @@ export async function lockForReject(q: Queryable, user: Pick<SessionUser, 'role'
       WHERE e.id = $1 AND ${visibilityCondition(user, 'cam')} FOR UPDATE OF e`, [id])).rows[0] ?? null;
 }
 
+/** Is `reason` an enabled reject reason (reject-reasons.ts) of this event's type? */
+export async function rejectReasonAllowed(q: Queryable, eventId: string, reason: string): Promise<boolean> {
+  const r = await q.query(`SELECT 1 FROM events e JOIN reject_reasons r ON r.event_type = e.event_type AND r.key = $2 AND r.enabled WHERE e.id = $1`, [eventId, reason]);
+  return (r.rowCount ?? 0) > 0;
+}
+
 export async function markRejected(q: Queryable, id: string, o: { reason: string; note: string | null; reviewerId: string }): Promise<void> {
   await q.query(`UPDATE events SET status = 'rejected', reject_reason = $2, reject_note = $3, reviewed_by = $4, reviewed_at = now(), updated_at = now() WHERE id = $1`,
     [id, o.reason, o.note, o.reviewerId]);

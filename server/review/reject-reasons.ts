@@ -3,13 +3,12 @@
  *   GET    /api/reject-reasons?eventType=   the reasons of one type (enabled ones, in order) or of every type (admin: disabled too)
  *   PUT    /api/reject-reasons/:eventType/:key   add or change one (admin): names, order, enabled
  *   DELETE /api/reject-reasons/:eventType/:key   remove one (admin); events rejected with it keep their reason
- * POST /api/events/:id/reject accepts only an enabled reason of the event's type (rejectReasonAllowed).
+ * POST /api/events/:id/reject accepts only an enabled reason of the event's type (events-repo.ts rejectReasonAllowed).
  *
  *   await app.register(rejectReasonRoutes, ctx);
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
-import type { Queryable } from '../db/db.js';
 import { currentUser } from '../auth/guard.js';
 import { audit } from '../audit.js';
 import { HttpError } from '../http/errors.js';
@@ -26,12 +25,6 @@ const reasonReply = {
 } as const;
 const COLUMNS = `event_type AS "eventType", key, name_zh AS "nameZh", name_en AS "nameEn", sort, enabled, updated_at AS "updatedAt"`;
 const params = { type: 'object', properties: { eventType: { type: 'string', pattern: KEY }, key: { type: 'string', pattern: KEY } }, required: ['eventType', 'key'], additionalProperties: false } as const;
-
-/** Is `reason` an enabled reject reason of this event's type? */
-export async function rejectReasonAllowed(q: Queryable, eventId: string, reason: string): Promise<boolean> {
-  const r = await q.query(`SELECT 1 FROM events e JOIN reject_reasons r ON r.event_type = e.event_type AND r.key = $2 AND r.enabled WHERE e.id = $1`, [eventId, reason]);
-  return (r.rowCount ?? 0) > 0;
-}
 
 export async function rejectReasonRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.get<{ Querystring: { eventType?: string } }>('/api/reject-reasons', {

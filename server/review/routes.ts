@@ -22,7 +22,6 @@ import * as events from './events-repo.js';
 import { listEvents, type EventFilters } from './events-repo.js';
 import { PRECISION_MIN_REVIEWS, PRECISION_THRESHOLD, withPrecision, type PrecisionWindow } from './precision.js';
 import { regionFromRejectedEvent } from '../learning/regions.js';
-import { rejectReasonAllowed } from './reject-reasons.js';
 
 export const REVIEWERS: Role[] = ['admin', 'reviewer'];
 export const EVENT_READERS: Role[] = ['admin', 'reviewer', 'technician', 'operator'];
@@ -131,7 +130,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: AppContext & { ana
       const row = await events.lockForReject(q, user, id);
       if (!row) throw notFound('Event');
       if (row.status !== 'pending') throw new HttpError(409, `This event was already ${row.status}`);
-      if (!(await rejectReasonAllowed(q, id, reason))) {
+      if (!(await events.rejectReasonAllowed(q, id, reason))) {
         throw new HttpError(400, `“${reason}”不是该事件类型的驳回原因 "${reason}" is not a reject reason of this event's type`, { reason: '不是该事件类型的驳回原因 is not a reject reason of this event type (GET /api/reject-reasons)' });
       }
       await events.markRejected(q, id, { reason, note: note?.trim() || null, reviewerId: user.id });
