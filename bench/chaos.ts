@@ -16,6 +16,8 @@ const { values } = parseArgs({
     only: { type: 'string' },
   },
 });
+// the simulated cameras listen on loopback: allowed here as in the tests (vitest.config.ts); the nodes inherit it
+process.env.CAMERA_NETWORKS ??= '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8,::1/128';
 const log = (m: string) => process.stdout.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 const rows = await runChaos({
   cameras: Number(values.cameras), viewers: Number(values.viewers), burst: Number(values.burst),
