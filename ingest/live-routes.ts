@@ -355,10 +355,10 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     let body: Buffer | Buffer[] | undefined;
     let m: RegExpExecArray | null;
     if ((m = /^init(\d{1,6})\.mp4$/.exec(file))) body = mux.getInit(Number(m[1]));
-    else if ((m = /^part(\d{1,15})\.(\d{1,6})\.m4s$/.exec(file))) {
-      const msn = Number(m[1]);
-      const idx = Number(m[2]);
-      const part = mux.getPart(msn, idx) ?? (await mux.waitForPart(msn, idx, Math.min(20_000, 3 * mux.targetDuration * 1000), clientGone(reply)));
+    else if ((m = /^part(\d{1,15})\.m4s$/.exec(file))) {
+      // a preload-hinted part blocks until it is written (RFC 8216bis), whichever segment it falls into
+      const seq = Number(m[1]);
+      const part = mux.getPartBySeq(seq) ?? (await mux.waitForPart(seq, Math.min(20_000, 3 * mux.targetDuration * 1000), clientGone(reply)));
       body = part?.data;
     } else if ((m = /^seg(\d{1,15})\.m4s$/.exec(file))) body = mux.getSegment(Number(m[1]))?.parts.map((p) => p.data);
     else return fail(reply, 404, 'no such file');

@@ -2,6 +2,12 @@
  * In-memory LL-HLS window for one camera stream: fMP4 fragments become parts, parts are grouped into
  * segments that start at keyframes. Memory is bounded (segment count and bytes). Blocking playlist
  * reload and blocking part requests wait on this object.
+ *
+ * Part URIs carry a sequence number that runs across segments (`part<seq>.m4s`), not the segment's number and the
+ * part's index in it: whether the next part opens a new segment is only known when its first frame (a keyframe or
+ * not) arrives, so a hint named `part<msn>.<index>` would name a part that is never published whenever a keyframe
+ * closes the segment (RFC 8216bis: a server must not hint a resource it will not publish). The next sequence number
+ * always comes, whichever segment it lands in (MediaMTX names parts the same way).
  */
 import { EventEmitter } from 'node:events';
 import type { Fragment, InitSegment, TrackInfo } from './fmp4.js';
@@ -10,6 +16,8 @@ import { renderPlaylist, type PlaylistPart, type PlaylistSegment } from './llhls
 export interface Part {
   msn: number;
   index: number;
+  /** position in the session's run of parts, across segments: the part's URI */
+  seq: number;
   data: Buffer;
   /** seconds */
   duration: number;
@@ -48,17 +56,25 @@ export interface LlhlsMuxerOptions {
   /** media sequence number of the first segment; sessions start from a time-based value so that a new session
    *  never reuses an old session's URIs */
   firstMsn?: number;
+  /** sequence number of the first part (default firstMsn × 10: with firstMsn counting 100 ms steps, a later session
+   *  starts above an earlier one's parts as long as parts come at most 100 per second) */
+  firstPartSeq?: number;
 }
+
+/** The URI of a part in the playlist (and the file the media route serves). */
+export const partUri = (seq: number): string => `part${seq}.m4s`;
 
 export type WaitResult = 'ok' | 'timeout' | 'closed';
 
 export class LlhlsMuxer extends EventEmitter {
-  readonly opts: Required<LlhlsMuxerOptions>;
+  readonly opts: Required<Omit<LlhlsMuxerOptions, 'firstPartSeq'>>;
   private inits = new Map<number, Buffer>();
   private initId = -1;
   private track?: TrackInfo;
   private segments: Segment[] = [];
   private nextMsn = 0;
+  /** sequence number the next part will get: what the preload hint names */
+  private nextPartSeq: number;
   private discontinuitySequence = 0;
   private pendingDiscontinuity = false;
   private anchor?: { wall: number; dts: number };
@@ -85,6 +101,7 @@ export class LlhlsMuxer extends EventEmitter {
       firstMsn: opts.firstMsn ?? 0,
     };
     this.nextMsn = this.opts.firstMsn;
+    this.nextPartSeq = opts.firstPartSeq ?? this.opts.firstMsn * 10;
     this.partTarget = this.opts.partTargetS;
     this.maxTargetDuration = Math.max(1, Math.ceil(this.opts.minSegmentS));
   }
@@ -219,6 +236,7 @@ export class LlhlsMuxer extends EventEmitter {
     const part: Part = {
       msn: seg.msn,
       index: seg.parts.length,
+      seq: this.nextPartSeq++,
       data: f.data,
       duration,
       independent: f.independent,
@@ -349,19 +367,24 @@ export class LlhlsMuxer extends EventEmitter {
     return s?.parts[index];
   }
 
-  /** A part that may not exist yet (preload hint): wait for it; undefined when it will never exist. */
-  async waitForPart(msn: number, index: number, timeoutMs: number, signal?: AbortSignal): Promise<Part | undefined> {
-    const range = this.range;
-    if (range && msn > range.last + 1) return undefined;
-    const decided = (): boolean => {
-      if (this.getPart(msn, index)) return true;
-      const s = this.segments.find((x) => x.msn === msn);
-      if (s?.complete) return true; // closed with fewer parts
-      if (this.segments.some((x) => x.msn > msn)) return true;
-      return false;
-    };
-    await this.waitUntil(decided, timeoutMs, signal);
-    return this.getPart(msn, index);
+  /** The part with this sequence number, while it is in the window. */
+  getPartBySeq(seq: number): Part | undefined {
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const parts = this.segments[i].parts;
+      if (parts.length && parts[0].seq <= seq) return parts[seq - parts[0].seq];
+    }
+    return undefined;
+  }
+
+  /**
+   * A part that may not exist yet (the preload hint names the next sequence number): wait for it, across a segment
+   * boundary or a restart of the source; undefined when it will not come (further ahead than the hint, left the
+   * window, the session closed, or the timeout).
+   */
+  async waitForPart(seq: number, timeoutMs: number, signal?: AbortSignal): Promise<Part | undefined> {
+    if (seq > this.nextPartSeq) return undefined;
+    await this.waitUntil(() => seq < this.nextPartSeq, timeoutMs, signal);
+    return this.getPartBySeq(seq);
   }
 
   getSegment(msn: number): Segment | undefined {
@@ -394,7 +417,7 @@ export class LlhlsMuxer extends EventEmitter {
       return -1;
     })();
     const partList = (s: Segment): PlaylistPart[] =>
-      s.parts.map((p) => ({ uri: `part${s.msn}.${p.index}.m4s`, duration: p.duration, independent: p.independent }));
+      s.parts.map((p) => ({ uri: partUri(p.seq), duration: p.duration, independent: p.independent }));
     const segs: PlaylistSegment[] = complete.map((s) => ({
       msn: s.msn,
       uri: `seg${s.msn}.m4s`,
@@ -419,9 +442,8 @@ export class LlhlsMuxer extends EventEmitter {
       const crosses = segs.slice(1, skipSegments + 1).some((s) => s.discontinuity) || (firstKept && firstKept.initUri !== segs[0]?.initUri);
       if (crosses || !firstKept) skipSegments = 0;
     }
-    let hint: string | undefined;
-    if (open) hint = `part${open.msn}.${open.parts.length}.m4s`;
-    else if (this.initId >= 0 && !this.closed) hint = `part${this.nextMsn}.0.m4s`;
+    // the next part, whichever segment it opens or continues
+    const hint = this.initId >= 0 && !this.closed ? partUri(this.nextPartSeq) : undefined;
     return renderPlaylist({
       targetDuration: td,
       partTarget: this.partTarget,

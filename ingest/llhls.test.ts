@@ -80,7 +80,11 @@ describe('fMP4 parser and LL-HLS muxer (real ffmpeg output)', () => {
     }
     // the open segment: parts + a preload hint for the next part
     expect(manifest.preloadSegment.parts.length).toBeGreaterThan(0);
-    expect(manifest.preloadSegment.preloadHints[0]).toMatchObject({ type: 'PART', uri: `part8.${manifest.preloadSegment.parts.length}.m4s` });
+    // parts are numbered across segments; the hint names the next number, wherever that part will land
+    const uris = [...manifest.segments.flatMap((s: { parts?: { uri: string }[] }) => s.parts ?? []), ...manifest.preloadSegment.parts].map((p: { uri: string }) => p.uri);
+    const seqs = uris.map((u: string) => Number(/^part(\d+)\.m4s$/.exec(u)![1]));
+    seqs.forEach((n: number, i: number) => i && expect(n).toBe(seqs[i - 1] + 1));
+    expect(manifest.preloadSegment.preloadHints[0]).toMatchObject({ type: 'PART', uri: `part${seqs.at(-1)! + 1}.m4s` });
 
     // blocking semantics
     expect(mux.has(7)).toBe(true);
@@ -119,20 +123,28 @@ describe('fMP4 parser and LL-HLS muxer (real ffmpeg output)', () => {
     expect(mux.getPart(1, 0)?.duration).toBeCloseTo(0.2, 5);
     expect(mux.getPart(1, 0)?.independent).toBe(false); // the continuation segment starts mid-GOP
     expect(mux.playlist()).not.toContain('#EXT-X-INDEPENDENT-SEGMENTS');
-    const hint = mux.waitForPart(1, 1, 5000);
+    const next = mux.getPart(1, 0)!.seq + 1;
+    const hint = mux.waitForPart(next, 5000);
     mux.pushFragment(fragments[i++]);
     mux.pushFragment(fragments[i++]);
     expect((await hint)?.index).toBe(1);
     for (const f of fragments.slice(i, 10)) mux.pushFragment(f);
     i = 10;
+    mux.pushFragment(fragments[i++]); // the keyframe: flushes the last part of segment 1 and starts the next part
+    // the part hinted while segment 1 is still open turns out to open segment 2: it is published all the same
+    const boundary = /URI="part(\d+)\.m4s"/.exec(mux.playlist().split('#EXT-X-PRELOAD-HINT')[1])![1];
+    expect(mux.getSegment(1)).toBeUndefined();
+    const hinted = mux.waitForPart(Number(boundary), 5000);
     mux.pushFragment(fragments[i++]); // the next keyframe's part closes the continuation segment whatever its length
-    mux.pushFragment(fragments[i++]);
     expect(mux.getSegment(1)?.duration).toBeCloseTo(0.9, 5);
+    expect(await hinted).toMatchObject({ msn: 2, index: 0, independent: true });
     for (const f of fragments.slice(i)) mux.pushFragment(f);
     expect(mux.heldBytes).toBeLessThanOrEqual(400_000 + 200_000); // cap + the open segment
     expect(mux.range!.first).toBeGreaterThanOrEqual(3);
-    // a part hinted in a segment that closed with fewer parts will never exist
-    expect(await mux.waitForPart(1, 9, 1000)).toBeUndefined();
+    // a part beyond the hint is refused at once, and one that left the window is gone
+    const last = mux.lastPart!.seq;
+    expect(await mux.waitForPart(last + 2, 1000)).toBeUndefined();
+    expect(await mux.waitForPart(next - 1, 1000)).toBeUndefined(); // segment 1's first part
   });
 
   it('marks a restart (new init) as a discontinuity and serves delta updates', () => {

@@ -32,7 +32,7 @@ describe('configuration', () => {
 
   it('cluster settings: capacity follows INGEST_MAX_SESSIONS unless INGEST_CAPACITY says otherwise', () => {
     const secret = 'x'.repeat(32);
-    expect(loadConfig({ DATABASE_URL: 'postgres://db/x', STREETEYE_ROLE: 'api', STREETEYE_SECRET: secret })).toMatchObject({ role: 'api', leaseTtlMs: 15_000 });
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x', STREETEYE_ROLE: 'api', STREETEYE_SECRET: secret })).toMatchObject({ role: 'api', leaseTtlMs: 3_000 });
     expect(loadConfig({ DATABASE_URL: 'postgres://db/x' }).role).toBe('all');
     expect(loadConfig({ INGEST_MAX_SESSIONS: '150' }).ingestCapacity).toBe(150);
     expect(loadConfig({ INGEST_MAX_SESSIONS: '150', INGEST_CAPACITY: '40' }).ingestCapacity).toBe(40);

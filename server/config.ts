@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseCameraNetworks, type Cidr } from './camera-network/policy.js';
+import { DEFAULT_LEASE_TTL_S } from './cluster/lease-timing.js';
 
 export interface Config {
   port: number;
@@ -154,7 +155,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // a camera takes one session per stream it plays: by default a node claims as many cameras as it may run sessions
     ingestCapacity: intVar(env, 'INGEST_CAPACITY', maxSessions, 0, 10_000),
     analyticsCapacity: intVar(env, 'ANALYTICS_CAPACITY', 50, 0, 10_000),
-    leaseTtlMs: intVar(env, 'LEASE_TTL_S', 15, 2, 600) * 1000,
+    // 3 s: takeover within 5 s, a ~2 s event-loop stall ridden out (reasoning: server/cluster/lease-timing.ts)
+    leaseTtlMs: intVar(env, 'LEASE_TTL_S', DEFAULT_LEASE_TTL_S, 2, 600) * 1000,
     ingestAlwaysOn: ['1', 'true', 'yes', 'on'].includes((env.INGEST_ALWAYS_ON ?? '').toLowerCase()),
     cameraAlarms: !['0', 'false', 'no', 'off'].includes((env.CAMERA_ALARMS ?? '').toLowerCase()),
   };

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, dbKinds } from '../../test/db.js';
 import type { Db } from '../db/db.js';
 import { CameraLeases } from './camera-leases.js';
+import { DEFAULT_LEASE_TTL_S } from './lease-timing.js';
 
 const quiet = { info() {}, warn() {} };
 
@@ -128,4 +129,29 @@ describe.each(dbKinds())('camera leases on %s', (kind) => {
     expect(n.holds(held)).toBe(true);
     await n.stop();
   });
+
+  it('at the default timing, rides out a 1 s event-loop stall without dropping a camera, and fences itself past the TTL', async () => {
+    const n = new CameraLeases({ db, nodeId: 'node-stalled', kind: 'ingest', capacity: 3, logger: quiet }); // defaults
+    const events: string[] = [];
+    n.on('lost', (id) => events.push(`lost ${id}`));
+    n.on('acquired', (id) => events.push(`acquired ${id}`));
+    const block = (ms: number) => { const end = performance.now() + ms; while (performance.now() < end) { /* a blocked event loop */ } };
+    try {
+      await n.start();
+      expect(n.cameras()).toHaveLength(3);
+      events.length = 0;
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => setTimeout(r, 300 + i * 170)); // at different points of the renewal cycle
+        block(1000);
+      }
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(events).toEqual([]); // no lease flapping: nothing lost, nothing re-acquired
+      expect(n.cameras()).toHaveLength(3);
+      // a stall longer than the TTL: its rows may have expired, so it must have stopped pulling (fenced)
+      block(DEFAULT_LEASE_TTL_S * 1000 + 200);
+      await expect.poll(() => events.filter((e) => e.startsWith('lost')).length, { timeout: 3000 }).toBe(3);
+    } finally {
+      await n.stop();
+    }
+  }, 30_000);
 });

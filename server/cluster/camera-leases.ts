@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Db } from '../db/db.js';
+import { DEFAULT_LEASE_TTL_S, leaseTiming } from './lease-timing.js';
 
 export type LeaseKind = 'ingest' | 'analytics';
 
@@ -11,7 +12,7 @@ export interface CameraLeasesOptions {
   capacity: number;
   /** Lease lifetime in the database. */
   ttlMs?: number;
-  /** Renew/claim period; well under ttlMs so one missed beat does not lose the lease. */
+  /** Renew/claim period (default: lease-timing.ts); well under ttlMs so missed beats do not lose the lease. */
   intervalMs?: number;
   /** Only cameras this filter admits are claimed (e.g. analytics: cameras with enabled rules). SQL over alias c. */
   eligibleSql?: string;
@@ -49,11 +50,14 @@ export class CameraLeases extends EventEmitter {
   private running = false;
   private readonly ttlMs: number;
   private readonly intervalMs: number;
+  private readonly marginMs: number;
 
   constructor(private readonly o: CameraLeasesOptions) {
     super();
-    this.ttlMs = o.ttlMs ?? 15_000;
-    this.intervalMs = o.intervalMs ?? Math.max(500, Math.floor(this.ttlMs / 3));
+    const timing = leaseTiming(o.ttlMs ?? DEFAULT_LEASE_TTL_S * 1000, o.intervalMs);
+    this.ttlMs = timing.ttlMs;
+    this.intervalMs = timing.intervalMs;
+    this.marginMs = timing.marginMs;
   }
 
   /** True while this node may work on the camera (fencing check before every (re)connect). */
@@ -147,7 +151,7 @@ export class CameraLeases extends EventEmitter {
 
   /** One renew + claim round; exported for tests that step time by hand. */
   async beat(): Promise<void> {
-    const started = performance.now();
+    let sent = performance.now();
     try {
       const { nodeId, kind } = this.o;
       const ttl = `${this.ttlMs} milliseconds`;
@@ -160,9 +164,14 @@ export class CameraLeases extends EventEmitter {
               AND NOT EXISTS (SELECT 1 FROM cameras c WHERE c.id = l.camera_id AND ${this.o.eligibleSql}) RETURNING camera_id`, [nodeId, kind]);
         for (const r of released.rows) this.lose(r.camera_id, 'camera no longer in this node\'s scope: handed back');
       }
+      sent = performance.now();
       const renewed = await this.o.db.query<{ camera_id: string; epoch: number }>(
         `UPDATE camera_leases SET expires_at = now() + $3::interval
           WHERE node_id = $1 AND kind = $2 AND expires_at > now() RETURNING camera_id, epoch`, [nodeId, kind, ttl]);
+      // Valid from the moment the renewal was sent, not when it answered: the database's clock started then at the
+      // latest. Extended now, before the claim queries: a slow claim on a loaded database must not fence a renewed node.
+      this.validUntil = sent + this.ttlMs - this.marginMs;
+      this.armFence();
       const still = new Set(renewed.rows.map((r) => r.camera_id));
       for (const id of [...this.held.keys()]) if (!still.has(id)) this.lose(id, 'lease expired or taken over');
       // Rows of ours that expired (e.g. after a pause) are gone for good: the epoch moves on at the next claim.
@@ -194,9 +203,6 @@ export class CameraLeases extends EventEmitter {
            SET node_id = EXCLUDED.node_id, epoch = EXCLUDED.epoch, acquired_at = now(), expires_at = EXCLUDED.expires_at
            WHERE camera_leases.expires_at <= now()
          RETURNING camera_id, epoch`, [nodeId, kind, ttl, room]) : { rows: [] };
-      // Valid from the moment the renewal was sent, not when it answered: the database's clock started then at the latest.
-      this.validUntil = started + this.ttlMs - Math.min(2000, this.ttlMs / 5);
-      this.armFence();
       for (const r of renewed.rows) {
         if (this.releasing.has(r.camera_id)) continue;
         // held again after a local fence (e.g. the database restarted and came back before the row expired)

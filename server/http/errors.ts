@@ -119,7 +119,10 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     let status = err.statusCode ?? 500;
     let message = err.message;
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `Request body is larger than the ${Math.round(request.routeOptions.bodyLimit / 1024 / 1024)} MB this endpoint accepts`;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const mb = Math.round(request.routeOptions.bodyLimit / 1024 / 1024);
+      message = `请求内容超过本接口允许的 ${mb} MB · Request body is larger than the ${mb} MB this endpoint accepts`;
+    }
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = `Content-Type ${request.headers['content-type'] ?? '(none)'} is not accepted here`;
     if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') message = 'Body must be a JSON document, got an empty body';
     if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {

@@ -18,13 +18,25 @@ export async function livePushRoutes(app: FastifyInstance, ctx: AppContext): Pro
     for (const r of res.rows) restricted.add(r.id);
   };
   await refresh();
+  // an import announces its cameras in chunks (500 messages for 50,000): one re-read at a time, and one more after it
+  // if anything changed meanwhile, instead of a query per message that would take every pooled connection
+  let refreshing = false;
+  let again = false;
+  const refreshSoon = (): void => {
+    if (refreshing) { again = true; return; }
+    refreshing = true;
+    void refresh().catch(() => {}).finally(() => {
+      refreshing = false;
+      if (again) { again = false; refreshSoon(); }
+    });
+  };
   const unsubscribeChanges = ctx.bus.subscribe('camera.changed', ({ payload: change }) => {
     // Apply a known sharing at once (the bus is synchronous, so no later message slips through), then re-read.
     for (const id of change.ids) {
       if (change.sharing === 'restricted') restricted.add(id);
       if (change.sharing === 'shared' || change.kind === 'deleted') restricted.delete(id);
     }
-    void refresh().catch(() => {});
+    refreshSoon();
   });
   app.addHook('onClose', async () => unsubscribeChanges());
 

@@ -1,6 +1,7 @@
-import { parse } from 'csv-parse/sync';
+import { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
-import iconv from 'iconv-lite';
+import { decodeCsvSlices } from './csv-decode.js';
 import type { Camera, CameraInput } from './camera-model.js';
 
 /** CSV columns in export order; import also accepts the Chinese headers spreadsheets use. */
@@ -41,36 +42,6 @@ export interface ParsedCsvRow {
 }
 
 /**
- * UTF-8 (with or without BOM) when it decodes cleanly, else GBK: what Chinese spreadsheet exports often are. A file
- * that is neither as a whole is read line by line (a newline byte never occurs inside a UTF-8 or GBK character), so
- * the lines that are neither keep U+FFFD and are refused by row (parseCameraCsv), instead of garbling the file.
- */
-export function decodeCsv(body: Buffer): string {
-  if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) body = body.subarray(3);
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
-  try {
-    return utf8.decode(body);
-  } catch {
-    const gbk = iconv.decode(body, 'gbk');
-    if (!gbk.includes('\ufffd')) return gbk;
-  }
-  const lines: string[] = [];
-  let start = 0;
-  while (start <= body.length) {
-    let end = body.indexOf(0x0a, start);
-    if (end < 0) end = body.length;
-    const line = body.subarray(start, end);
-    try {
-      lines.push(utf8.decode(line));
-    } catch {
-      lines.push(iconv.decode(line, 'gbk'));
-    }
-    start = end + 1;
-  }
-  return lines.join('\n');
-}
-
-/**
  * Spreadsheet formula injection: a cell that starts with = + - @ TAB or CR is a formula to Excel and WPS (a camera
  * named =HYPERLINK(…) would run when a technician opens the export). Such cells are exported with a leading
  * apostrophe, which spreadsheets show as text; import takes exactly one apostrophe off again, so an export imports
@@ -91,72 +62,87 @@ function normaliseHeader(h: string): string {
   return h.trim().toLowerCase().replace(/\s+/g, '_');
 }
 
-export function parseCameraCsv(text: string): { rows: ParsedCsvRow[]; fatal: CsvRowError[] } {
-  let records: string[][];
+/** Thrown by csvRecords and readHeader: the file as a whole cannot be imported (nothing is). */
+export class CsvFileError extends Error {
+  constructor(readonly fatal: CsvRowError[]) { super(fatal[0]?.message ?? 'invalid CSV'); }
+}
+
+/**
+ * The file's records, streamed: decoded slice by slice (csv-decode.ts) into csv-parse's streaming parser. Throws
+ * CsvFileError for a file that is not CSV (with the line where it broke) or has no header.
+ */
+export async function* csvRecords(body: Buffer): AsyncGenerator<string[]> {
+  const parser = Readable.from(decodeCsvSlices(body)).pipe(parse({ skip_empty_lines: true, relax_column_count: true, bom: true, trim: false }));
+  let any = false;
   try {
-    records = parse(text, { skip_empty_lines: true, relax_column_count: true, bom: true, trim: false }) as string[][];
+    for await (const record of parser as AsyncIterable<string[]>) {
+      any = true;
+      yield record;
+    }
   } catch (err) {
     const e = err as { lines?: number; message: string };
-    return { rows: [], fatal: [{ row: e.lines ?? 1, column: null, message: `The file is not valid CSV: ${e.message}` }] };
+    throw new CsvFileError([{ row: e.lines ?? 1, column: null, message: `The file is not valid CSV: ${e.message}` }]);
+  } finally {
+    parser.destroy();
   }
-  if (records.length === 0) return { rows: [], fatal: [{ row: 1, column: null, message: 'The file is empty: expected a header row' }] };
-  if (records[0].some((h) => h.includes(UNDECODABLE))) {
-    return { rows: [], fatal: [{ row: 1, column: null, message: 'The header row is neither UTF-8 nor GBK text: save the file as UTF-8 CSV / 表头既不是 UTF-8 也不是 GBK 编码，请另存为 UTF-8 CSV' }] };
+  if (!any) throw new CsvFileError([{ row: 1, column: null, message: 'The file is empty: expected a header row' }]);
+}
+
+/** The columns the header row names; CsvFileError listing every problem with it. */
+export function readHeader(cells: string[]): CsvColumn[] {
+  if (cells.some((h) => h.includes(UNDECODABLE))) {
+    throw new CsvFileError([{ row: 1, column: null, message: 'The header row is neither UTF-8 nor GBK text: save the file as UTF-8 CSV / 表头既不是 UTF-8 也不是 GBK 编码，请另存为 UTF-8 CSV' }]);
   }
-  const header = records[0].map((h) => {
+  const header = cells.map((h) => {
     const key = normaliseHeader(h);
     return (CSV_COLUMNS as readonly string[]).includes(key) ? (key as CsvColumn) : ALIASES[key] ?? ALIASES[h.trim()];
   });
   const fatal: CsvRowError[] = [];
-  records[0].forEach((h, i) => {
+  cells.forEach((h, i) => {
     if (!header[i]) fatal.push({ row: 1, column: h, message: `Unknown column "${h}"; known columns: ${CSV_COLUMNS.join(', ')}` });
   });
   const seen = new Set<string>();
   header.forEach((c, i) => {
-    if (c && seen.has(c)) fatal.push({ row: 1, column: records[0][i], message: `Column ${c} appears twice` });
+    if (c && seen.has(c)) fatal.push({ row: 1, column: cells[i], message: `Column ${c} appears twice` });
     if (c) seen.add(c);
   });
   if (!seen.has('name')) fatal.push({ row: 1, column: 'name', message: 'The name column is required' });
-  if (fatal.length) return { rows: [], fatal };
+  if (fatal.length) throw new CsvFileError(fatal);
+  return header as CsvColumn[];
+}
 
-  const rows: ParsedCsvRow[] = [];
-  for (let r = 1; r < records.length; r++) {
-    const cells = records[r];
-    const rowNo = r + 1;
-    const errors: CsvRowError[] = [];
-    if (cells.length !== header.length) {
-      errors.push({ row: rowNo, column: null, message: `Expected ${header.length} columns, found ${cells.length}` });
-      rows.push({ row: rowNo, input: {}, errors });
-      continue;
-    }
-    if (cells.some((c) => c.includes(UNDECODABLE))) {
-      errors.push({ row: rowNo, column: null, message: 'This row\'s bytes are neither UTF-8 nor GBK text (the names would come out garbled): save the file as UTF-8 CSV / 该行既不是 UTF-8 也不是 GBK 编码' });
-      rows.push({ row: rowNo, input: {}, errors });
-      continue;
-    }
-    const input: Record<string, unknown> = {};
-    header.forEach((col, i) => {
-      const raw = restoreFormula(cells[i]);
-      const cell = raw.trim();
-      const field = FIELD_OF[col!];
-      if (col === 'lat' || col === 'lng') {
-        if (cell === '') input[field] = null;
-        else if (!/^[-+]?\d+(\.\d+)?$/.test(cell)) errors.push({ row: rowNo, column: col, message: 'must be a number' });
-        else input[field] = Number(cell);
-      } else if (col === 'tags') {
-        input[field] = cell === '' ? [] : cell.split(/[;；]/).map((t) => t.trim()).filter(Boolean);
-      } else if (col === 'sharing') {
-        input[field] = cell === '' ? undefined : ({ 共享: 'shared', 受限: 'restricted', 不共享: 'restricted' } as Record<string, string>)[cell] ?? cell.toLowerCase();
-      } else if (col === 'password' || col === 'username') {
-        // Empty credential cells mean "keep what the camera has", not "erase it".
-        input[field] = cell === '' ? undefined : raw;
-      } else {
-        input[field] = cell === '' ? null : cell;
-      }
-    });
-    rows.push({ row: rowNo, input: input as CameraInput, errors });
+/** One data row read into typed values (rowNo: 1-based, the header is row 1). */
+export function readRow(header: CsvColumn[], cells: string[], rowNo: number): ParsedCsvRow {
+  const errors: CsvRowError[] = [];
+  if (cells.length !== header.length) {
+    errors.push({ row: rowNo, column: null, message: `Expected ${header.length} columns, found ${cells.length}` });
+    return { row: rowNo, input: {}, errors };
   }
-  return { rows, fatal };
+  if (cells.some((c) => c.includes(UNDECODABLE))) {
+    errors.push({ row: rowNo, column: null, message: 'This row\'s bytes are neither UTF-8 nor GBK text (the names would come out garbled): save the file as UTF-8 CSV / 该行既不是 UTF-8 也不是 GBK 编码' });
+    return { row: rowNo, input: {}, errors };
+  }
+  const input: Record<string, unknown> = {};
+  header.forEach((col, i) => {
+    const raw = restoreFormula(cells[i]);
+    const cell = raw.trim();
+    const field = FIELD_OF[col];
+    if (col === 'lat' || col === 'lng') {
+      if (cell === '') input[field] = null;
+      else if (!/^[-+]?\d+(\.\d+)?$/.test(cell)) errors.push({ row: rowNo, column: col, message: 'must be a number' });
+      else input[field] = Number(cell);
+    } else if (col === 'tags') {
+      input[field] = cell === '' ? [] : cell.split(/[;；]/).map((t) => t.trim()).filter(Boolean);
+    } else if (col === 'sharing') {
+      input[field] = cell === '' ? undefined : ({ 共享: 'shared', 受限: 'restricted', 不共享: 'restricted' } as Record<string, string>)[cell] ?? cell.toLowerCase();
+    } else if (col === 'password' || col === 'username') {
+      // Empty credential cells mean "keep what the camera has", not "erase it".
+      input[field] = cell === '' ? undefined : raw;
+    } else {
+      input[field] = cell === '' ? null : cell;
+    }
+  });
+  return { row: rowNo, input: input as CameraInput, errors };
 }
 
 export function camerasToCsv(cameras: Camera[]): string {

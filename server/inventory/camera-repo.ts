@@ -137,6 +137,45 @@ export class CameraRepo {
     return inserted;
   }
 
+  /**
+   * Bulk update for imports: one statement per group of rows that set the same columns (a CSV's rows all do, but
+   * for empty credential or sharing cells), instead of a round trip (and a credentials read) per camera. Same
+   * meaning as updateQuietly row by row; the ids must be distinct.
+   */
+  async updateMany(q: Queryable, items: Array<{ id: string; input: CameraInput }>): Promise<void> {
+    // changing one half of the credentials keeps the other: read the stored ones where only one half is given
+    const half = items.filter(({ input: i }) => (i.username === undefined) !== (i.password === undefined)).map((x) => x.id);
+    const stored = new Map<string, CameraCredentials>();
+    if (half.length) {
+      const res = await q.query<{ id: string; credentials_enc: string | null }>('SELECT id, credentials_enc FROM cameras WHERE id = ANY($1::uuid[])', [half]);
+      for (const r of res.rows) stored.set(r.id, r.credentials_enc ? JSON.parse(open(this.credentialKey, r.credentials_enc)) as CameraCredentials : { username: null, password: null });
+    }
+    const groups = new Map<string, Array<Record<string, unknown>>>();
+    for (const { id, input } of items) {
+      const rec: Record<string, unknown> = { id };
+      for (const [key, col] of Object.entries(COLUMN_OF)) {
+        const v = input[key as keyof CameraInput];
+        if (v !== undefined) rec[col] = v;
+      }
+      if (input.username !== undefined || input.password !== undefined) {
+        const current = stored.get(id) ?? { username: null, password: null };
+        rec.credentials_enc = this.sealCredentials(input.username !== undefined ? input.username : current.username, input.password !== undefined ? input.password : current.password);
+      }
+      const signature = Object.keys(rec).join(',');
+      if (!groups.has(signature)) groups.set(signature, []);
+      groups.get(signature)!.push(rec);
+    }
+    const types: Record<string, string> = { id: 'uuid', lat: 'double precision', lng: 'double precision', tags: 'text[]' };
+    for (const [signature, recs] of groups) {
+      const cols = signature.split(',');
+      const sets = ['updated_at = now()', ...cols.filter((c) => c !== 'id').map((c) => `${c} = x.${c}`)];
+      await q.query(
+        `UPDATE cameras c SET ${sets.join(', ')}
+           FROM jsonb_to_recordset($1::jsonb) AS x(${cols.map((c) => `${c} ${types[c] ?? 'text'}`).join(', ')})
+          WHERE c.id = x.id`, [JSON.stringify(recs)]);
+    }
+  }
+
   async update(q: Queryable, id: string, input: CameraInput): Promise<Camera | null> {
     return (await this.updateQuietly(q, id, input)) ? this.getById(q, id) : null;
   }

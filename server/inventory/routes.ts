@@ -8,7 +8,7 @@ import { ALL_ROLES, INVENTORY_EDITORS, seesRestrictedCameras } from '../auth/rol
 import { validateCameraInput, type CameraInput } from './camera-model.js';
 import type { CameraFilters, CameraRepo } from './camera-repo.js';
 import { camerasToCsv } from './camera-csv.js';
-import { importCamerasCsv } from './camera-import.js';
+import { IMPORT_MAX_BYTES, importCamerasCsv } from './camera-import.js';
 import { publishCameraChange } from '../bus.js';
 
 const nullableString = { type: ['string', 'null'] } as const;
@@ -160,8 +160,9 @@ export async function cameraRoutes(app: FastifyInstance, ctx: AppContext & { cam
     return reply.code(204).send();
   });
 
-  // CSV arrives as raw bytes: the encoding (UTF-8 or GBK) is detected, not trusted from headers.
-  app.addContentTypeParser(['text/csv', 'application/csv', 'application/vnd.ms-excel'], { parseAs: 'buffer', bodyLimit: 8 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+  // CSV arrives as raw bytes: the encoding (UTF-8 or GBK) is detected, not trusted from headers. The bytes are held
+  // (up to IMPORT_MAX_BYTES, 413 beyond); the rows are streamed from them (camera-import.ts).
+  app.addContentTypeParser(['text/csv', 'application/csv', 'application/vnd.ms-excel'], { parseAs: 'buffer', bodyLimit: IMPORT_MAX_BYTES }, (_req, body, done) => done(null, body));
 
   const importReply = {
     type: 'object',
@@ -172,10 +173,10 @@ export async function cameraRoutes(app: FastifyInstance, ctx: AppContext & { cam
   } as const;
   app.post<{ Querystring: { partial: boolean }; Body: Buffer }>('/api/cameras/import', {
     config: { roles: INVENTORY_EDITORS },
-    bodyLimit: 8 * 1024 * 1024,
+    bodyLimit: IMPORT_MAX_BYTES,
     schema: {
       tags: ['cameras'],
-      description: 'CSV body (UTF-8 with or without BOM, or GBK). Columns: see README. Upsert by national_id, else name.',
+      description: `CSV body (UTF-8 with or without BOM, or GBK), at most ${IMPORT_MAX_BYTES / 1024 / 1024} MB. Columns: see README. Upsert by national_id, else name.`,
       querystring: { type: 'object', properties: { partial: { type: 'boolean', default: false } }, additionalProperties: false },
       response: { 200: importReply, 422: { ...importReply, properties: { ...importReply.properties, statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } } }, 413: errorReply, 415: errorReply, ...commonErrors },
     },
