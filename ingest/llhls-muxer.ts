@@ -48,6 +48,8 @@ export interface LlhlsMuxerOptions {
   /** media sequence number of the first segment; sessions start from a time-based value so that a new session
    *  never reuses an old session's URIs */
   firstMsn?: number;
+  /** prefix of every URI in the playlist (a second rendition served from the same directory: `kf-`) */
+  uriPrefix?: string;
 }
 
 export type WaitResult = 'ok' | 'timeout' | 'closed';
@@ -83,6 +85,7 @@ export class LlhlsMuxer extends EventEmitter {
       maxBytes: opts.maxBytes ?? 24 * 1024 * 1024,
       deltaUpdates: opts.deltaUpdates ?? true,
       firstMsn: opts.firstMsn ?? 0,
+      uriPrefix: opts.uriPrefix ?? '',
     };
     this.nextMsn = this.opts.firstMsn;
     this.partTarget = this.opts.partTargetS;
@@ -369,6 +372,11 @@ export class LlhlsMuxer extends EventEmitter {
     return s?.complete ? s : undefined;
   }
 
+  /** The keyframe that starts each segment of the current init, oldest first (what a keyframe rendition starts from). */
+  keyframeParts(): Part[] {
+    return this.segments.filter((s) => s.initId === this.initId && s.parts.length && s.parts[0].independent).map((s) => s.parts[0]);
+  }
+
   /** Latest segment start: the init and the independent first part of the newest segment (snapshots). */
   latestKeyframe(): { init: Buffer; part: Part } | undefined {
     for (let i = this.segments.length - 1; i >= 0; i--) {
@@ -393,13 +401,14 @@ export class LlhlsMuxer extends EventEmitter {
       }
       return -1;
     })();
+    const pre = this.opts.uriPrefix;
     const partList = (s: Segment): PlaylistPart[] =>
-      s.parts.map((p) => ({ uri: `part${s.msn}.${p.index}.m4s`, duration: p.duration, independent: p.independent }));
+      s.parts.map((p) => ({ uri: `${pre}part${s.msn}.${p.index}.m4s`, duration: p.duration, independent: p.independent }));
     const segs: PlaylistSegment[] = complete.map((s) => ({
       msn: s.msn,
-      uri: `seg${s.msn}.m4s`,
+      uri: `${pre}seg${s.msn}.m4s`,
       duration: s.duration,
-      initUri: `init${s.initId}.mp4`,
+      initUri: `${pre}init${s.initId}.mp4`,
       discontinuity: s.discontinuity,
       programDateTime: s.programDateTime,
       parts: s.msn >= partsFrom ? partList(s) : [],
@@ -420,8 +429,8 @@ export class LlhlsMuxer extends EventEmitter {
       if (crosses || !firstKept) skipSegments = 0;
     }
     let hint: string | undefined;
-    if (open) hint = `part${open.msn}.${open.parts.length}.m4s`;
-    else if (this.initId >= 0 && !this.closed) hint = `part${this.nextMsn}.0.m4s`;
+    if (open) hint = `${pre}part${open.msn}.${open.parts.length}.m4s`;
+    else if (this.initId >= 0 && !this.closed) hint = `${pre}part${this.nextMsn}.0.m4s`;
     return renderPlaylist({
       targetDuration: td,
       partTarget: this.partTarget,
@@ -429,7 +438,7 @@ export class LlhlsMuxer extends EventEmitter {
       discontinuitySequence: this.discontinuitySequence + this.segments.filter((s) => s.msn < (list[0]?.msn ?? 0) && s.discontinuity).length,
       segments: segs,
       open: open
-        ? { msn: open.msn, initUri: `init${open.initId}.mp4`, discontinuity: open.discontinuity, programDateTime: open.programDateTime, parts: partList(open) }
+        ? { msn: open.msn, initUri: `${pre}init${open.initId}.mp4`, discontinuity: open.discontinuity, programDateTime: open.programDateTime, parts: partList(open) }
         : undefined,
       preloadHintUri: hint,
       independentSegments: list.every((s) => s.parts.length === 0 || s.parts[0].independent),
