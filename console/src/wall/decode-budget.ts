@@ -5,8 +5,8 @@
  *   full     the whole stream (25 fps)
  *   reduced  the keyframe-only rendition (1 frame per GOP: 1 fps, 25x less to decode), still at the live edge
  *   still    a snapshot now and then (nothing to decode)
- * Saturated: fewer full tiles (a quarter, or half when far over), then fewer moving tiles. Healthy for a while: still
- * tiles move again first (a quarter of the wall at a time), then one more tile at full rate; a step up that saturates the client again is undone and the next try waits twice as long.
+ * Saturated: fewer full tiles (a quarter, or half when far over), then fewer moving tiles. Not saturated for a while:
+ * still tiles move again (a quarter of the wall at a time); healthy for a while: one more tile at full rate; a step up that saturates the client again is undone and the next try waits twice as long.
  * Priority tiles (focused, alarm, PTZ) are always full; the rest take the budget in wall order.
  * No DOM here: the wall page does the measuring (useDecodeBudget), the tests drive this directly.
  */
@@ -21,6 +21,8 @@ export interface TileSample {
   behind: boolean;
   /** the player is up (live); a tile still connecting says nothing about the client */
   playing: boolean;
+  /** focused, alarm or PTZ tile (always full) */
+  priority?: boolean;
 }
 
 export interface ClientSample {
@@ -64,6 +66,7 @@ export class DecodeBudget {
   droppedRatio = 0;
   busy: number | null = null;
   private healthyRun = 0;
+  private calmRun = 0;
   private probe: number;
   private sinceChange = Infinity;
   /** the last change was a step up: undo it if the next windows saturate */
@@ -82,53 +85,70 @@ export class DecodeBudget {
   /** Judge one window; true when the budget changed. `others`: the non-priority tiles on the wall now. */
   update(s: ClientSample, others: number): boolean {
     const playing = s.tiles.filter((t) => t.playing);
-    const frames = playing.reduce((a, t) => a + t.frames, 0);
-    const dropped = playing.reduce((a, t) => a + t.dropped, 0);
-    // a handful of frames says nothing about a ratio
-    this.droppedRatio = frames >= 20 ? dropped / frames : 0;
+    const ratio = (ts: TileSample[], min: number) => {
+      const frames = ts.reduce((a, t) => a + t.frames, 0);
+      // a handful of frames says nothing about a ratio
+      return frames >= min ? ts.reduce((a, t) => a + t.dropped, 0) / frames : 0;
+    };
+    this.droppedRatio = ratio(playing, 20);
+    // the stepped-down tiles' own frames: a priority tile that cannot keep up is no reason to stop the others moving
+    // (a keyframe tile costs 1/25 of a full one); keyframe tiles that drop frames are
+    const droppedOthers = ratio(playing.filter((t) => !t.priority), 8);
     this.busy = s.busy;
-    const behind = playing.length ? playing.filter((t) => t.behind).length / playing.length : 0;
-    const overloaded = this.droppedRatio > this.o.saturatedDropped || (s.busy ?? 0) > this.o.saturatedBusy;
-    // tiles behind live can also be the network or the camera: that alone takes full rate away, never motion
-    const lagging = playing.length >= 3 && behind >= this.o.saturatedBehind;
-    const saturated = overloaded || lagging;
-    const healthy = !saturated && this.droppedRatio < this.o.healthyDropped && (s.busy ?? 0) < this.o.healthyBusy && !playing.some((t) => t.behind);
-    this.verdict = saturated ? 'saturated' : healthy ? 'healthy' : 'steady';
+    const busy = s.busy ?? 0;
+    // full-rate tiles behind live: the decoder may not keep up (or the network, the camera): that alone takes full
+    // rate away, never motion; keyframe tiles behind say nothing about decoding
+    const fullTiles = playing.filter((t) => t.rate === 'full');
+    const lagging = fullTiles.length >= 3 && fullTiles.filter((t) => t.behind).length / fullTiles.length >= this.o.saturatedBehind;
+    const fullTooMuch = this.droppedRatio > this.o.saturatedDropped || busy > this.o.saturatedBusy || lagging;
+    const movingTooMuch = droppedOthers > this.o.saturatedDropped || busy > this.o.saturatedBusy;
+    const healthy = !fullTooMuch && this.droppedRatio < this.o.healthyDropped && busy < this.o.healthyBusy && !fullTiles.some((t) => t.behind);
+    this.verdict = fullTooMuch || movingTooMuch ? 'saturated' : healthy ? 'healthy' : 'steady';
     this.sinceChange++;
     const moving = Math.min(this.moving, others);
     const full = Math.min(this.full, moving);
+    if (fullTooMuch) this.healthyRun = 0;
+    if (movingTooMuch) this.calmRun = 0;
 
-    if (saturated) {
-      this.healthyRun = 0;
-      // the last step up did this: undo it at once and wait longer before the next try
-      if (this.lastStepUp && this.sinceChange <= this.o.settleWindows + 1) {
-        this.full = this.beforeStepUp.full;
-        this.moving = this.beforeStepUp.moving;
-        this.probe = Math.min(this.o.maxProbeWindows, this.probe * 2);
-        return this.changed(null);
-      }
-      // a change just made is still starting players: judge it when they have settled
-      if (this.sinceChange <= this.o.settleWindows) return false;
-      // far over (a third of the frames dropped, the main thread mostly busy): halve; else a quarter less
-      const keep = this.droppedRatio > 0.33 || (s.busy ?? 0) > 0.6 ? 0.5 : 0.75;
-      if (full > 0) { this.full = Math.floor(full * keep); return this.changed(null); }
-      if (moving > 0 && overloaded) { this.moving = Math.floor(moving * keep); return this.changed(null); }
-      return false;
+    // the last step up did this: undo it at once and wait longer before the next try
+    if (this.lastStepUp && this.sinceChange <= this.o.settleWindows + 1 && (this.lastStepUp === 'full' ? fullTooMuch : movingTooMuch)) {
+      this.full = this.beforeStepUp.full;
+      this.moving = this.beforeStepUp.moving;
+      this.probe = Math.min(this.o.maxProbeWindows, this.probe * 2);
+      return this.changed(null);
     }
     // a step up that held through its settling windows: the next one may come sooner again
     if (this.lastStepUp && this.sinceChange > this.o.settleWindows + 1) {
       this.lastStepUp = null;
       this.probe = Math.max(this.o.probeWindows, this.probe / 2);
     }
-    if (!healthy) { this.healthyRun = 0; return false; }
-    this.healthyRun++;
-    if (this.healthyRun < this.probe || this.sinceChange <= this.o.settleWindows) return false;
+    // a change just made is still starting players: judge it when they have settled
+    if (this.sinceChange <= this.o.settleWindows) return false;
+    // far over (a third of the frames dropped, the main thread mostly busy): halve; else a quarter less
+    const keep = this.droppedRatio > 0.33 || busy > 0.6 ? 0.5 : 0.75;
+    if (fullTooMuch && full > 0) { this.full = Math.floor(full * keep); return this.changed(null); }
+    if (movingTooMuch && full === 0 && moving > 0) { this.moving = Math.floor(moving * keep); return this.changed(null); }
+
+    // still tiles move again as soon as the stepped-down tiles keep up (a keyframe tile costs little); full rate
+    // comes back only while the whole client is healthy
+    if (!movingTooMuch) this.calmRun++;
+    if (healthy) this.healthyRun++; else this.healthyRun = 0;
+    if (moving < others) {
+      if (movingTooMuch || this.calmRun < this.probe) return false;
+      this.calmRun = 0;
+      this.beforeStepUp = { full, moving };
+      // a quarter of the wall at a time
+      const m = moving + Math.max(1, Math.ceil(others / 4));
+      this.moving = m >= others ? Infinity : m;
+      return this.changed('moving');
+    }
+    if (this.healthyRun < this.probe) return false;
     this.healthyRun = 0;
-    this.beforeStepUp = { full, moving };
-    // moving first (a still tile is the worst), then full rate
-    // a keyframe tile costs little: moving tiles come back a quarter of the wall at a time
-    if (moving < others) { const m = moving + Math.max(1, Math.ceil(others / 4)); this.moving = m >= others ? Infinity : m; return this.changed('moving'); }
-    if (full < Math.min(this.o.maxFull, others)) { this.full = full + 1; return this.changed('full'); }
+    if (full < Math.min(this.o.maxFull, others)) {
+      this.beforeStepUp = { full, moving };
+      this.full = full + 1;
+      return this.changed('full');
+    }
     return false;
   }
 

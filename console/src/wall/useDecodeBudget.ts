@@ -55,7 +55,7 @@ export function useDecodeBudget(board: StatsBoard, order: readonly number[], pri
         const frames = Math.max(0, s.totalFrames - base.frames);
         const dropped = Math.max(0, s.droppedFrames - base.dropped);
         last.set(i, { stats: s, frames: s.totalFrames, dropped: s.droppedFrames });
-        tiles.push({ rate: s.rendition === 'keyframes' ? 'reduced' : 'full', frames, dropped, behind: s.behind, playing: frames > 0 });
+        tiles.push({ rate: s.rendition === 'keyframes' ? 'reduced' : 'full', frames, dropped, behind: s.behind, playing: frames > 0, priority: p.has(i) });
       }
       const busyMs = meter.take();
       const others = o.filter((i) => !p.has(i)).length;

@@ -113,7 +113,10 @@ describe('tours and deep links', () => {
 describe('decode budget', () => {
   const tiles = (n: number, o: Partial<TileSample> = {}): TileSample[] => Array.from({ length: n }, () => ({ rate: 'full', frames: 50, dropped: 0, behind: false, playing: true, ...o }));
   const healthy = (n: number) => ({ windowMs: 2000, busy: 0.05, tiles: tiles(n) });
-  const rates = (b: DecodeBudget, n: number, prio: number[] = []) => [...b.assign(Array.from({ length: n }, (_, i) => i), new Set(prio)).values()];
+  const rates = (b: DecodeBudget, n: number, prio: number[] = []) => {
+    const m = b.assign(Array.from({ length: n }, (_, i) => i), new Set(prio));
+    return Array.from({ length: n }, (_, i) => m.get(i));
+  };
 
   it('starts a few tiles per core at full rate, the rest on keyframes, never above the cap', () => {
     expect(initialFullTiles(2, 16)).toBe(4);
@@ -145,10 +148,20 @@ describe('decode budget', () => {
     expect(d.full).toBeLessThan(8);
   });
 
-  it('tiles behind live take full rate away but never motion', () => {
+  it('a focused tile that drops frames keeps the others at keyframes, not still', () => {
     const b = new DecodeBudget({ maxFull: 16, initialFull: 4 });
-    for (let w = 0; w < 30; w++) b.update({ windowMs: 2000, busy: 0, tiles: tiles(9, { behind: true }) }, 9);
+    const sample = () => ({ windowMs: 2000, busy: 0.05, tiles: [{ rate: 'full' as const, frames: 50, dropped: 10, behind: false, playing: true, priority: true }, ...tiles(8, { frames: 2, rate: 'reduced' })] });
+    for (let w = 0; w < 30; w++) b.update(sample(), 8);
+    expect(b.verdict).toBe('saturated');
+    expect(rates(b, 9, [0])).toEqual(['full', ...Array(8).fill('reduced')]);
+  });
+
+  it('full-rate tiles behind live take full rate away but never motion; keyframe tiles behind do not', () => {
+    const b = new DecodeBudget({ maxFull: 16, initialFull: 4 });
+    for (let w = 0; w < 30; w++) b.update({ windowMs: 2000, busy: 0, tiles: [...tiles(4, { behind: true }), ...tiles(5, { rate: 'reduced', frames: 2 })] }, 9);
     expect(rates(b, 9)).toEqual(Array(9).fill('reduced'));
+    for (let w = 0; w < 30; w++) b.update({ windowMs: 2000, busy: 0, tiles: tiles(9, { rate: 'reduced', frames: 2, behind: true }) }, 9);
+    expect(b.full).toBeGreaterThan(0);
   });
 
   it('steps back up when healthy: moving first, then one full tile at a time, up to the cap; a failed step up is undone', () => {
