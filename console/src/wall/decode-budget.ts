@@ -76,7 +76,7 @@ export class DecodeBudget {
   constructor(o: BudgetOptions) {
     this.o = {
       saturatedDropped: 0.08, healthyDropped: 0.02, saturatedBusy: 0.5, healthyBusy: 0.25, saturatedBehind: 0.2,
-      probeWindows: 4, maxProbeWindows: 32, settleWindows: 1, ...o,
+      probeWindows: 4, maxProbeWindows: 16, settleWindows: 1, ...o,
     };
     this.full = Math.max(0, Math.min(o.maxFull, o.initialFull));
     this.probe = this.o.probeWindows;
@@ -85,15 +85,16 @@ export class DecodeBudget {
   /** Judge one window; true when the budget changed. `others`: the non-priority tiles on the wall now. */
   update(s: ClientSample, others: number): boolean {
     const playing = s.tiles.filter((t) => t.playing);
-    const ratio = (ts: TileSample[], min: number) => {
+    const ratio = (ts: TileSample[]) => {
       const frames = ts.reduce((a, t) => a + t.frames, 0);
-      // a handful of frames says nothing about a ratio
-      return frames >= min ? ts.reduce((a, t) => a + t.dropped, 0) / frames : 0;
+      const dropped = ts.reduce((a, t) => a + t.dropped, 0);
+      // a handful of frames (keyframe tiles give 1 a second) or a frame or two dropped says nothing about a ratio
+      return frames >= 20 && dropped >= 3 ? dropped / frames : 0;
     };
-    this.droppedRatio = ratio(playing, 20);
+    this.droppedRatio = ratio(playing);
     // the stepped-down tiles' own frames: a priority tile that cannot keep up is no reason to stop the others moving
     // (a keyframe tile costs 1/25 of a full one); keyframe tiles that drop frames are
-    const droppedOthers = ratio(playing.filter((t) => !t.priority), 8);
+    const droppedOthers = ratio(playing.filter((t) => !t.priority));
     this.busy = s.busy;
     const busy = s.busy ?? 0;
     // full-rate tiles behind live: the decoder may not keep up (or the network, the camera): that alone takes full
@@ -112,9 +113,10 @@ export class DecodeBudget {
 
     // the last step up did this: undo it at once and wait longer before the next try
     if (this.lastStepUp && this.sinceChange <= this.o.settleWindows + 1 && (this.lastStepUp === 'full' ? fullTooMuch : movingTooMuch)) {
+      // (only full rate backs off: a keyframe tile costs little, and still tiles should not wait long)
+      if (this.lastStepUp === 'full') this.probe = Math.min(this.o.maxProbeWindows, this.probe * 2);
       this.full = this.beforeStepUp.full;
       this.moving = this.beforeStepUp.moving;
-      this.probe = Math.min(this.o.maxProbeWindows, this.probe * 2);
       return this.changed(null);
     }
     // a step up that held through its settling windows: the next one may come sooner again
@@ -134,7 +136,7 @@ export class DecodeBudget {
     if (!movingTooMuch) this.calmRun++;
     if (healthy) this.healthyRun++; else this.healthyRun = 0;
     if (moving < others) {
-      if (movingTooMuch || this.calmRun < this.probe) return false;
+      if (movingTooMuch || this.calmRun < this.o.probeWindows) return false;
       this.calmRun = 0;
       this.beforeStepUp = { full, moving };
       // a quarter of the wall at a time
