@@ -286,7 +286,7 @@ describe('video wall in Chromium', () => {
     await page.getByTestId('preset-menu').locator('summary').click();
   });
 
-  it('plays a 36-tile wall: the decode budget gives some tiles full rate, the others keyframes, and each tile says which', async () => {
+  it('plays a 36-tile wall: each tile gets a frame rate from the decode budget (full / keyframes / still) and says which', async () => {
     await page.goto(`/wall?layout=36&cameras=${ids(36).join(',')}`);
     await expect.poll(() => attrs('data-rate')).toHaveLength(36);
     // every tile plays or shows a picture (never a black tile); nothing above the full-rate cap (WALL_LIVE_BUDGET 16)
@@ -295,21 +295,22 @@ describe('video wall in Chromium', () => {
     expect(rates.every((r) => ['full', 'reduced', 'still'].includes(r))).toBe(true);
     expect(rates.filter((r) => r === 'full').length).toBeLessThanOrEqual(16);
     expect(rates.filter((r) => r !== 'full').length).toBeGreaterThan(0);
-    // a reduced tile plays the relay's keyframe rendition, a full one the whole stream; the tile says so (Chinese first)
-    const tagOf = (r: string) => page.locator(`[data-testid="tile"][data-rate="${r}"]`).first().getByTestId('tile-rate').textContent();
-    if (rates.includes('reduced')) {
-      expect(await tagOf('reduced')).toBe('降帧 reduced');
-      expect(await page.locator('[data-testid="tile"][data-rate="reduced"] video').first().getAttribute('data-rendition')).toBe('keyframes');
-    }
-    expect(await tagOf('full')).toBe('全帧 full');
-    expect(await page.locator('[data-testid="tile"][data-rate="full"] video').first().getAttribute('data-rendition')).toBe('full');
+    // a reduced tile plays the relay's keyframe rendition, a full one the whole stream, a still one shows a picture;
+    // each tile says which (Chinese first). Which rates this box gets depends on its load: check the ones present.
+    // one snapshot of every tile (rates change as the budget adapts): its rate, its tag, what it plays
+    const seen = await tiles().evaluateAll((els) => els.map((e) => ({
+      rate: e.getAttribute('data-rate'), tag: e.querySelector('[data-testid="tile-rate"]')?.textContent, rendition: e.querySelector('video')?.getAttribute('data-rendition') ?? null,
+    })));
+    const label = { full: '全帧 full', reduced: '降帧 reduced', still: '静帧 still' } as Record<string, string>;
+    const plays = { full: 'full', reduced: 'keyframes', still: null } as Record<string, string | null>;
+    for (const t of seen) expect(t).toEqual({ rate: t.rate, tag: label[t.rate!], rendition: plays[t.rate!] });
     await expect.poll(() => page.getByTestId('wall-summary').textContent()).toMatch(/\d+ 全帧 full · \d+ 降帧 reduced · \d+ 静帧 still/);
     await shot('36');
     // the map view draws the cameras without external tiles
     await page.keyboard.press('m');
     await expect.poll(() => page.getByTestId('map-camera').count()).toBe(4);
     expect(await page.locator('.map-svg image').count()).toBe(0);
-  });
+  }, 150_000);
 
   it('steps tiles down on a saturated client while the focused tile keeps full rate, and back up when it recovers', async () => {
     await page.goto(`/wall?layout=9&cameras=${ids(9).join(',')}`);
