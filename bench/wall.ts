@@ -150,6 +150,8 @@ async function main(): Promise<void> {
   const load = () => (readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '));
   console.log(`bench:wall — ${cpus().length} cores, load ${load()}; walls ${walls.map((w) => w.name).join(', ')} over ${protocol}; ${settleS} s to settle + ${durationS} s measured each; simulator ${maxTiles} cameras at ${fps} fps (sub 640x360, main 1280x720, 1 s GOP); full-rate cap ${maxFull}`);
 
+  // the simulator listens on 127.0.0.1: a camera network for this process (the policy reads it at first use)
+  process.env.CAMERA_NETWORKS ??= '127.0.0.0/8';
   const db = await openPglite();
   await migrate(db);
   const t0 = Date.now();
@@ -183,6 +185,9 @@ async function main(): Promise<void> {
           await sleep(500);
         }
         const warmS = (Date.now() - warmStart) / 1000;
+        // what the tiles say (a wall that does not play says why)
+        const said = await page.evaluate(`(() => { const m = {}; for (const t of document.querySelectorAll('[data-testid="tile"]')) { const k = t.getAttribute('data-state') + (t.querySelector('[data-testid="tile-state"]') ? ': ' + t.querySelector('[data-testid="tile-state"]').textContent : ''); m[k] = (m[k] || 0) + 1; } return m; })()`) as Record<string, number>;
+        if (Object.keys(said).some((k) => !k.startsWith('live'))) console.log(`  ${run.name}: tiles after warm-up: ${JSON.stringify(said)}`);
         if (run.focus) {
           await page.locator('[data-testid="tile"]').first().click();
           await page.keyboard.press('Enter');
