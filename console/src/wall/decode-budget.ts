@@ -51,6 +51,8 @@ export interface BudgetOptions {
   maxProbeWindows?: number;
   /** windows after a change in which the change itself is judged (new players starting cost a little) */
   settleWindows?: number;
+  /** windows after the wall's tiles change (a page load, a layout) in which no tile is made still */
+  startWindows?: number;
 }
 
 export type Verdict = 'saturated' | 'healthy' | 'steady';
@@ -66,6 +68,9 @@ export class DecodeBudget {
   droppedRatio = 0;
   busy: number | null = null;
   private healthyRun = 0;
+  private busyRun = 0;
+  private lastOthers = -1;
+  private graceLeft = 0;
   private calmRun = 0;
   private probe: number;
   private sinceChange = Infinity;
@@ -76,7 +81,7 @@ export class DecodeBudget {
   constructor(o: BudgetOptions) {
     this.o = {
       saturatedDropped: 0.08, healthyDropped: 0.02, saturatedBusy: 0.5, healthyBusy: 0.25, saturatedBehind: 0.2,
-      probeWindows: 4, maxProbeWindows: 16, settleWindows: 1, ...o,
+      probeWindows: 4, maxProbeWindows: 16, settleWindows: 1, startWindows: 5, ...o,
     };
     this.full = Math.max(0, Math.min(o.maxFull, o.initialFull));
     this.probe = this.o.probeWindows;
@@ -102,7 +107,12 @@ export class DecodeBudget {
     const fullTiles = playing.filter((t) => t.rate === 'full');
     const lagging = fullTiles.length >= 3 && fullTiles.filter((t) => t.behind).length / fullTiles.length >= this.o.saturatedBehind;
     const fullTooMuch = this.droppedRatio > this.o.saturatedDropped || busy > this.o.saturatedBusy || lagging;
-    const movingTooMuch = droppedOthers > this.o.saturatedDropped || busy > this.o.saturatedBusy;
+    // motion goes only on lasting evidence: keyframe tiles dropping frames, or the main thread busy two windows in a
+    // row, and never while the wall's tiles have just changed (players starting cost a burst of main-thread work)
+    this.busyRun = busy > this.o.saturatedBusy ? this.busyRun + 1 : 0;
+    if (others !== this.lastOthers) { this.lastOthers = others; this.graceLeft = this.o.startWindows; }
+    else if (this.graceLeft > 0) this.graceLeft--;
+    const movingTooMuch = this.graceLeft === 0 && (droppedOthers > this.o.saturatedDropped || this.busyRun >= 2);
     const healthy = !fullTooMuch && this.droppedRatio < this.o.healthyDropped && busy < this.o.healthyBusy && !fullTiles.some((t) => t.behind);
     this.verdict = fullTooMuch || movingTooMuch ? 'saturated' : healthy ? 'healthy' : 'steady';
     this.sinceChange++;
