@@ -34,7 +34,8 @@ export const HLS_CONFIG: Partial<HlsConfig> = {
  */
 export const KEYFRAME_HLS_CONFIG: Partial<HlsConfig> = {
   ...HLS_CONFIG,
-  liveSyncDuration: 1.25,
+  // one part (the frame on screen lasts until the next keyframe) + half a second for the next one to arrive late
+  liveSyncDuration: 1.5,
   maxLiveSyncPlaybackRate: 1.25,
   backBufferLength: 3,
   maxBufferLength: 3,

@@ -51,6 +51,8 @@ export interface BudgetOptions {
   maxProbeWindows?: number;
   /** windows after a change in which the change itself is judged (new players starting cost a little) */
   settleWindows?: number;
+  /** keyframe tiles' dropped/decoded frames above this: stills */
+  stillDropped?: number;
   /** windows after the wall's tiles change (a page load, a layout) in which no tile is made still */
   startWindows?: number;
 }
@@ -80,7 +82,7 @@ export class DecodeBudget {
 
   constructor(o: BudgetOptions) {
     this.o = {
-      saturatedDropped: 0.08, healthyDropped: 0.02, saturatedBusy: 0.5, healthyBusy: 0.25, saturatedBehind: 0.2,
+      saturatedDropped: 0.08, healthyDropped: 0.02, stillDropped: 0.25, saturatedBusy: 0.5, healthyBusy: 0.25, saturatedBehind: 0.2,
       probeWindows: 4, maxProbeWindows: 16, settleWindows: 1, startWindows: 5, ...o,
     };
     this.full = Math.max(0, Math.min(o.maxFull, o.initialFull));
@@ -107,12 +109,13 @@ export class DecodeBudget {
     const fullTiles = playing.filter((t) => t.rate === 'full');
     const lagging = fullTiles.length >= 3 && fullTiles.filter((t) => t.behind).length / fullTiles.length >= this.o.saturatedBehind;
     const fullTooMuch = this.droppedRatio > this.o.saturatedDropped || busy > this.o.saturatedBusy || lagging;
-    // motion goes only on lasting evidence: keyframe tiles dropping frames, or the main thread busy two windows in a
-    // row, and never while the wall's tiles have just changed (players starting cost a burst of main-thread work)
+    // motion goes only on lasting evidence: keyframe tiles losing a quarter of their frames, or the main thread busy
+    // three windows in a row, and never while the wall's tiles have just changed (players starting cost a burst of main-thread work)
     this.busyRun = busy > this.o.saturatedBusy ? this.busyRun + 1 : 0;
     if (others !== this.lastOthers) { this.lastOthers = others; this.graceLeft = this.o.startWindows; }
     else if (this.graceLeft > 0) this.graceLeft--;
-    const movingTooMuch = this.graceLeft === 0 && (droppedOthers > this.o.saturatedDropped || this.busyRun >= 2);
+    // (a still tile is worse for the operator than a lost keyframe: the bar is higher than for full rate)
+    const movingTooMuch = this.graceLeft === 0 && (droppedOthers > this.o.stillDropped || this.busyRun >= 3);
     const healthy = !fullTooMuch && this.droppedRatio < this.o.healthyDropped && busy < this.o.healthyBusy && !fullTiles.some((t) => t.behind);
     this.verdict = fullTooMuch || movingTooMuch ? 'saturated' : healthy ? 'healthy' : 'steady';
     this.sinceChange++;

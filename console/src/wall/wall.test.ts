@@ -115,7 +115,7 @@ describe('decode budget', () => {
   const healthy = (n: number) => ({ windowMs: 2000, busy: 0.05, tiles: tiles(n) });
   const rates = (b: DecodeBudget, n: number, prio: number[] = []) => {
     const m = b.assign(Array.from({ length: n }, (_, i) => i), new Set(prio));
-    return Array.from({ length: n }, (_, i) => m.get(i));
+    return Array.from({ length: n }, (_, i) => m.get(i) ?? '');
   };
 
   it('starts a few tiles per core at full rate, the rest on keyframes, never above the cap', () => {
