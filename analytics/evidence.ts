@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { resolveFfmpeg } from '../media-tools/ffmpeg-path.js';
 import type { RawImage } from './preprocess.js';
 import type { Box, Polygon } from './types.js';
+import { boxLabel, renderText } from './caption.js';
 
 export interface LabelledBox {
   box: Box;
@@ -29,46 +30,62 @@ export interface EvidencePaths {
   clip?: string;
 }
 
-function escapeXml(s: string): string {
-  return s.replace(/[<>&'"]/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[ch]!);
+/** Where the text goes: each box label's background (its text is composited on it) and the caption band. */
+interface TextLayout {
+  labels: Array<{ x: number; y: number; width: number; height: number }>;
+  caption: { x: number; y: number; band: number } | null;
 }
 
-/** SVG overlay in frame pixels: the zone outline and each box with its label. */
-export function overlaySvg(width: number, height: number, zone: Polygon, boxes: LabelledBox[], caption?: string): string {
+/** Frame-pixel layout of the labels (above each box, or inside it at the top edge) and the caption band at the bottom. */
+function layoutText(width: number, height: number, boxes: LabelledBox[], labelSizes: Array<{ width: number; height: number }>, captionHeight: number | null): TextLayout {
+  const labels = boxes.map((b, i) => {
+    const w = labelSizes[i].width + 8;
+    const h = labelSizes[i].height + 2;
+    const x = Math.max(0, Math.min(width - w, Math.round(b.box.x1)));
+    const top = Math.round(b.box.y1) - h;
+    return { x, y: top >= 0 ? top : Math.min(height - h, Math.round(b.box.y1)), width: w, height: h };
+  });
+  const caption = captionHeight === null ? null : { x: 6, band: captionHeight + 8, y: height - captionHeight - 4 };
+  return { labels, caption };
+}
+
+/** SVG overlay in frame pixels: the zone outline, each box with its label's background, the caption band (text comes from renderText). */
+export function overlaySvg(width: number, height: number, zone: Polygon, boxes: LabelledBox[], layout: TextLayout): string {
   const stroke = Math.max(3, Math.round(Math.min(width, height) / 200));
-  const font = Math.max(12, Math.round(height / 36));
   const pts = zone.map(([x, y]) => `${(x * width).toFixed(1)},${(y * height).toFixed(1)}`).join(' ');
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
     `<polygon points="${pts}" fill="rgb(255,200,0)" fill-opacity="0.12" stroke="rgb(255,200,0)" stroke-width="${stroke}"/>`,
   ];
-  for (const b of boxes) {
+  boxes.forEach((b, i) => {
     const x = Math.round(b.box.x1);
     const y = Math.round(b.box.y1);
     const w = Math.max(1, Math.round(b.box.x2 - b.box.x1));
     const h = Math.max(1, Math.round(b.box.y2 - b.box.y1));
-    const text = escapeXml(b.score === undefined ? b.label : `${b.label} ${b.score.toFixed(2)}`);
-    const ty = y - font * 1.3 >= 0 ? y - font * 1.3 : y + h;
+    const l = layout.labels[i];
     parts.push(
       `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="rgb(255,0,0)" stroke-width="${stroke}"/>`,
-      `<rect x="${x}" y="${ty}" width="${Math.round(text.length * font * 0.62) + 8}" height="${Math.round(font * 1.3)}" fill="rgb(255,0,0)"/>`,
-      `<text x="${x + 4}" y="${ty + font}" font-family="sans-serif" font-size="${font}" fill="white">${text}</text>`,
+      `<rect x="${l.x}" y="${l.y}" width="${l.width}" height="${l.height}" fill="rgb(255,0,0)"/>`,
     );
-  }
-  if (caption) {
-    parts.push(
-      `<rect x="0" y="${height - font * 1.6}" width="${width}" height="${font * 1.6}" fill="black" fill-opacity="0.55"/>`,
-      `<text x="6" y="${height - font * 0.45}" font-family="sans-serif" font-size="${font}" fill="white">${escapeXml(caption)}</text>`,
-    );
-  }
+  });
+  if (layout.caption) parts.push(`<rect x="0" y="${height - layout.caption.band}" width="${width}" height="${layout.caption.band}" fill="black" fill-opacity="0.6"/>`);
   parts.push('</svg>');
   return parts.join('');
 }
 
+/** The annotated still: zone, boxes with "label score", and the caption (Chinese; see caption.ts) burnt in. */
 export async function renderAnnotatedJpeg(frame: RawImage, zone: Polygon, boxes: LabelledBox[], caption?: string, quality = 85): Promise<Buffer> {
-  const svg = Buffer.from(overlaySvg(frame.width, frame.height, zone, boxes, caption));
+  const px = Math.max(12, Math.round(frame.height / 36));
+  const labelTexts = await Promise.all(boxes.map((b) => renderText(boxLabel(b.label, b.score), px)));
+  const captionText = caption ? await renderText(caption, px, { maxWidth: frame.width - 12 }) : null;
+  const layout = layoutText(frame.width, frame.height, boxes, labelTexts, captionText?.height ?? null);
+  const svg = Buffer.from(overlaySvg(frame.width, frame.height, zone, boxes, layout));
   return sharp(frame.rgb, { raw: { width: frame.width, height: frame.height, channels: 3 } })
-    .composite([{ input: svg, top: 0, left: 0 }])
+    .composite([
+      { input: svg, top: 0, left: 0 },
+      ...labelTexts.map((t, i) => ({ input: t.png, left: layout.labels[i].x + 4, top: layout.labels[i].y + 1 })),
+      ...(captionText && layout.caption ? [{ input: captionText.png, left: layout.caption.x, top: layout.caption.y }] : []),
+    ])
     .jpeg({ quality })
     .toBuffer();
 }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { InferenceBatcher, type BatcherOptions } from './batcher.js';
 import type { Detector } from './detector.js';
+import { evidenceCaption } from './caption.js';
 import { EvidenceWriter, type EvidencePaths, type LabelledBox } from './evidence.js';
 import { DEFAULT_FOREGROUND_OPTIONS, StationaryForeground, type ForegroundOptions } from './foreground.js';
 import type { ModelState, ModelStore, WarmupProgress } from './model-store.js';
@@ -27,6 +28,8 @@ export interface EventTypeInfo {
 /** Where a camera is; copied onto every candidate it raises. */
 export interface CameraContext {
   cameraId: string;
+  /** the camera's name, for the evidence caption */
+  name?: string | null;
   gridCode?: string | null;
   lat?: number | null;
   lng?: number | null;
@@ -485,8 +488,11 @@ export class AnalyticsEngine extends EventEmitter<EngineEvents> {
       // the candidate's score on every box: the label on the still and the review list show one number
       .map((t) => ({ box: t.box, label: t.label, score: stay.score }));
     const boxes = tracks.length ? tracks : [{ box: stay.box, label: stay.label, score: stay.score }];
-    // Latin text only: CJK fonts are not guaranteed on analytics nodes and would render as boxes.
-    const caption = `${info?.code ?? ''} ${info?.nameEn ?? rt.rule.eventType} · ${cam.ctx.cameraId} · ${new Date(frame.ts).toISOString()}`;
+    // Chinese, with the font shipped in analytics/fonts/ (renders on a node with no fonts installed)
+    const caption = evidenceCaption({
+      cameraName: cam.ctx.name, address: cam.ctx.address, eventCode: info?.code, eventName: info?.nameZh ?? info?.nameEn ?? rt.rule.eventType,
+      ts: frame.ts, timeZone: this.timeZone,
+    });
     try {
       const paths = await writer.writeStills(stay.id, frame.ts, frame, rt.rule.zone, boxes, caption);
       rt.evidence.set(stay.id, paths);

@@ -93,6 +93,7 @@ async function main(): Promise<void> {
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`load generator exited ${code}`))));
   });
   line(result);
+  line(`SIP counters: ${JSON.stringify(gb.counters)}`);
 
   // 2. a 10,000-channel catalog
   const h264 = await h264Loop();

@@ -337,7 +337,8 @@ export class GbServer extends EventEmitter {
     } else this.emit('refreshed', reg);
   }
 
-  private unregister(deviceId: string, reason: string): void {
+  /** Forget a registration (the device said Expires: 0, it expired, or the platform no longer accepts it). */
+  unregister(deviceId: string, reason: string): void {
     const reg = this.registrations.get(deviceId);
     if (!reg) return;
     this.registrations.delete(deviceId);

@@ -4,12 +4,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GbServer } from './server.js';
+import { thirdPartyPeer } from '../test/third-party-peers.js';
 
 // A SIP peer we did not write: sipp (Debian's sip-tester; .ci/run installs it) registers with digest auth and
 // keeps alive, floods REGISTERs from unknown devices, and sends malformed SIP. The server answers, drops and
 // counts, and stays up and bounded.
 
-const hasSipp = spawnSync('sipp', ['-v']).status !== null;
+const hasSipp = thirdPartyPeer('sipp', spawnSync('sipp', ['-v']).status !== null, 'apt-get install sip-tester');
 const SERVER_ID = '34020000002000000001';
 const REALM = '3402000000';
 const dir = join(import.meta.dirname, 'sipp');

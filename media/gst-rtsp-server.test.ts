@@ -2,23 +2,20 @@
  * The native engine against an RTSP server we did not write: GStreamer's gst-rtsp-server (Debian packages
  * gstreamer1.0-rtsp, python3-gi, gir1.2-gst-rtsp-server-1.0 + the x264/x265 encoders; .ci/run installs them), started
  * here by a small python3 script on an ephemeral port with Digest auth. H.264 and H.265, TCP and UDP; every output is
- * checked by decoding it with ffmpeg. Skipped — loudly — only where those Debian packages are absent.
+ * checked by decoding it with ffmpeg. Skipped — loudly — only where those Debian packages are absent, and never on CI (test/third-party-peers.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Fragment, InitSegment } from '../ingest/fmp4.js';
-import { NativePull } from './native-pull.js';
-import { decodeCheck, writeTemp } from './test-helpers.js';
+import { decodeCheck, pullFragments, writeTemp } from './test-helpers.js';
+import { thirdPartyPeer } from '../test/third-party-peers.js';
 
 const PY = '/usr/bin/python3';
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'testing', 'gst-rtsp-server.py');
 const probe = spawnSync(PY, ['-c', "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"], { encoding: 'utf8' });
-const available = probe.status === 0;
-if (!available) {
-  console.warn('\n*** SKIPPED: gst-rtsp-server tests — Debian packages missing (apt-get install gstreamer1.0-rtsp python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly) ***\n');
-}
+const available = thirdPartyPeer('gst-rtsp-server', probe.status === 0,
+  'apt-get install gstreamer1.0-rtsp python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav');
 
 const servers: ChildProcess[] = [];
 async function startGst(codec: 'h264' | 'h265'): Promise<string> {
@@ -50,32 +47,9 @@ describe.skipIf(!available)('native engine against gst-rtsp-server (third party)
   for (const codec of ['h264', 'h265'] as const) {
     for (const transport of ['tcp', 'udp'] as const) {
       it(`${codec.toUpperCase()} over ${transport.toUpperCase()} with Digest: decodes cleanly`, async () => {
-        const inits: InitSegment[] = [];
-        const frags: Fragment[] = [];
-        let enough!: () => void;
-        const got = new Promise<void>((r) => (enough = r));
-        let ended: Error | undefined;
-        const pull = new NativePull({
-          source: { url: urls[codec], username: 'viewer', password: 'gst-Secret' },
-          transport,
-          onInit: (i) => inits.push(i),
-          onFragment: (f) => {
-            frags.push(f);
-            if (frags.length === 40) enough();
-          },
-          onEnd: (e) => {
-            ended = e;
-            enough();
-          },
-        });
-        try {
-          await pull.start();
-          await got;
-        } finally {
-          await pull.stop();
-        }
+        const { inits, frags, ended, transport: settled } = await pullFragments({ source: { url: urls[codec], username: 'viewer', password: 'gst-Secret' }, transport }, 40);
         expect(ended).toBeUndefined();
-        expect(pull.transport).toBe(transport);
+        expect(settled).toBe(transport);
         expect(inits.length).toBeGreaterThanOrEqual(1);
         expect(inits[0].track.codec).toMatch(codec === 'h264' ? /^avc1\.[0-9A-F]{6}$/ : /^hvc1\.1\.6\.L\d+\.[0-9A-F.]+$/);
         expect(inits[0].track).toMatchObject({ width: 320, height: 240, sampleEntry: codec === 'h264' ? 'avc1' : 'hvc1' });

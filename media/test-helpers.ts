@@ -4,6 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveFfmpeg, resolveFfprobe } from '../media-tools/ffmpeg-path.js';
+import type { Fragment, InitSegment } from '../ingest/fmp4.js';
+import { NativePull, type NativePullOptions } from './native-pull.js';
 
 export function run(bin: string, args: string[], stdin?: Buffer, timeoutMs = 60_000): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -39,4 +41,29 @@ export async function decodeCheck(file: string): Promise<{ errors: string; frame
   const probe = await run(resolveFfprobe(), ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'json', file]);
   const s = (JSON.parse(probe.stdout.toString() || '{}').streams ?? [])[0] ?? {};
   return { errors: (dec.code === 0 ? '' : `exit ${dec.code} `) + dec.stderr.trim(), frames: Number(s.nb_read_frames ?? 0), codec: s.codec_name ?? '', width: s.width ?? 0, height: s.height ?? 0 };
+}
+
+/**
+ * Pull a camera with the native engine until `count` fragments arrived (or the pull ended by itself); stops it.
+ * `ended` is the error the pull ended with, if it did; `transport` what it settled on.
+ */
+export async function pullFragments(o: Pick<NativePullOptions, 'source' | 'transport'>, count: number): Promise<{ inits: InitSegment[]; frags: Fragment[]; ended?: Error; transport: NativePull["transport"] }> {
+  const inits: InitSegment[] = [];
+  const frags: Fragment[] = [];
+  let ended: Error | undefined;
+  let enough!: () => void;
+  const got = new Promise<void>((r) => (enough = r));
+  const pull = new NativePull({
+    ...o,
+    onInit: (i) => inits.push(i),
+    onFragment: (f) => { frags.push(f); if (frags.length === count) enough(); },
+    onEnd: (e) => { ended = e; enough(); },
+  });
+  try {
+    await pull.start();
+    await got;
+  } finally {
+    await pull.stop();
+  }
+  return { inits, frags, ended, transport: pull.transport };
 }

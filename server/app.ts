@@ -25,6 +25,7 @@ import { categoryRoutes } from './classification/category-routes.js';
 import { eventTypeRoutes } from './classification/event-type-routes.js';
 import { ruleRoutes } from './rules/routes.js';
 import { reviewRoutes } from './review/routes.js';
+import { rejectReasonRoutes } from './review/reject-reasons.js';
 import { departmentRoutes } from './cases/department-routes.js';
 import { cityInboundRoutes } from './cases/city-inbound-routes.js';
 import { auditRoutes } from './auditing/routes.js';
@@ -98,6 +99,7 @@ export async function buildApp(ctx: NodeContext, serverOptions: FastifyServerOpt
   await app.register(categoryRoutes, ctx);
   await app.register(ruleRoutes, ctx);
   await app.register(reviewRoutes, ctx);
+  await app.register(rejectReasonRoutes, ctx);
   await app.register((await import('./learning/routes.js')).learningRoutes, ctx);
   await app.register((await import('./datasets/routes.js')).datasetRoutes, ctx);
   await app.register((await import('./models/routes.js')).modelRoutes, ctx);

@@ -52,6 +52,8 @@ export interface BusTopics {
   'incident.updated': { id: string; ticketNo: string; status: string; at: string; caseNo: string | null; eventType?: string | null };
   /** A GB/T 28181 device went online or offline (gb28181/service.ts). */
   'gb.device': { deviceId: string; online: boolean; reason: string | null };
+  /** A technician added, edited (password, enabled) or deleted a GB/T 28181 device (gb28181/routes.ts): SIP nodes forget its cached credentials. */
+  'gb.device.changed': { deviceId: string };
   /** A GB/T 28181 catalog was imported, or catalog events (ON, OFF, DEL, ...) applied. */
   'gb.catalog': { deviceId: string; total?: number; removed?: number; events?: Array<{ channelId: string; event: string }> };
   /** What a camera records changed (recording/routes.ts): the recorder of the node pulling it re-reads the settings. */
@@ -66,7 +68,7 @@ export type BusTopic = keyof BusTopics;
 export const BUS_TOPICS: ReadonlySet<BusTopic> = new Set<BusTopic>([
   'camera.state', 'camera.status', 'camera.health', 'camera.alarm', 'camera.ptz', 'camera.changed', 'discovery.progress',
   'analytics.progress', 'analytics.rules', 'analytics.suppress', 'event.candidate', 'event.updated', 'event.reviewed',
-  'case.updated', 'incident.created', 'incident.updated', 'gb.device', 'gb.catalog', 'recording.settings', 'fleet.alert', 'user.access',
+  'case.updated', 'incident.created', 'incident.updated', 'gb.device', 'gb.device.changed', 'gb.catalog', 'recording.settings', 'fleet.alert', 'user.access',
 ] satisfies Array<BusTopic> as BusTopic[]);
 
 interface Box { x1: number; y1: number; x2: number; y2: number }

@@ -101,7 +101,9 @@ export async function startDemoFleet(ctx: AppContext, repo: CameraRepo, logger: 
     labelledCameras: 0,
     namePrefix: 'SIM',
     ...(simSource ? {} : { pattern: DEMO_LOOP_SPEC.pattern, crf: DEMO_LOOP_SPEC.crf }),
-    discoveryMulticast: false,
+    // answer WS-Discovery on the standard multicast group as real cameras do (where the host allows it; a failure is
+    // only logged); the unicast port is registered with the scan manager for networks where multicast is filtered
+    discoveryMulticast: true,
     onProgress: (p) => {
       if (p.done === lastLogged) return;
       lastLogged = p.done;

@@ -169,6 +169,7 @@ export function createNode(ctx: AppContext, o: NodeOptions = {}): StreetEyeNode 
   let recorderStarted: Promise<void> = Promise.resolve();
 
   let demo: Promise<{ stop(): Promise<void> } | undefined> = Promise.resolve(undefined);
+  let forgetDemoResponder = () => {};
   const plan: Array<(Subsystem & { name: SubsystemName }) | false | undefined> = [
     cluster && { name: 'cluster', start: () => cluster.start(), stop: () => cluster.stop() },
     // health: every node records the sessions it runs (camera.state); probes run where cameras are pulled. Before
@@ -210,13 +211,15 @@ export function createNode(ctx: AppContext, o: NodeOptions = {}): StreetEyeNode 
         demo = startDemoFleet(ctx, cameras, logger).then((sim) => {
           // probe the new cameras now rather than at the checker's next pass, so the wall shows them online at once
           if (sim && !skip.has('fleet')) void fleet.checker.checkNow();
+          // a default (multicast) scan finds the demo cameras even where multicast does not reach loopback
+          if (sim) forgetDemoResponder = scans.registerResponder({ host: new URL(sim.cameras()[0]?.onvifUrl ?? 'http://127.0.0.1').hostname, port: sim.discoveryPort, label: '演示摄像机 demo fleet' });
           return sim;
         }, (err) => {
           logger.child({ module: 'demo-fleet' }).error({ err }, 'simulated camera fleet failed to start');
           return undefined;
         });
       },
-      stop: async () => { await (await demo)?.stop(); },
+      stop: async () => { forgetDemoResponder(); await (await demo)?.stop(); },
     },
   ];
   const subsystems = plan.filter((s): s is Subsystem & { name: SubsystemName } => Boolean(s) && !skip.has((s as Subsystem & { name: SubsystemName }).name));

@@ -2,6 +2,7 @@
  * npm run simulate -- --cameras N [--source FILE] [--control-port C] [--rtsp-port P] [--http-port H]
  *                     [--host ADDR] [--data-dir DIR] [--main WxH] [--sub WxH] [--gop SECONDS] [--labelled N]
  *                     [--ptz-every N]   (cameras with index % N === 0 are PTZ domes; default 4, 0 = none)
+ *                     [--h265 N] [--h265-only N]   (the last N cameras send H.265 on the main stream / on both streams)
  * npm run simulate -- fault <id> <kind> [k=v ...] --control-port C     (kinds: offline stall drop auth-refuse
  *                     resolution width=W height=H, delay ms=M jitterMs=J)
  * npm run simulate -- restore <id> --control-port C
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
       gop: { type: 'string' },
       labelled: { type: 'string' },
       'ptz-every': { type: 'string' },
+      h265: { type: 'string' },
+      'h265-only': { type: 'string' },
       prefix: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -61,7 +64,7 @@ async function main(): Promise<void> {
   if (values.help) {
     process.stdout.write(
       'usage: simulate --cameras N [--source FILE] [--control-port C] [--rtsp-port P] [--http-port H] [--host ADDR]\n' +
-        '                [--data-dir DIR] [--main WxH] [--sub WxH] [--gop SECONDS] [--labelled N] [--prefix NAME] [--ptz-every N]\n' +
+        '                [--data-dir DIR] [--main WxH] [--sub WxH] [--gop SECONDS] [--labelled N] [--prefix NAME] [--ptz-every N] [--h265 N] [--h265-only N]\n' +
         '       simulate fault <id> <offline|stall|drop|auth-refuse|resolution|delay> [width=W height=H ms=M jitterMs=J afterMs=A] --control-port C\n' +
         '       simulate restore <id> --control-port C\n       simulate list --control-port C\n       simulate ptz <id> --control-port C\n' +
         '       simulate alarm <id> [<motion|tamper> <on|off>] --control-port C\n',
@@ -117,6 +120,8 @@ async function main(): Promise<void> {
     keyframeIntervalS: values.gop ? Number(values.gop) : undefined,
     labelledCameras: int(values.labelled, 'labelled'),
     ptzEvery: int(values['ptz-every'], 'ptz-every'),
+    h265Cameras: int(values.h265, 'h265'),
+    h265OnlyCameras: int(values['h265-only'], 'h265-only'),
     namePrefix: values.prefix,
     logger,
     onProgress: (p) => process.stderr.write(`\r${p.stage} ${p.done}/${p.total}${p.done === p.total ? '\n' : ''}`),

@@ -36,6 +36,9 @@ export interface EncodeSpec {
   pattern?: 'testsrc2' | 'bars';
   /** Constant quality (x264 CRF, capped at the usual bitrate) instead of the usual average bitrate. */
   crf?: number;
+  /** H.265 (libx265) instead of H.264 for the main / sub stream: police cameras send H.265 on the main stream. */
+  mainCodec?: 'h265';
+  subCodec?: 'h265';
 }
 
 export interface EncodedAssets {
@@ -73,8 +76,8 @@ export function cacheKey(spec: EncodeSpec): string {
     const st = statSync(spec.source);
     src = `${resolve(spec.source)}|${st.size}|${st.mtimeMs}`;
   }
-  // pattern and crf join the key only when set, so existing caches stay valid
-  const payload = JSON.stringify({ v: ENCODER_VERSION, src, label: safeLabel(spec.label), fps: spec.fps, gop: spec.gopFrames, main: spec.main, sub: spec.sub, snap: spec.snapshots, font: findFont() ?? null, pattern: spec.pattern, crf: spec.crf });
+  // pattern, crf and the codecs join the key only when set, so existing caches stay valid
+  const payload = JSON.stringify({ v: ENCODER_VERSION, src, label: safeLabel(spec.label), fps: spec.fps, gop: spec.gopFrames, main: spec.main, sub: spec.sub, snap: spec.snapshots, font: findFont() ?? null, pattern: spec.pattern, crf: spec.crf, mc: spec.mainCodec, sc: spec.subCodec });
   return createHash('sha256').update(payload).digest('hex').slice(0, 24);
 }
 
@@ -124,10 +127,22 @@ function ffmpegArgs(spec: EncodeSpec, outDir: string, withText: boolean): string
       '-bf', '0', '-g', String(spec.gopFrames), '-keyint_min', String(spec.gopFrames), '-sc_threshold', '0',
       ...(spec.crf !== undefined ? ['-crf', String(spec.crf)] : ['-b:v', `${kbps}k`]), '-maxrate', `${kbps}k`, '-bufsize', `${kbps}k`, '-f', 'h264'];
   };
-  if (spec.main) args.push('-map', '[main]', ...x264(spec.main), join(outDir, 'main.h264'));
-  if (spec.sub) args.push('-map', '[sub]', ...x264(spec.sub), join(outDir, 'sub.h264'));
+  // x265 like x264 above: closed 1 s GOPs without B-frames, parameter sets before every keyframe, one thread
+  const x265 = (s: Size) => {
+    const kbps = Math.round(bitrateKbps(s, fps) * 0.6); // about what H.265 needs for the same picture
+    const params = [`keyint=${spec.gopFrames}`, `min-keyint=${spec.gopFrames}`, 'scenecut=0', 'bframes=0', 'repeat-headers=1', 'log-level=error',
+      'pools=1', 'frame-threads=1', 'no-open-gop=1', `vbv-maxrate=${kbps}`, `vbv-bufsize=${kbps}`, ...(spec.crf !== undefined ? [`crf=${spec.crf}`] : [`bitrate=${kbps}`])];
+    return ['-an', '-c:v', 'libx265', '-preset', 'superfast', '-pix_fmt', 'yuv420p', '-x265-params', params.join(':'), '-f', 'hevc'];
+  };
+  if (spec.main) args.push('-map', '[main]', ...(spec.mainCodec === 'h265' ? x265(spec.main) : x264(spec.main)), join(outDir, streamFile('main', spec)));
+  if (spec.sub) args.push('-map', '[sub]', ...(spec.subCodec === 'h265' ? x265(spec.sub) : x264(spec.sub)), join(outDir, streamFile('sub', spec)));
   if (spec.snapshots) args.push('-map', '[snap]', '-vsync', '0', '-q:v', '5', '-start_number', '0', '-f', 'image2', join(outDir, 'snap-%02d.jpg'));
   return args;
+}
+
+/** main.h264 / main.h265 ...: the extension says the codec (media.ts loadStream reads it). */
+function streamFile(kind: 'main' | 'sub', spec: EncodeSpec): string {
+  return `${kind}.${(kind === 'main' ? spec.mainCodec : spec.subCodec) === 'h265' ? 'h265' : 'h264'}`;
 }
 
 function run(ffmpeg: string, args: string[]): Promise<void> {
@@ -146,7 +161,7 @@ async function assetsIn(dir: string, spec: EncodeSpec): Promise<EncodedAssets> {
   const snapshots = spec.snapshots
     ? (await readdir(dir)).filter((f) => f.startsWith('snap-')).sort().map((f) => join(dir, f))
     : [];
-  return { dir, main: spec.main ? join(dir, 'main.h264') : undefined, sub: spec.sub ? join(dir, 'sub.h264') : undefined, snapshots };
+  return { dir, main: spec.main ? join(dir, streamFile('main', spec)) : undefined, sub: spec.sub ? join(dir, streamFile('sub', spec)) : undefined, snapshots };
 }
 
 /**
@@ -162,7 +177,7 @@ export const DEMO_LOOP_SPEC: EncodeSpec = {
 };
 
 function sameSpec(a: EncodeSpec, b: EncodeSpec): boolean {
-  const canon = (s: EncodeSpec) => JSON.stringify([s.source ?? null, safeLabel(s.label), s.fps, s.gopFrames, s.main ?? null, s.sub ?? null, s.snapshots, s.pattern ?? 'testsrc2', s.crf ?? null]);
+  const canon = (s: EncodeSpec) => JSON.stringify([s.source ?? null, safeLabel(s.label), s.fps, s.gopFrames, s.main ?? null, s.sub ?? null, s.snapshots, s.pattern ?? 'testsrc2', s.crf ?? null, s.mainCodec ?? 'h264', s.subCodec ?? 'h264']);
   return canon(a) === canon(b);
 }
 

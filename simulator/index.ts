@@ -45,6 +45,9 @@ export interface SimCameraInfo {
   subSize: { width: number; height: number };
   /** A PTZ dome (ONVIF PTZ service; see ptzEvery). */
   ptz: boolean;
+  /** What each stream sends (see h265Cameras / h265OnlyCameras). */
+  mainCodec: 'h264' | 'h265';
+  subCodec: 'h264' | 'h265';
 }
 
 export interface SimulatorOptions {
@@ -82,6 +85,13 @@ export interface SimulatorOptions {
   pattern?: 'testsrc2' | 'bars';
   /** x264 constant quality instead of the average bitrate (see EncodeSpec.crf). */
   crf?: number;
+  /**
+   * Cameras that send H.265 on the main stream and H.264 on the sub stream, as most police cameras do: the last
+   * h265Cameras of the fleet before the H.265-only ones (default 0).
+   */
+  h265Cameras?: number;
+  /** Cameras that send H.265 on both streams: the last h265OnlyCameras of the fleet (default 0). */
+  h265OnlyCameras?: number;
 }
 
 export interface Simulator {
@@ -130,6 +140,11 @@ export function validateFleetOptions(opts: SimulatorOptions): void {
   if (!(gop > 0 && gop <= 60)) throw new Error('keyframeIntervalS must be in (0, 60]');
   const ptzEvery = opts.ptzEvery ?? 4;
   if (!Number.isInteger(ptzEvery) || ptzEvery < 0) throw new Error('ptzEvery must be a non-negative integer');
+  const h265 = (opts.h265Cameras ?? 0) + (opts.h265OnlyCameras ?? 0);
+  for (const [k, v] of [['h265Cameras', opts.h265Cameras ?? 0], ['h265OnlyCameras', opts.h265OnlyCameras ?? 0]] as const) {
+    if (!Number.isInteger(v) || v < 0) throw new Error(`${k} must be a non-negative integer`);
+  }
+  if (h265 > opts.cameras) throw new Error('h265Cameras + h265OnlyCameras must not exceed cameras');
 }
 
 export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
@@ -163,18 +178,24 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   });
   const labelOf = (i: number) => (i < labelled ? idents[i].name : `${prefix} fleet`);
   const look = source ? {} : { ...(opts.pattern ? { pattern: opts.pattern } : {}), ...(opts.crf !== undefined ? { crf: opts.crf } : {}) };
-  const specOf = (label: string, main?: Size, sub?: Size, snapshots = true): EncodeSpec => ({ source, label, fps, gopFrames, main, sub, snapshots, ...look });
+  // the fleet's last cameras send H.265: first the main-stream-only ones, then those H.265 on both streams
+  const h265Only = opts.h265OnlyCameras ?? 0;
+  const h265Main = opts.h265Cameras ?? 0;
+  const codecsOf = (i: number): { mainCodec?: 'h265'; subCodec?: 'h265' } =>
+    i >= opts.cameras - h265Only ? { mainCodec: 'h265', subCodec: 'h265' } : i >= opts.cameras - h265Only - h265Main ? { mainCodec: 'h265' } : {};
+  const specOf = (i: number): EncodeSpec => ({ source, label: labelOf(i), fps, gopFrames, main: mainSize, sub: subSize, snapshots: true, ...look, ...codecsOf(i) });
 
-  // Encode every distinct label (bounded queue, cached on disk), reporting progress.
-  const labels = [...new Set(idents.map((_, i) => labelOf(i)))];
+  // Encode every distinct picture (label and codecs; bounded queue, cached on disk), reporting progress.
+  const variant = (i: number) => JSON.stringify([labelOf(i), codecsOf(i)]);
+  const variants = new Map(idents.map((_, i) => [variant(i), specOf(i)] as const));
   let done = 0;
-  const total = labels.length;
+  const total = variants.size;
   opts.onProgress?.({ done, total, stage: 'encode' });
   const t0 = Date.now();
   const encoded = new Map<string, EncodedAssets>();
   await Promise.all(
-    labels.map(async (label) => {
-      encoded.set(label, await queue.encode(specOf(label, mainSize, subSize)));
+    [...variants].map(async ([key, spec]) => {
+      encoded.set(key, await queue.encode(spec));
       opts.onProgress?.({ done: ++done, total, stage: 'encode' });
     }),
   );
@@ -202,7 +223,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const scheduler = new Scheduler();
   const cams = new Map<string, SimCamera>();
   for (const [i, ident] of idents.entries()) {
-    const a = encoded.get(labelOf(i))!;
+    const a = encoded.get(variant(i))!;
     const cam = new SimCamera(ident, await load(a.main!, mainSize), await load(a.sub!, subSize), scheduler);
     cam.snapshots = await loadSnapshots(a);
     // State only, no timer: an idle (or moving) dome costs nothing until somebody asks where it is.
@@ -242,6 +263,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     mainSize: { width: cam.streams.main.media.width, height: cam.streams.main.media.height },
     subSize: { width: cam.streams.sub.media.width, height: cam.streams.sub.media.height },
     ptz: cam.ptz !== undefined,
+    mainCodec: cam.streams.main.media.codec,
+    subCodec: cam.streams.sub.media.codec,
   });
   const onvifView = (cam: SimCamera): OnvifCameraView => {
     const i = info(cam);
@@ -314,10 +337,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         if (!Number.isInteger(width) || !Number.isInteger(height) || width < 64 || height < 36 || width > 3840 || height > 2160 || width % 2 || height % 2)
           throw new Error('resolution must be even integers within 64x36..3840x2160');
         cam.faults.resolution = { width, height };
-        const label = labelOf(cam.ident.index);
-        // Re-encoding takes seconds: the camera switches at the new stream's first keyframe once ready.
+        // Re-encoding takes seconds: the camera switches at the new stream's first keyframe once ready (same codec).
         void queue
-          .encode(specOf(label, { width, height }, undefined, false))
+          .encode({ ...specOf(cam.ident.index), main: { width, height }, sub: undefined, snapshots: false })
           .then((a) => load(a.main!, { width, height }))
           .then((media) => {
             const r = cam.faults.resolution;

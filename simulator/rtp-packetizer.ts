@@ -1,5 +1,5 @@
 /**
- * RFC 6184 packetization, done once per frame at load time. Each frame becomes one template buffer of
+ * RFC 6184 (H.264) and RFC 7798 (H.265) packetization, done once per frame at load time. Each frame becomes one template buffer of
  * TCP-interleaved RTP packets ('$' ch len16 | 12-byte RTP header | payload). Sending then costs one copy
  * and a few header patches per session: hundreds of cameras stay cheap.
  */
@@ -19,8 +19,11 @@ export interface RtpFrame {
   payloadBytes: number;
 }
 
-function payloadsOf(nal: Buffer, maxPayload: number): Buffer[] {
+export type VideoCodec = 'h264' | 'h265';
+
+function payloadsOf(nal: Buffer, maxPayload: number, codec: VideoCodec): Buffer[] {
   if (nal.length <= maxPayload) return [nal];
+  if (codec === 'h265') return hevcFragments(nal, maxPayload);
   // FU-A: the NAL header is replaced by an indicator (F|NRI|28) and a header (S|E|type) per fragment.
   const out: Buffer[] = [];
   const indicator = (nal[0] & 0xe0) | 28;
@@ -40,9 +43,29 @@ function payloadsOf(nal: Buffer, maxPayload: number): Buffer[] {
   return out;
 }
 
-export function packetizeAccessUnit(au: AccessUnit, maxPayload = MAX_PAYLOAD): RtpFrame {
+/** RFC 7798 §4.4.3 fragmentation units: a 2-byte payload header of type 49 (F, LayerId, TID kept), then S|E|type. */
+function hevcFragments(nal: Buffer, maxPayload: number): Buffer[] {
+  const out: Buffer[] = [];
+  const type = (nal[0] >> 1) & 0x3f;
+  const h0 = (nal[0] & 0x81) | (49 << 1);
+  const h1 = nal[1];
+  const body = nal.subarray(2);
+  const chunk = maxPayload - 3;
+  for (let off = 0; off < body.length; off += chunk) {
+    const part = body.subarray(off, Math.min(off + chunk, body.length));
+    const fu = Buffer.allocUnsafe(3 + part.length);
+    fu[0] = h0;
+    fu[1] = h1;
+    fu[2] = (off === 0 ? 0x80 : 0) | (off + chunk >= body.length ? 0x40 : 0) | type;
+    part.copy(fu, 3);
+    out.push(fu);
+  }
+  return out;
+}
+
+export function packetizeAccessUnit(au: AccessUnit, maxPayload = MAX_PAYLOAD, codec: VideoCodec = 'h264'): RtpFrame {
   const payloads: Buffer[] = [];
-  for (const nal of au.nals) payloads.push(...payloadsOf(nal, maxPayload));
+  for (const nal of au.nals) payloads.push(...payloadsOf(nal, maxPayload, codec));
   let size = 0;
   for (const p of payloads) size += 16 + p.length;
   const template = Buffer.alloc(size);

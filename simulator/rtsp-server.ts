@@ -269,6 +269,8 @@ class RtspConnection {
         const sdp = buildSdp({
           sessionName: `${camera.ident.name} ${t.stream}`,
           host: this.socket.localAddress?.replace(/^::ffff:/, '') ?? '0.0.0.0',
+          codec: ch.media.codec,
+          vps: ch.media.vps,
           sps: ch.media.sps,
           pps: ch.media.pps,
           fps: ch.media.fps,

@@ -98,4 +98,31 @@ describe('discovery and fleet pages', () => {
       await watcher.stop();
     }
   });
+  it('finds the cameras with the default scan, one row per device, and marks those already in the inventory', async () => {
+    // the simulator answers WS-Discovery on a port of its own, as the demo fleet does: the server is told of it
+    const forget = h.t.ctx.scans.registerResponder({ host: '127.0.0.1', port: sim.discoveryPort, label: 'test fleet' });
+    try {
+      await page.goto('/discovery');
+      await page.getByTestId('discovery-page').waitFor();
+      expect(await page.getByLabel(/组播/).isChecked()).toBe(true); // the default: nothing to type
+      await page.getByLabel(/Username/).fill(cams[1].username);
+      await page.getByLabel(/Password/).fill(cams[1].password);
+      await page.getByRole('button', { name: /开始扫描/ }).click();
+      const ours = page.getByTestId('scan-results').locator(`tbody tr[data-xaddr^="${new URL(cams[0].onvifUrl).origin}/"]`);
+      await expect.poll(() => ours.count(), { timeout: 20_000 }).toBe(3);
+      await expect.poll(() => page.getByTestId('scan-progress').innerText(), { timeout: 20_000 }).toMatch(/完成 done|失败 failed/);
+      // one row per device: three different devices behind one address, told apart by name and service path
+      expect((await ours.evaluateAll((els) => els.map((e) => e.getAttribute('data-xaddr')))).sort()).toEqual(cams.map((c) => c.onvifUrl).sort());
+      expect((await ours.getByTestId('device-name').allInnerTexts()).sort()).toEqual(cams.map((c) => c.name).sort());
+      // the camera added earlier ("东门 ONVIF") is marked and not offered again; the others are
+      const known = page.locator(`tr[data-xaddr="${cams[0].onvifUrl}"]`);
+      expect(await known.getByTestId('in-inventory').innerText()).toContain('已在台账');
+      expect(await known.locator('input[type=checkbox]').count()).toBe(0);
+      expect(await page.locator(`tr[data-xaddr="${cams[1].onvifUrl}"] input[type=checkbox]`).isEnabled()).toBe(true);
+      expect(await page.locator(`tr[data-xaddr="${cams[1].onvifUrl}"]`).innerText()).toMatch(/320×180 H264[\s\S]*160×90 H264/);
+      await shot('discovery-default');
+    } finally {
+      forget();
+    }
+  });
 });

@@ -19,14 +19,14 @@ describe('review desk in Chromium', () => {
   });
   afterAll(async () => { await h?.close(); });
 
-  async function candidate(minutesAgo: number): Promise<string> {
+  async function candidate(minutesAgo: number, type: { key: string; code: string } = { key: 'illegal_motor_parking', code: '09009' }): Promise<string> {
     const id = randomUUID();
     const svc = h.t.ctx.analytics;
     await mkdir(join(svc.evidenceDir, 'e2e', id), { recursive: true });
     await copyFile(still, join(svc.evidenceDir, 'e2e', id, 'annotated.jpg'));
     const at = new Date(Date.now() - minutesAgo * 60_000);
     await h.t.db.query(`INSERT INTO events (id, camera_id, event_type, event_code, score, label, first_seen, last_seen, evidence_jpeg)
-      VALUES ($1, $2, 'illegal_motor_parking', '09009', 0.9, 'truck', $3, $3, $4)`, [id, cameraId, at, join('e2e', id, 'annotated.jpg')]);
+      VALUES ($1, $2, $5, $6, 0.9, 'truck', $3, $3, $4)`, [id, cameraId, at, join('e2e', id, 'annotated.jpg'), type.key, type.code]);
     return id;
   }
 
@@ -73,5 +73,63 @@ describe('review desk in Chromium', () => {
     } finally {
       await context.close();
     }
+  });
+  it('offers the reject reasons of the event\'s type, which an admin edits in Administration', async () => {
+    const stall = await candidate(5, { key: 'road_occupying_stall', code: '09006' });
+    const parked = await candidate(4);
+    const reasonsShown = async (page: import('playwright-core').Page, id: string) => {
+      await page.locator(`li[data-event-id="${id}"]`).click();
+      await expect.poll(() => page.getByTestId('review-evidence').getAttribute('data-event-id')).toBe(id);
+      await page.keyboard.press('r');
+      const list = page.getByTestId('reject-reasons');
+      await expect.poll(() => list.locator('li').count()).toBeGreaterThan(2);
+      const keys = await list.locator('li').evaluateAll((els) => els.map((e) => e.getAttribute('data-reason')));
+      await page.keyboard.press('Escape');
+      return keys;
+    };
+    const reviewer = await h.loggedIn('reviewer');
+    await reviewer.page.goto('/review');
+    const stallKeys = await reasonsShown(reviewer.page, stall);
+    expect(stallKeys).toContain('licensed_vendor');
+    expect(stallKeys).not.toContain('legal_parking_bay');
+    const parkedKeys = await reasonsShown(reviewer.page, parked);
+    expect(parkedKeys).toEqual(['misdetection', 'duplicate', 'legal_parking_bay', 'brief_stop', 'service_vehicle', 'permanent_object', 'other']);
+    expect(parkedKeys).not.toContain('bin_not_overflowing');
+    await reviewer.context.close();
+
+    // the admin adds a reason for parking events and switches one off
+    const { page, context } = await h.loggedIn('admin');
+    await page.goto('/admin?tab=reject-reasons');
+    const tab = page.getByTestId('reject-reasons-tab');
+    await tab.getByTestId('reasons-event-type').selectOption('illegal_motor_parking');
+    await expect.poll(() => tab.locator('tr[data-reason]').count()).toBe(7);
+    const form = tab.getByTestId('reason-form');
+    await form.locator('input[name=key]').fill('Taxi rank');
+    await form.getByRole('button', { name: /添加/ }).click();
+    await form.getByText(/小写字母开头/).waitFor(); // a bad key is explained, in words
+    await form.locator('input[name=key]').fill('taxi_rank');
+    await form.locator('input[name=nameZh]').fill('出租车候客点');
+    await form.locator('input[name=nameEn]').fill('Taxi rank');
+    await form.locator('input[name=sort]').fill('35');
+    await form.getByRole('button', { name: /添加/ }).click();
+    await tab.locator('tr[data-reason="taxi_rank"]').waitFor();
+    await tab.locator('tr[data-reason="brief_stop"]').getByRole('button', { name: /停用/ }).click();
+    await expect.poll(() => tab.locator('tr[data-reason="brief_stop"]').innerText()).toContain('停用 disabled');
+    await context.close();
+
+    // the desk now offers it (and not the switched-off one); choosing it rejects the event with that reason
+    const again = await h.loggedIn('reviewer');
+    await again.page.goto('/review');
+    const keys = await reasonsShown(again.page, parked);
+    expect(keys).toEqual(['misdetection', 'duplicate', 'legal_parking_bay', 'taxi_rank', 'service_vehicle', 'permanent_object', 'other']);
+    await again.page.keyboard.press('r');
+    await again.page.getByTestId('reject-reasons').getByRole('button', { name: /出租车候客点/ }).click();
+    await expect.poll(() => again.page.getByTestId('review-flash').innerText()).toMatch(/已驳回 Rejected: 出租车候客点/);
+    expect((await h.t.db.query<{ reject_reason: string }>('SELECT reject_reason FROM events WHERE id = $1', [parked])).rows[0].reject_reason).toBe('taxi_rank');
+    // the server holds to the type's list: a stall reason is refused for a parking event, in words
+    const r = await h.t.app.inject({ method: 'POST', url: `/api/events/${stall}/reject`, headers: { cookie: await h.t.cookie('reviewer') }, payload: { reason: 'bin_not_overflowing' } });
+    expect(r.statusCode).toBe(400);
+    expect(r.json().message).toMatch(/不是该事件类型的驳回原因/);
+    await again.context.close();
   });
 });

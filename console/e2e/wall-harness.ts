@@ -83,8 +83,9 @@ export async function startWallStack(o: WallStackOptions): Promise<WallStack> {
     for (const [k, v] of Object.entries(o.env ?? {})) { saved[k] = process.env[k]; process.env[k] = v; }
     let h1: BuiltApp;
     let h2: BuiltApp;
-    // one node, two listeners over it (as main.ts): no cluster, fleet probes, alarm listener or outbox here
-    const node = createNode(base, { skip: ['cluster', 'fleet', 'alarms', 'outbox', 'demo-fleet'] });
+    // one node, two listeners over it (as main.ts): no cluster, fleet probes, alarm listener, outbox or SIP server here
+    // (the SIP server would bind 5060, which a parallel test or another process may hold)
+    const node = createNode(base, { skip: ['cluster', 'fleet', 'alarms', 'outbox', 'demo-fleet', 'gb28181'] });
     const ctx = node.context;
     try {
       await node.start();

@@ -260,6 +260,69 @@ describe('video wall in Chromium', () => {
     }
   });
 
+  it('drops the 110 overlay for a camera picked onto the alarm tile, restores the tile after the ack, and tours every camera round an alarm', async () => {
+    const [a, b, c, d] = w.cams;
+    await page.goto(`/wall?layout=4&cameras=${[a.id, b.id, c.id, ''].join(',')}`);
+    await expect.poll(() => attrs('data-state'), { timeout: 30_000 }).toEqual(['live', 'live', 'live', 'empty']);
+    await tiles().nth(3).hover();
+    await tiles().nth(3).getByTitle(/alarm tile/).click();
+    const alarmTile = tiles().nth(3);
+    // the overlay says what and where: ticket, category and address
+    w.ctx.bus.publish('incident.created', { id: 'inc-pick', cameraId: d.id, ticketNo: 'SIM-003', categoryName: '占道经营', eventType: 'road_occupying_stall', address: '延安路 88 号', at: new Date().toISOString() }, d.id);
+    await expect.poll(() => alarmTile.getAttribute('data-camera')).toBe(d.id);
+    const overlay = () => alarmTile.getByTestId('tile-alarm');
+    await expect.poll(() => overlay().textContent()).toContain('SIM-003');
+    expect(await overlay().textContent()).toMatch(/110 警情[\s\S]*占道经营[\s\S]*延安路 88 号/);
+    // an operator picks another camera for that tile from the tree: its video, without the overlay of the alarm camera
+    await alarmTile.click();
+    await page.getByRole('searchbox', { name: /Search cameras/ }).fill(b.name);
+    await page.getByTestId('tree-camera').first().dblclick();
+    await expect.poll(() => alarmTile.getAttribute('data-camera')).toBe(b.id);
+    await expect.poll(() => overlay().count()).toBe(0);
+    expect(await page.getByTestId('alarm-count').textContent()).toContain('1'); // still to acknowledge, on the toolbar
+    await page.getByRole('button', { name: /全部确认/ }).click();
+    await expect.poll(() => page.getByTestId('alarm-count').count()).toBe(0);
+    expect(await alarmTile.getAttribute('data-camera')).toBe(b.id); // the operator's choice stays
+    await page.getByRole('searchbox', { name: /Search cameras/ }).fill('');
+
+    // after the ack the tile shows again what it showed before the alarm (camera b)
+    w.ctx.bus.publish('event.candidate', { kind: 'opened', id: 'ev-restore', cameraId: d.id, eventType: '占道经营' }, d.id);
+    await expect.poll(() => alarmTile.getAttribute('data-camera')).toBe(d.id);
+    await expect.poll(() => overlay().count()).toBe(1);
+    await alarmTile.getByTestId('alarm-ack').click();
+    await expect.poll(() => alarmTile.getAttribute('data-camera')).toBe(b.id);
+    expect(await overlay().count()).toBe(0);
+
+    // a tour of 8 cameras over the 4 tiles while an alarm holds one of them: all 8 come round
+    const extra: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const cam = await w.h1.cameras.insert(w.ctx.db, { name: `轮巡补充 ${i + 1}`, district: '西湖区', rtspMain: w.cams[i].sim.rtspMain, rtspSub: w.cams[i].sim.rtspSub, username: w.cams[i].sim.username, password: w.cams[i].sim.password });
+      extra.push(cam.id);
+    }
+    const group = [...w.cams.map((x) => x.id), ...extra];
+    const login = await w.h1.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'operator', password: 'wall-test-password-1' } });
+    const cookie = `streeteye_session=${login.cookies.find((x) => x.name === 'streeteye_session')!.value}`;
+    const g = await w.h1.app.inject({ method: 'POST', url: '/api/camera-groups', headers: { cookie }, payload: { name: '八路轮巡', cameraIds: group, tourIntervalS: 3 } });
+    expect(g.statusCode, g.body).toBe(201);
+    await page.goto(`/wall?layout=4&tour=${g.json().id}&interval=3`);
+    await expect.poll(() => page.getByTestId('tour-ctl').count()).toBe(1);
+    // tile 1 is the alarm tile of a fresh wall
+    w.ctx.bus.publish('event.candidate', { kind: 'opened', id: 'ev-tour', cameraId: d.id, eventType: '占道经营' }, d.id);
+    await expect.poll(() => tiles().nth(0).getAttribute('data-camera')).toBe(d.id);
+    // every camera the tour puts on the free tiles, by the page's own observation
+    await page.evaluate(`(() => {
+      const seen = window.tourSeen = new Set();
+      const t = setInterval(() => { for (const el of [...document.querySelectorAll('[data-testid="tile"]')].slice(1)) { const c = el.getAttribute('data-camera'); if (c) seen.add(c); } }, 50);
+      window.stopTourSeen = () => clearInterval(t);
+    })()`);
+    await expect.poll(async () => ((await page.evaluate('[...window.tourSeen]')) as string[]).length, { timeout: 30_000, interval: 250 }).toBe(8);
+    expect(((await page.evaluate('[...window.tourSeen]')) as string[]).sort()).toEqual([...group].sort());
+    expect(await tiles().nth(0).getAttribute('data-camera')).toBe(d.id); // the alarm keeps its tile meanwhile
+    await page.evaluate('window.stopTourSeen()');
+    await tiles().nth(0).getByTestId('alarm-ack').click();
+    await page.getByTestId('tour-ctl').getByTitle(/Stop the tour/).click();
+  });
+
   it('keeps favourites and saves and loads a wall preset', async () => {
     await page.goto(`/wall?layout=1%2B5&cameras=${ids(6).join(',')}`);
     await expect.poll(() => tiles().count()).toBe(6);

@@ -40,6 +40,8 @@ export interface ScanResult {
   host: string; port: number; xaddr: string; via: string; reachable: boolean; authFailed: boolean; manufacturer: string | null; model: string | null;
   firmware: string | null; serial: string | null; hardwareId: string | null; profiles: OnvifProfile[]; snapshotUri: string | null; hasPtz: boolean;
   clockDriftMs: number | null; error: string | null; inInventory: string | null;
+  /** WS-Discovery endpoint (urn:uuid) and the name from its scopes, when the device answered a probe */
+  endpoint: string | null; name: string | null;
 }
 
 export interface ScanSummary {

@@ -103,7 +103,7 @@ describe('analytics end to end: simulator → ingest frame tap → engine → ev
     const second = pending[1];
 
     // reject it: within the rule's cooldown the same van is not raised again, even after another edit resets the stays
-    const rej = await t.app.inject({ method: 'POST', url: `/api/events/${second.id}/reject`, headers: reviewer, payload: { reason: 'licensed_vendor' } });
+    const rej = await t.app.inject({ method: 'POST', url: `/api/events/${second.id}/reject`, headers: reviewer, payload: { reason: 'legal_parking_bay' } });
     expect(rej.statusCode).toBe(200);
     expect((await t.app.inject({ method: 'PATCH', url: `/api/rules/${ruleId}`, headers: tech, payload: { minDwellSeconds: 1 } })).statusCode).toBe(200);
     await new Promise((r) => setTimeout(r, 6000));

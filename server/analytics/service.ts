@@ -58,6 +58,7 @@ interface CameraRow {
   lat: number | null;
   lng: number | null;
   address: string | null;
+  name: string;
 }
 
 export class AnalyticsService {
@@ -210,7 +211,7 @@ export class AnalyticsService {
       if (!byCamera.has(row.camera_id)) byCamera.set(row.camera_id, []);
       byCamera.get(row.camera_id)!.push(r.rule);
     }
-    const cams = (await this.ctx.db.query<CameraRow>('SELECT id, grid_code, lat, lng, address FROM cameras WHERE id = ANY($1::uuid[])', [[...byCamera.keys()]])).rows;
+    const cams = (await this.ctx.db.query<CameraRow>('SELECT id, name, grid_code, lat, lng, address FROM cameras WHERE id = ANY($1::uuid[])', [[...byCamera.keys()]])).rows;
     const camById = new Map(cams.map((c) => [c.id, c]));
     const regions = this.engine ? await regionsInForce(this.ctx.db, [...byCamera.keys()]) : new Map();
     for (const [id, rules] of byCamera) {
@@ -225,7 +226,7 @@ export class AnalyticsService {
       }
       this.rules.set(id, enabled);
       if (this.engine && !this.stopped) {
-        this.engine.setCamera({ cameraId: id, gridCode: cam.grid_code ?? undefined, lat: cam.lat ?? undefined, lng: cam.lng ?? undefined, address: cam.address ?? undefined });
+        this.engine.setCamera({ cameraId: id, name: cam.name, gridCode: cam.grid_code ?? undefined, lat: cam.lat ?? undefined, lng: cam.lng ?? undefined, address: cam.address ?? undefined });
         this.engine.setRules(id, enabled);
         for (const r of enabled) this.engine.setSuppressionRegions(r.id, regions.get(r.id) ?? []);
         this.reapplySuppressions(enabled);

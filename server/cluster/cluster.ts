@@ -67,7 +67,7 @@ export class Cluster {
     if (config.role === 'analytics') this.ingest = lease('ingest', config.analyticsCapacity, ANALYTICS_ELIGIBLE_SQL);
     const capacity = config.role === 'ingest' ? config.ingestCapacity : config.role === 'analytics' ? config.analyticsCapacity : 0;
     this.registry = new NodeRegistry(o.db, { id: this.nodeId, role: config.role, address: this.address, capacity, version: o.version ?? '0.1.0' },
-      Math.max(1000, Math.min(5000, Math.floor(config.leaseTtlMs / 3))));
+      Math.max(1000, Math.min(5000, Math.floor(config.leaseTtlMs / 3))), () => this.sessions().map((x) => x.cameraId));
     if (config.databaseUrl && o.db.kind === 'postgres') this.bridge = new PgBusBridge(config.databaseUrl, o.bus, this.nodeId, this.log);
   }
 

@@ -69,6 +69,23 @@ describe('multicast discovery', () => {
   });
 });
 
+describe('WS-Discovery responders known to the server', () => {
+  it('a multicast scan also asks them: every device once, with its scope name and endpoint', async () => {
+    const scans = new ScanManager({ bus: new Bus(), logger: pino({ level: 'silent' }), multicastTimeoutMs: 1000 });
+    scans.registerResponder({ host: '127.0.0.1', port: sim.discoveryPort, label: 'sim' });
+    const forget = scans.registerResponder({ host: '127.0.0.1', port: sim.discoveryPort, label: 'sim (again)' });
+    const scan = (await scans.wait(scans.start({ mode: 'multicast' }, 'technician').id))!;
+    expect(scan.state).toBe('done');
+    const ours = scan.results.filter((r) => cams.some((c) => c.onvifUrl === r.xaddr));
+    expect(ours.map((r) => r.xaddr).sort()).toEqual(cams.map((c) => c.onvifUrl).sort());
+    expect(ours.map((r) => r.name).sort()).toEqual(cams.map((c) => c.name).sort());
+    expect(new Set(ours.map((r) => r.endpoint)).size).toBe(cams.length);
+    expect(ours.every((r) => r.via === 'ws-discovery' || r.via === 'multicast')).toBe(true);
+    forget();
+    expect(scans.knownResponders()).toEqual([]);
+  });
+});
+
 describe.each(dbKinds())('ONVIF discovery and probing on %s', (kind) => {
   let t: TestApp;
   let tech: string;
@@ -137,7 +154,8 @@ describe.each(dbKinds())('ONVIF discovery and probing on %s', (kind) => {
     const created = add.json();
     expect(created.total).toBe(2);
     expect(created.items[0]).toMatchObject({
-      name: `StreetEye SimCam-2 127.0.0.1:${simHttpPort}`, district: '西湖区', onvifUrl: cams[0].onvifUrl, rtspMain: cams[0].rtspMain, rtspSub: cams[0].rtspSub, hasCredentials: true,
+      // the name the device announces in its WS-Discovery scopes (devices behind one address differ there)
+      name: cams[0].name, district: '西湖区', onvifUrl: cams[0].onvifUrl, rtspMain: cams[0].rtspMain, rtspSub: cams[0].rtspSub, hasCredentials: true,
     });
     expect(created.items[1]).toMatchObject({ name: 'Gate 2', rtspMain: cams[1].rtspMain, rtspSub: cams[1].rtspSub, hasCredentials: true });
     expect(add.body).not.toContain(cams[1].password);

@@ -55,7 +55,7 @@ const resultReply = {
     host: { type: 'string' }, port: { type: 'integer' }, xaddr: { type: 'string' }, via: { type: 'string' }, reachable: { type: 'boolean' },
     authFailed: { type: 'boolean' }, manufacturer: nullableString, model: nullableString, firmware: nullableString, serial: nullableString,
     hardwareId: nullableString, profiles: { type: 'array', items: profileReply }, snapshotUri: nullableString, hasPtz: { type: 'boolean' },
-    clockDriftMs: { type: ['integer', 'null'] }, error: nullableString, inInventory: nullableString,
+    clockDriftMs: { type: ['integer', 'null'] }, error: nullableString, inInventory: nullableString, endpoint: nullableString, name: nullableString,
   },
 } as const;
 
@@ -131,6 +131,7 @@ export function pickStreams(r: Pick<ScanResult, 'profiles'>): { rtspMain: string
 }
 
 function defaultName(r: ScanResult): string {
+  if (r.name) return r.name.slice(0, 100);
   const what = [r.manufacturer, r.model].filter(Boolean).join(' ') || 'ONVIF camera';
   const where = r.port && r.port !== 80 ? `${r.host}:${r.port}` : r.host;
   return `${what} ${where}`.slice(0, 100);

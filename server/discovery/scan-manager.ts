@@ -8,6 +8,11 @@
  *    GetSystemDateAndTime on http://host:port/onvif/device_service for each port (default 80, 8000, 8080);
  *    every device service found is then probed fully (device information, profiles, stream URIs, clock drift).
  *
+ * Responders registered with registerResponder() (the demo fleet's simulator answers WS-Discovery on a port of its
+ * own) are probed by unicast in every multicast scan and in range scans of their host, so a default scan finds
+ * them where multicast is filtered (containers, loopback). Answers are merged per device endpoint (urn:uuid): one
+ * result per device, however many ways it answered.
+ *
  * Concurrency is bounded, every network call has a timeout, a scan can be cancelled. Scans live in memory on
  * the node that runs them (they are minutes-long technician tasks, not records); finished scans are kept for
  * an hour. Probe credentials live only in the closure of the running scan: never stored on it, never logged.
@@ -46,7 +51,14 @@ export interface ScanResult extends Omit<OnvifDeviceReport, 'rttMs' | 'deviceTim
   via: 'multicast' | 'ws-discovery' | 'direct';
   authFailed: boolean;
   error: string | null;
+  /** WS-Discovery endpoint reference (urn:uuid:…), when the device answered a probe */
+  endpoint: string | null;
+  /** the device's name from its WS-Discovery scopes (onvif://www.onvif.org/name/…) */
+  name: string | null;
 }
+
+/** A WS-Discovery responder this node knows of besides the standard port (host, UDP port). */
+export interface KnownResponder { host: string; port: number; label: string }
 
 export interface Scan {
   id: string;
@@ -139,9 +151,27 @@ export class ScanManager {
   private readonly scans = new Map<string, Scan>();
   private readonly running = new Map<string, Running>();
   private readonly log: FastifyBaseLogger;
+  private readonly responders = new Map<string, KnownResponder>();
 
   constructor(private readonly o: ScanManagerOptions) {
     this.log = o.logger.child({ module: 'discovery' });
+  }
+
+  /** Probes this responder in every multicast scan and in range scans of its host; returns the way to forget it. */
+  registerResponder(r: KnownResponder): () => void {
+    const key = `${r.host}:${r.port}`;
+    this.responders.set(key, r);
+    this.log.info({ host: r.host, port: r.port, label: r.label }, 'WS-Discovery responder registered for scans');
+    return () => { this.responders.delete(key); };
+  }
+
+  knownResponders(): KnownResponder[] {
+    return [...this.responders.values()];
+  }
+
+  private async probeResponders(list: KnownResponder[], timeoutMs: number, signal: AbortSignal): Promise<DiscoveredEndpoint[]> {
+    const found = await Promise.all(list.map((r) => unicastProbe(r.host, r.port, timeoutMs, signal)));
+    return found.flat();
   }
 
   list(): Scan[] {
@@ -252,32 +282,39 @@ export class ScanManager {
   }
 
   private addResult(scan: Scan, r: ScanResult): void {
-    if (scan.results.some((x) => x.xaddr === r.xaddr)) return;
+    // one row per device: the same service, or the same WS-Discovery endpoint reached another way
+    if (scan.results.some((x) => sameService(x.xaddr, r.xaddr) || (r.endpoint && x.endpoint === r.endpoint))) return;
     scan.results.push(r);
     scan.results.sort((a, b) => a.host.localeCompare(b.host, undefined, { numeric: true }) || a.port - b.port || a.xaddr.localeCompare(b.xaddr));
   }
 
-  private async probeDevice(xaddr: string, via: ScanResult['via'], creds: { username?: string; password?: string }, timeoutMs: number): Promise<ScanResult> {
+  private async probeDevice(xaddr: string, via: ScanResult['via'], creds: { username?: string; password?: string }, timeoutMs: number, ep?: DiscoveredEndpoint): Promise<ScanResult> {
     const r = await probeOnvif({ xaddr, username: creds.username, password: creds.password, callTimeoutMs: timeoutMs });
     const { rttMs: _rtt, deviceTime: _dt, errorKind, ...rest } = r;
-    return { ...rest, via, authFailed: errorKind === 'auth', error: r.error };
+    return { ...rest, via, authFailed: errorKind === 'auth', error: r.error, endpoint: ep?.endpoint ?? null, name: ep ? scopeName(ep.scopes) : null };
   }
 
   private async runMulticast(scan: Scan, creds: { username?: string; password?: string }, s: { timeoutMs: number; concurrency: number }, signal: AbortSignal): Promise<void> {
-    const mc = await multicastProbe(this.o.multicastTimeoutMs ?? 3000);
+    const known = this.knownResponders();
+    const [mc, direct] = await Promise.all([
+      multicastProbe(this.o.multicastTimeoutMs ?? 3000),
+      this.probeResponders(known, Math.min(s.timeoutMs, 1500), signal),
+    ]);
     if (signal.aborted) return;
-    if (mc.error) {
+    if (mc.error && !direct.length) {
       scan.state = 'failed';
       scan.message = mc.error;
       scan.progress.done = 1;
       return;
     }
-    const xaddrs = uniqueXaddrs(mc.devices);
-    scan.progress = { done: 0, total: xaddrs.length };
-    if (!xaddrs.length) scan.message = 'no device answered the multicast probe (multicast may be filtered on this network: try an address range)';
+    const devices = uniqueDevices([...mc.devices, ...direct]);
+    scan.progress = { done: 0, total: devices.length };
+    if (mc.error) scan.message = `本网络无法组播，所列设备来自本服务器已知的 WS-Discovery 端口 (${known.map((r) => r.label).join(', ')}) ${mc.error}; the devices listed answered on the WS-Discovery ports known to this server`;
+    else if (!devices.length) scan.message = '没有设备应答组播探测（本网络可能过滤组播，请改用地址段扫描）no device answered the multicast probe (multicast may be filtered on this network: try an address range)';
     this.publish(scan, true);
-    await pool(xaddrs, s.concurrency, signal, async (xaddr) => {
-      this.addResult(scan, await this.probeDevice(xaddr, 'multicast', creds, s.timeoutMs));
+    const unicast = new Set(direct);
+    await pool(devices, s.concurrency, signal, async ({ xaddr, ep }) => {
+      this.addResult(scan, await this.probeDevice(xaddr, unicast.has(ep) ? 'ws-discovery' : 'multicast', creds, s.timeoutMs, ep));
       scan.progress.done++;
       this.publish(scan);
     });
@@ -288,7 +325,7 @@ export class ScanManager {
     s: { ports: number[]; discoveryPort: number; timeoutMs: number; concurrency: number }, signal: AbortSignal,
   ): Promise<void> {
     await pool(targets, s.concurrency, signal, async (t0) => {
-      const candidates = new Map<string, ScanResult['via']>();
+      const candidates = new Map<string, { via: ScanResult['via']; ep?: DiscoveredEndpoint }>();
       // a name is resolved and checked once; the probes then aim at the checked address
       let t = t0;
       try {
@@ -300,23 +337,26 @@ export class ScanManager {
         return;
       }
       // 1. unicast WS-Discovery: finds devices on any port and path, several per host (NVRs, encoders)
-      if (s.discoveryPort > 0) {
-        const found = await unicastProbe(t.host, s.discoveryPort, Math.min(s.timeoutMs, 1500), signal);
-        for (const x of uniqueXaddrs(found)) candidates.set(x, 'ws-discovery');
+      // (and the responders registered for this host, e.g. the demo fleet's simulator on a port of its own)
+      const ports = new Set(s.discoveryPort > 0 ? [s.discoveryPort] : []);
+      for (const r of this.knownResponders()) if (r.host === t.host || r.host === t0.host) ports.add(r.port);
+      if (ports.size) {
+        const found = (await Promise.all([...ports].map((port) => unicastProbe(t.host, port, Math.min(s.timeoutMs, 1500), signal)))).flat();
+        for (const d of uniqueDevices(found)) candidates.set(d.xaddr, { via: 'ws-discovery', ep: d.ep });
       }
       // 2. direct device service on the usual ports (cameras with WS-Discovery switched off, as many are)
-      const ports = t.port ? [t.port] : s.ports;
-      await Promise.all(ports.map(async (port) => {
+      const httpPorts = t.port ? [t.port] : s.ports;
+      await Promise.all(httpPorts.map(async (port) => {
         const xaddr = `http://${t.host.includes(':') ? `[${t.host}]` : t.host}:${port}/onvif/device_service`;
         if ([...candidates.keys()].some((x) => sameService(x, xaddr))) return;
         if (signal.aborted) return;
         const c = await onvifClock({ xaddr, callTimeoutMs: s.timeoutMs });
         // anything that answers like ONVIF (even "not authorised") is a device; refused / silent ports are not
-        if (c.reachable || c.errorKind === 'auth') candidates.set(xaddr, 'direct');
+        if (c.reachable || c.errorKind === 'auth') candidates.set(xaddr, { via: 'direct' });
       }));
-      for (const [xaddr, via] of candidates) {
+      for (const [xaddr, { via, ep }] of candidates) {
         if (signal.aborted) return;
-        this.addResult(scan, await this.probeDevice(xaddr, via, creds, s.timeoutMs));
+        this.addResult(scan, await this.probeDevice(xaddr, via, creds, s.timeoutMs, ep));
       }
       scan.progress.done++;
       this.publish(scan);
@@ -324,14 +364,24 @@ export class ScanManager {
   }
 }
 
-function uniqueXaddrs(found: DiscoveredEndpoint[]): string[] {
-  const out: string[] = [];
+/** One device service per WS-Discovery endpoint (urn:uuid), whichever probe it answered. */
+function uniqueDevices(found: DiscoveredEndpoint[]): Array<{ xaddr: string; ep: DiscoveredEndpoint }> {
+  const out: Array<{ xaddr: string; ep: DiscoveredEndpoint }> = [];
   for (const ep of found) {
-    // one device service per endpoint: prefer the XAddr on the address the answer came from, IPv4 over IPv6
+    // prefer the XAddr on the address the answer came from, IPv4 over IPv6
     const x = ep.xaddrs.find((u) => hostOf(u) === ep.from) ?? ep.xaddrs.find((u) => !hostOf(u).includes(':')) ?? ep.xaddrs[0];
-    if (x && !out.some((o) => sameService(o, x))) out.push(x);
+    if (!x) continue;
+    if (out.some((o) => sameService(o.xaddr, x) || (ep.endpoint && o.ep.endpoint === ep.endpoint))) continue;
+    out.push({ xaddr: x, ep });
   }
   return out;
+}
+
+/** The device's name from its scopes (onvif://www.onvif.org/name/<name>, percent-encoded). */
+function scopeName(scopes: string[]): string | null {
+  const s = scopes.find((x) => /^onvif:\/\/www\.onvif\.org\/name\//i.test(x));
+  if (!s) return null;
+  try { return decodeURIComponent(s.replace(/^onvif:\/\/www\.onvif\.org\/name\//i, '')).replace(/_/g, ' ').slice(0, 100) || null; } catch { return null; }
 }
 
 function hostOf(u: string): string {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdirSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,33 @@ describe('GB/T 28181 access', () => {
     expect(t.logLines.join('')).toMatch(/REGISTER refused: wrong password/);
     expect(t.logLines.join('')).not.toContain(PASSWORD);
     expect(gb.server.registrations.size).toBe(0);
+  });
+
+  it('a technician\'s edit takes effect at the next REGISTER: disabled is refused, a new password replaces the old at once', async () => {
+    const id = '34020000001320000777';
+    const tech = await t.cookie('technician');
+    const put = (payload: object) => t.app.inject({ method: 'PUT', url: `/api/gb28181/devices/${id}`, headers: { cookie: tech }, payload });
+    expect((await put({ name: '临时设备', password: 'first-pass-1' })).statusCode).toBe(200);
+    const first = new GbSimDevice({ deviceId: id, password: 'first-pass-1', server: server(), channels: 0 });
+    const second = new GbSimDevice({ deviceId: id, password: 'second-pass-2', server: server(), channels: 0 });
+    await first.start();
+    await second.start();
+    try {
+      expect(await first.register()).toBe(200); // its credentials are now cached
+      expect(gb.server.registrations.has(id)).toBe(true);
+      expect((await put({ enabled: false })).statusCode).toBe(200);
+      await vi.waitFor(() => expect(gb.server.registrations.has(id)).toBe(false)); // dropped at once, offline on the consoles
+      expect(await first.register()).toBe(403);
+      expect((await put({ enabled: true, password: 'second-pass-2' })).statusCode).toBe(200);
+      expect(await first.register()).toBe(403);
+      expect(await second.register()).toBe(200);
+      expect((await t.app.inject({ method: 'DELETE', url: `/api/gb28181/devices/${id}`, headers: { cookie: tech } })).statusCode).toBe(204);
+      expect(await second.register()).toBe(403);
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
+    expect(gb.server.registrations.has(id)).toBe(false);
   });
 
   it('registers a lower platform (digest), reads its info and its paged GB2312 catalog into gb_channels', async () => {

@@ -87,13 +87,28 @@ export class GbRepo {
     return (await q.query('DELETE FROM gb_devices WHERE device_id = $1', [id])).rowCount > 0;
   }
 
-  async registered(q: Queryable, r: { deviceId: string; transport: string; address: string; port: number; edition: string; expiresAt: Date }): Promise<void> {
-    await q.query(
-      `INSERT INTO gb_devices (device_id, transport, address, port, edition, online, registered_at, expires_at, status_reason)
-       VALUES ($1, $2, $3, $4, $5, true, now(), $6, NULL)
-       ON CONFLICT (device_id) DO UPDATE SET transport = $2, address = $3, port = $4, edition = $5, online = true,
-         registered_at = now(), expires_at = $6, status_reason = NULL, updated_at = now()`,
-      [r.deviceId, r.transport, r.address, r.port, r.edition, r.expiresAt]);
+  /**
+   * Many registrations in one statement (the service batches them: a power cut brings thousands back at once),
+   * marking each device online; answers the approved cameras of those devices, whose status follows the device.
+   */
+  async registeredMany(q: Queryable, rows: Array<{ deviceId: string; transport: string; address: string; port: number; edition: string; expiresAt: Date }>, o: { insertNew: boolean }): Promise<Array<{ deviceId: string; cameraId: string }>> {
+    if (!rows.length) return [];
+    const json = JSON.stringify(rows.map((r) => ({ id: r.deviceId, transport: r.transport, address: r.address, port: r.port, edition: r.edition, expires: r.expiresAt.toISOString() })));
+    const x = 'jsonb_to_recordset($1::jsonb) AS x(id text, transport text, address text, port int, edition text, expires timestamptz)';
+    // Written behind the SIP answer: a device deleted meanwhile must stay deleted unless new devices are accepted
+    await q.query(o.insertNew
+      ? `INSERT INTO gb_devices (device_id, transport, address, port, edition, online, registered_at, expires_at, status_reason)
+         SELECT x.id, x.transport, x.address, x.port, x.edition, true, now(), x.expires, NULL FROM ${x}
+         ON CONFLICT (device_id) DO UPDATE SET transport = EXCLUDED.transport, address = EXCLUDED.address, port = EXCLUDED.port,
+           edition = EXCLUDED.edition, online = true, registered_at = now(), expires_at = EXCLUDED.expires_at, status_reason = NULL, updated_at = now()`
+      : `UPDATE gb_devices d SET transport = x.transport, address = x.address, port = x.port, edition = x.edition, online = true,
+           registered_at = now(), expires_at = x.expires, status_reason = NULL, updated_at = now()
+         FROM ${x} WHERE d.device_id = x.id`,
+      [json]);
+    const r = await q.query<{ device_id: string; camera_id: string }>(
+      'SELECT device_id, camera_id FROM gb_channels WHERE device_id = ANY($1::text[]) AND camera_id IS NOT NULL',
+      [rows.map((x) => x.deviceId)]);
+    return r.rows.map((x) => ({ deviceId: x.device_id, cameraId: x.camera_id }));
   }
 
   async setOnline(q: Queryable, id: string, online: boolean, reason: string | null): Promise<void> {

@@ -98,6 +98,7 @@ export async function gbRoutes(app: FastifyInstance, ctx: AppContext & { gb: GbS
       await gb.repo.upsertDevice(q, { deviceId, name: b.name, password: b.password, enabled: b.enabled });
       await audit(q, { user, action: before ? 'gb28181.device.update' : 'gb28181.device.create', targetType: 'gb_device', targetId: deviceId, detail: { name: b.name, passwordChanged: b.password !== undefined, enabled: b.enabled }, ip: request.ip });
     });
+    ctx.bus.publish('gb.device.changed', { deviceId });
     return gb.repo.device(ctx.db, deviceId);
   });
 
@@ -109,6 +110,7 @@ export async function gbRoutes(app: FastifyInstance, ctx: AppContext & { gb: GbS
       return done;
     });
     if (!ok) throw notFound('GB/T 28181 device');
+    ctx.bus.publish('gb.device.changed', { deviceId: request.params.deviceId });
     return reply.code(204).send();
   });
 

@@ -18,6 +18,8 @@ import { muxPsFrame, type AccessUnit } from '../../gb28181/ps.js';
 import type { CatalogItem } from '../../gb28181/catalog.js';
 import { PipeOpenError, type PipeFeed, type PipeSource } from '../../ingest/pipe-source.js';
 import { GbRepo } from './repo.js';
+import { DeviceCredentialCache, type DeviceCredentials } from './credential-cache.js';
+import { RegistrationBatch } from './registration-batch.js';
 
 export interface GbSettings {
   enabled: boolean;
@@ -106,10 +108,15 @@ export class GbService {
   private started = false;
   /** catalog imports in flight per device (one at a time) */
   private readonly importing = new Map<string, Promise<unknown>>();
+  private readonly credentials: DeviceCredentialCache;
+  private readonly registrationRows: RegistrationBatch;
+  private offChanged?: () => void;
 
   constructor(private readonly ctx: AppContext, settings?: Partial<GbSettings>) {
     this.settings = { ...gbSettingsFromEnv(), ...settings };
     this.repo = new GbRepo(deriveKey(ctx.secretKey, 'gb28181-passwords'));
+    this.credentials = new DeviceCredentialCache((deviceId) => this.repo.credentials(ctx.db, deviceId));
+    this.registrationRows = new RegistrationBatch((rows) => this.repo.registeredMany(ctx.db, rows, { insertNew: this.settings.acceptNew }));
     this.log = ctx.logger.child({ module: 'gb28181' });
     const s = this.settings;
     this.server = new GbServer({
@@ -122,14 +129,12 @@ export class GbService {
       keepaliveTimeoutMs: s.keepaliveTimeoutMs,
       ratePerAddress: s.ratePerAddress,
       authorize: async (deviceId) => {
-        const c = await this.repo.credentials(ctx.db, deviceId);
-        if (c && !c.enabled) return null;
-        if (c) return c.password ? { password: c.password } : s.password ? { password: s.password } : null;
-        return s.acceptNew && s.password ? { password: s.password } : null;
+        const password = this.passwordFor(await this.credentials.get(deviceId));
+        return password ? { password } : null;
       },
     });
     this.server.on('registered', (reg: Registration) => void this.onRegistered(reg).catch((err) => this.log.warn({ err, device: reg.deviceId }, 'GB28181 registration bookkeeping failed')));
-    this.server.on('refreshed', (reg: Registration) => void this.repo.registered(ctx.db, { ...this.regRow(reg) }).catch(() => {}));
+    this.server.on('refreshed', (reg: Registration) => void this.registrationRows.add(this.regRow(reg)).catch(() => {}));
     this.server.on('online', (reg: Registration) => void this.deviceState(reg.deviceId, true, null));
     this.server.on('offline', (reg: Registration, reason: string) => void this.deviceState(reg.deviceId, false, reason));
     this.server.on('keepalive', (reg: Registration) => this.keepaliveSeen.set(reg.deviceId, new Date()));
@@ -146,6 +151,8 @@ export class GbService {
     if (this.started) return;
     this.started = true;
     await this.server.start();
+    // a technician's edit or delete of a device (any node) takes effect at its next REGISTER, not a TTL later
+    this.offChanged = this.ctx.bus.subscribe('gb.device.changed', (m) => void this.onDeviceChanged(m.payload.deviceId));
     // devices registered before a restart must register again: nobody is online until they do
     await this.ctx.db.query("UPDATE gb_devices SET online = false, status_reason = 'StreetEye restarted; waiting for the device to register' WHERE online");
     this.flushTimer = setInterval(() => void this.flushKeepalives(), 5000);
@@ -157,9 +164,30 @@ export class GbService {
     if (!this.started) return;
     this.started = false;
     clearInterval(this.flushTimer);
+    this.offChanged?.();
+    await this.registrationRows.flush();
     for (const s of [...this.shared.values()]) await this.closeShared(s);
     await this.server.stop();
     await this.flushKeepalives();
+  }
+
+  /** The password a device registers with, or null when it may not register (disabled; unknown and new devices not accepted). */
+  private passwordFor(c: DeviceCredentials | undefined): string | null {
+    if (c && !c.enabled) return null;
+    if (c) return c.password ?? this.settings.password ?? null;
+    return this.settings.acceptNew ? this.settings.password ?? null : null;
+  }
+
+  /** Edited or deleted by a technician: forget its credentials; a device no longer accepted is dropped now, not at its next REGISTER. */
+  private async onDeviceChanged(deviceId: string): Promise<void> {
+    this.credentials.forget(deviceId);
+    if (!this.server.registrations.has(deviceId)) return;
+    try {
+      const c = await this.credentials.get(deviceId);
+      if (!this.passwordFor(c)) this.server.unregister(deviceId, c ? 'disabled by a technician' : 'deleted by a technician');
+    } catch (err) {
+      this.log.warn({ err, device: deviceId }, 'GB28181 device change not applied');
+    }
   }
 
   private async flushKeepalives(): Promise<void> {
@@ -174,8 +202,10 @@ export class GbService {
   }
 
   private async onRegistered(reg: Registration): Promise<void> {
-    await this.repo.registered(this.ctx.db, this.regRow(reg));
-    await this.deviceState(reg.deviceId, true, null);
+    // stored in the next batch (online, address, expiry); then the consoles hear of it and its cameras follow
+    const cameras = await this.registrationRows.add(this.regRow(reg));
+    this.ctx.bus.publish('gb.device', { deviceId: reg.deviceId, online: true, reason: null });
+    for (const cameraId of cameras) await this.cameraStatus(cameraId, 'reachable', null);
     // what the device is, then its catalog, then its changes
     try {
       await this.repo.setInfo(this.ctx.db, reg.deviceId, await this.server.deviceInfo(reg.deviceId));

@@ -49,7 +49,11 @@ describe.each(dbKinds())('learning from reviews (%s)', (kind) => {
   });
 
   it('"licensed vendor" expires (a licence runs out), "misdetection" teaches nothing', async () => {
+    // a licensed breakfast van parks there: the admin offers that reason for parking events too (reasons are data)
+    const put = await t.app.inject({ method: 'PUT', url: '/api/reject-reasons/illegal_motor_parking/licensed_vendor', headers: await h('admin'), payload: { nameZh: '合规摊点/早餐车', nameEn: 'Licensed vendor' } });
+    expect(put.statusCode, put.body).toBe(200);
     const lic = await reject(await candidate({ x1: 0.5, y1: 0.5, x2: 0.6, y2: 0.6 }), 'licensed_vendor');
+    expect(lic.statusCode, lic.body).toBe(200);
     const region = (await regions()).find((x) => x.id === lic.json().suppressionRegionId)!;
     expect(Date.parse(region.expiresAt as string) - Date.now()).toBeGreaterThan(80 * 86_400_000);
     const mis = await reject(await candidate({ x1: 0.7, y1: 0.7, x2: 0.8, y2: 0.8 }), 'misdetection');

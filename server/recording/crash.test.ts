@@ -7,6 +7,7 @@ import { startSmallFleet } from '../../simulator/small-fleet.js';
 import type { Simulator } from '../../simulator/index.js';
 import { openPglite } from '../db/pglite.js';
 import { scanRecording } from './reconcile.js';
+import { thirdPartyPeer } from '../../test/third-party-peers.js';
 
 // The real node (server/main.ts) in a child process, recording a simulator camera: kill -9 in the middle of a segment,
 // restart, and the index agrees with the files; a full disk (a 160 KB tmpfs in a private mount namespace) stops
@@ -150,7 +151,8 @@ describe('recording node crash and full disk (real server processes)', () => {
     }
   }, 420_000);
 
-  const canMount = process.getuid?.() === 0 && spawnSync('unshare', ['-m', 'true']).status === 0;
+  const canMount = thirdPartyPeer('a private mount namespace (for the full-disk tmpfs)',
+    process.getuid?.() === 0 && spawnSync('unshare', ['-m', 'true']).status === 0, 'run the tests as root with unshare(1)');
   it.skipIf(!canMount)('a full disk stops recording with a camera alarm while live video goes on', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'streeteye-full-'));
     dirs.push(dataDir);

@@ -22,11 +22,12 @@ import * as events from './events-repo.js';
 import { listEvents, type EventFilters } from './events-repo.js';
 import { PRECISION_MIN_REVIEWS, PRECISION_THRESHOLD, withPrecision } from './precision.js';
 import { regionFromRejectedEvent } from '../learning/regions.js';
+import { rejectReasonAllowed } from './reject-reasons.js';
 
 export const REVIEWERS: Role[] = ['admin', 'reviewer'];
 export const EVENT_READERS: Role[] = ['admin', 'reviewer', 'technician', 'operator'];
-// permanent_object, legal_parking_bay and licensed_vendor also teach the rule a suppression region (server/learning/)
-export const REJECT_REASONS = ['misdetection', 'licensed_vendor', 'inside_shop', 'bin_not_overflowing', 'duplicate', 'permanent_object', 'legal_parking_bay', 'other'] as const;
+// Reject reasons are data per event type (reject-reasons.ts, migration 019); permanent_object, legal_parking_bay and
+// licensed_vendor also teach the rule a suppression region (server/learning/), "other" needs a note.
 
 const str = { type: ['string', 'null'] } as const;
 const num = { type: ['number', 'null'] } as const;
@@ -107,15 +108,15 @@ export async function reviewRoutes(app: FastifyInstance, ctx: AppContext & { ana
     return e;
   });
 
-  app.post<{ Params: { id: string }; Body: { reason: (typeof REJECT_REASONS)[number]; note?: string } }>('/api/events/:id/reject', {
+  app.post<{ Params: { id: string }; Body: { reason: string; note?: string } }>('/api/events/:id/reject', {
     config: { roles: REVIEWERS },
     schema: {
       tags: ['analytics'],
-      description: 'Rejects a pending candidate with a reason; the rule raises nothing in the same place within its cooldown.',
+      description: 'Rejects a pending candidate with a reason of its event type (GET /api/reject-reasons?eventType=); the rule raises nothing in the same place within its cooldown.',
       params: uuidParam,
       body: {
         type: 'object',
-        properties: { reason: { type: 'string', enum: [...REJECT_REASONS] }, note: { type: 'string', maxLength: 1000 } },
+        properties: { reason: { type: 'string', pattern: '^[a-z][a-z0-9_]{1,63}$' }, note: { type: 'string', maxLength: 1000 } },
         required: ['reason'],
         additionalProperties: false,
       },
@@ -125,11 +126,14 @@ export async function reviewRoutes(app: FastifyInstance, ctx: AppContext & { ana
     const user = currentUser(request);
     const id = request.params.id;
     const { reason, note } = request.body;
-    if (reason === 'other' && !note?.trim()) throw new HttpError(400, 'Say why in the note when the reason is "other"', { note: 'is required for reason other' });
+    if (reason === 'other' && !note?.trim()) throw new HttpError(400, '选择“其他”时请在备注中说明原因 Say why in the note when the reason is "other"', { note: '选择“其他”时必填 is required for reason other' });
     const ev = await ctx.db.tx(async (q) => {
       const row = await events.lockForReject(q, user, id);
       if (!row) throw notFound('Event');
       if (row.status !== 'pending') throw new HttpError(409, `This event was already ${row.status}`);
+      if (!(await rejectReasonAllowed(q, id, reason))) {
+        throw new HttpError(400, `“${reason}”不是该事件类型的驳回原因 "${reason}" is not a reject reason of this event's type`, { reason: '不是该事件类型的驳回原因 is not a reject reason of this event type (GET /api/reject-reasons)' });
+      }
       await events.markRejected(q, id, { reason, note: note?.trim() || null, reviewerId: user.id });
       const regionId = await regionFromRejectedEvent(q, { eventId: id, ruleId: row.rule_id, cameraId: row.camera_id, box: row.box, reason, userId: user.id });
       await audit(q, { user, action: 'event.reject', targetType: 'event', targetId: id, detail: { reason, ...(regionId ? { suppressionRegionId: regionId } : {}) }, ip: request.ip });

@@ -4,6 +4,7 @@ import { ApiKeysTab } from '../admin/ApiKeysTab';
 import { EventTypesTab } from '../admin/EventTypesTab';
 import { CategoriesTab } from '../admin/CategoriesTab';
 import { DepartmentsTab } from '../admin/DepartmentsTab';
+import { RejectReasonsTab } from '../admin/RejectReasonsTab';
 import '../cases/cases.css';
 
 const UsersPage = lazy(() => import('./UsersPage'));
@@ -15,6 +16,7 @@ const TABS = [
   { key: 'event-types', zh: '事件类型与时限', en: 'Event types & limits' },
   { key: 'categories', zh: '110 类别映射', en: '110 categories' },
   { key: 'departments', zh: '处置部门', en: 'Departments' },
+  { key: 'reject-reasons', zh: '驳回原因', en: 'Reject reasons' },
 ] as const;
 
 export default function AdminPage() {
@@ -35,6 +37,7 @@ export default function AdminPage() {
       {tab === 'event-types' ? <EventTypesTab /> : null}
       {tab === 'categories' ? <CategoriesTab /> : null}
       {tab === 'departments' ? <DepartmentsTab /> : null}
+      {tab === 'reject-reasons' ? <RejectReasonsTab /> : null}
     </section>
   );
 }

@@ -13,8 +13,17 @@ import { Icon } from '../components/Icon';
 const STATE_LABEL: Record<string, string> = { running: '扫描中 running', done: '完成 done', failed: '失败 failed', cancelled: '已取消 cancelled' };
 
 function defaultName(r: ScanResult): string {
+  if (r.name) return r.name.slice(0, 100);
   const what = [r.manufacturer, r.model].filter(Boolean).join(' ') || 'ONVIF camera';
   return `${what} ${r.port && r.port !== 80 ? `${r.host}:${r.port}` : r.host}`.slice(0, 100);
+}
+
+/** The device service's path when it is not the standard one: devices behind one address and port (an NVR, an encoder, the simulator) differ there. */
+function servicePath(xaddr: string): string | null {
+  try {
+    const p = new URL(xaddr).pathname;
+    return p === '/onvif/device_service' ? null : p;
+  } catch { return null; }
 }
 
 function resultStatus(r: ScanResult) {
@@ -28,7 +37,8 @@ function resultStatus(r: ScanResult) {
  * pick devices and add them to the inventory with their credentials.
  */
 export default function DiscoveryPage() {
-  const [mode, setMode] = useState<'range' | 'hosts' | 'multicast'>('range');
+  // multicast needs nothing typed: the default scan (it also asks the WS-Discovery responders this server knows, e.g. the demo fleet)
+  const [mode, setMode] = useState<'range' | 'hosts' | 'multicast'>('multicast');
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
   const [hosts, setHosts] = useState('');
@@ -197,7 +207,7 @@ export default function DiscoveryPage() {
             <label className="check"><input type="checkbox" checked={nPicked > 0 && nPicked === pickable.length}
               onChange={(e) => setPicked(e.target.checked ? Object.fromEntries(pickable.map((r) => [r.xaddr, { name: picked[r.xaddr]?.name ?? defaultName(r) }])) : {})} /> 全选 Select all new</label>
             <span className="spacer" />
-            <span className="muted">{scan.results.length} 台设备 devices · {scan.targets}</span>
+            <span className="muted">{scan.results.length} 台设备 devices{scan.results.some((r) => r.inInventory) ? ` · ${scan.results.filter((r) => r.inInventory).length} 台已在台账 already in the inventory` : ''} · {scan.targets}</span>
           </div>
           <div className="table-wrap">
             <table className="grid-table" data-testid="scan-results">
@@ -206,9 +216,9 @@ export default function DiscoveryPage() {
               </thead>
               <tbody>
                 {scan.results.map((r) => (
-                  <tr key={r.xaddr}>
+                  <tr key={r.xaddr} data-xaddr={r.xaddr} data-in-inventory={r.inInventory ? 'true' : 'false'}>
                     <td>
-                      {r.inInventory ? <Link to={`/cameras/${r.inInventory}`} title="已在台账 already in the inventory"><Icon name="check" /></Link> : (
+                      {r.inInventory ? <Link to={`/cameras/${r.inInventory}`} title="已在台账 already in the inventory" className="badge badge-ok" data-testid="in-inventory"><Icon name="check" /> 已在台账</Link> : (
                         <input type="checkbox" aria-label={`选择 ${r.xaddr}`} disabled={!(r.reachable || r.authFailed)} checked={Boolean(picked[r.xaddr])}
                           onChange={(e) => setPicked((cur) => {
                             const next = { ...cur };
@@ -217,8 +227,8 @@ export default function DiscoveryPage() {
                           })} />
                       )}
                     </td>
-                    <td className="mono cell-wrap" title={r.xaddr}>{r.host}:{r.port}<div className="muted small">{r.via}</div></td>
-                    <td>{[r.manufacturer, r.model].filter(Boolean).join(' ') || <span className="muted">—</span>}
+                    <td className="mono cell-wrap" title={r.xaddr}>{r.host}:{r.port}{servicePath(r.xaddr) ? <div className="small">{servicePath(r.xaddr)}</div> : null}<div className="muted small">{r.via}</div></td>
+                    <td>{r.name ? <div data-testid="device-name">{r.name}</div> : null}{[r.manufacturer, r.model].filter(Boolean).join(' ') || <span className="muted">—</span>}
                       <div className="muted small">{[r.firmware && `FW ${r.firmware}`, r.serial && `SN ${r.serial}`, r.hasPtz && 'PTZ'].filter(Boolean).join(' · ')}</div>
                     </td>
                     <td className="small cell-wrap">

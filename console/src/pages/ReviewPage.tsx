@@ -5,12 +5,12 @@ import { Notice } from '../components/Notice';
 import { useHotkeys } from '../lib/hooks';
 import { useLiveMessages } from '../live';
 import { emptyStats, TilePlayer, type PlayerStats } from '../wall/TilePlayer';
-import { REJECT_REASONS, reviewApi, type EventItem, type EventType } from '../review/review-api';
+import { reviewApi, type EventItem, type EventType, type RejectReason } from '../review/review-api';
 import '../review/review.css';
 
 /**
  * 事件审核 Review desk: the queue of candidate events (oldest first), the evidence beside the camera's live view,
- * and keyboard review: C confirm (Enter files the case), R reject (1-8 picks the reason), J/N next, K previous,
+ * and keyboard review: C confirm (Enter files the case), R reject (1-9 picks one of the reasons of the event's type), J/N next, K previous,
  * V annotated/clean frame, P play the clip. New candidates arrive live over the WebSocket.
  */
 type Mode = null | 'confirm' | 'reject';
@@ -94,12 +94,20 @@ export default function ReviewPage() {
       setBusy(false);
     }
   };
+  // the reasons of the current event's type (data an admin edits), fetched once per type
+  const [reasonsByType, setReasonsByType] = useState<Record<string, RejectReason[]>>({});
+  const currentType = current?.eventType;
+  useEffect(() => {
+    if (!currentType || reasonsByType[currentType]) return;
+    reviewApi.rejectReasons(currentType).then((r) => setReasonsByType((m) => ({ ...m, [currentType]: r.items.filter((x) => x.enabled) })), (err: unknown) => setError(err instanceof ApiError ? err.message : String(err)));
+  }, [currentType, reasonsByType]);
+  const reasons = currentType ? reasonsByType[currentType] ?? null : null;
   const reject = async (reason: string, note?: string) => {
     if (!current || busy) return;
     setBusy(true);
     try {
       const e = await reviewApi.reject(current.id, { reason, note });
-      decided(e, `已驳回 Rejected: ${REJECT_REASONS.find((r) => r.key === reason)?.zh ?? reason}`);
+      decided(e, `已驳回 Rejected: ${reasons?.find((r) => r.key === reason)?.nameZh ?? reason}`);
     } catch (err) {
       setError(err instanceof ApiError ? err.message : String(err));
     } finally {
@@ -166,7 +174,7 @@ export default function ReviewPage() {
               <div className="evidence-head">
                 <strong>{current.eventCode} {current.eventName ?? current.eventType}</strong>
                 <span className="muted">{current.cameraName} · {current.address ?? ''} · {time(current.firstSeen)} → {time(current.lastSeen)}</span>
-                <span className={`badge status-${current.status}`}>{current.status}{current.caseNo ? ` · ${current.caseNo}` : ''}{current.rejectReason ? ` · ${current.rejectReason}` : ''}</span>
+                <span className={`badge status-${current.status}`}>{current.status}{current.caseNo ? ` · ${current.caseNo}` : ''}{current.rejectReason ? ` · ${reasons?.find((r) => r.key === current.rejectReason)?.nameZh ?? current.rejectReason}` : ''}</span>
               </div>
               {showClip && current.evidence.clip ? (
                 <video className="evidence-media" src={reviewApi.evidenceUrl(current.id, 'clip')} controls autoPlay muted aria-label="录像 Clip" />
@@ -188,7 +196,7 @@ export default function ReviewPage() {
                 </div>
               )}
               {mode === 'confirm' && <ConfirmForm event={current} types={types} busy={busy} onCancel={() => setMode(null)} onSubmit={confirm} />}
-              {mode === 'reject' && <RejectForm busy={busy} onCancel={() => setMode(null)} onSubmit={reject} />}
+              {mode === 'reject' && <RejectForm reasons={reasons} busy={busy} onCancel={() => setMode(null)} onSubmit={reject} />}
             </>
           ) : <div className="muted">选择左侧事件 Pick an event</div>}
         </section>
@@ -242,7 +250,7 @@ function ConfirmForm({ event, types, busy, onCancel, onSubmit }: {
   );
 }
 
-function RejectForm({ busy, onCancel, onSubmit }: { busy: boolean; onCancel: () => void; onSubmit: (reason: string, note?: string) => void }) {
+function RejectForm({ reasons, busy, onCancel, onSubmit }: { reasons: RejectReason[] | null; busy: boolean; onCancel: () => void; onSubmit: (reason: string, note?: string) => void }) {
   const [reason, setReason] = useState<string | null>(null);
   const [note, setNote] = useState('');
   const ref = useRef<HTMLDivElement>(null);
@@ -262,11 +270,12 @@ function RejectForm({ busy, onCancel, onSubmit }: { busy: boolean; onCancel: () 
           return;
         }
         const n = Number(e.key);
-        if (n >= 1 && n <= REJECT_REASONS.length) { e.preventDefault(); pick(REJECT_REASONS[n - 1].key); }
+        if (reasons && n >= 1 && n <= Math.min(9, reasons.length)) { e.preventDefault(); pick(reasons[n - 1].key); }
       }}>
-      <ol className="reason-list">
-        {REJECT_REASONS.map((r, i) => (
-          <li key={r.key}><button className="btn btn-small" disabled={busy} onClick={() => pick(r.key)}><kbd>{i + 1}</kbd> {r.zh} {r.en}</button></li>
+      {reasons === null ? <div className="loading-line" role="status" aria-label="正在取驳回原因 Loading the reasons" /> : null}
+      <ol className="reason-list" data-testid="reject-reasons">
+        {reasons?.map((r, i) => (
+          <li key={r.key} data-reason={r.key}><button className="btn btn-small" disabled={busy} onClick={() => pick(r.key)}>{i < 9 ? <kbd>{i + 1}</kbd> : null} {r.nameZh} <span className="en">{r.nameEn}</span></button></li>
         ))}
       </ol>
       {reason === 'other' && (

@@ -214,35 +214,44 @@ function NumField({ label, en, value, step, error, onChange }: { label: string; 
   );
 }
 
-/** Click to add a point, drag a point to move it, right-click a point to remove it. */
+/**
+ * Click to add a point, drag a point to move it, right-click a point to remove it. The zone is drawn over the
+ * camera's own snapshot (sub stream) so a technician sees where the vehicles stand; the corner handles are HTML
+ * dots placed in percent, a fixed size on screen whatever the picture's aspect (SVG circles in a stretched 0..1
+ * viewBox drew as huge ellipses).
+ */
 export function ZoneEditor({ cameraId, zone, onChange, regions = [] }: { cameraId: string; zone: Point[]; onChange: (z: Point[]) => void; regions?: RegionBox[] }) {
   const svgRef = useRef<SVGSVGElement>(null);
   const [drag, setDrag] = useState<number | null>(null);
   const [snap, setSnap] = useState(0);
-  const [imgError, setImgError] = useState(false);
+  const [picture, setPicture] = useState<'loading' | 'shown' | 'failed'>('loading');
   const toPoint = (e: { clientX: number; clientY: number }): Point => {
     const r = svgRef.current!.getBoundingClientRect();
     return [round(Math.min(1, Math.max(0, (e.clientX - r.left) / r.width))), round(Math.min(1, Math.max(0, (e.clientY - r.top) / r.height)))];
   };
-  useEffect(() => setImgError(false), [cameraId, snap]);
+  useEffect(() => setPicture('loading'), [cameraId, snap]);
   return (
     <div>
-      <div className="zone-editor">
-        {cameraId && !imgError
-          ? <img alt="实时快照 Live snapshot" src={`/api/cameras/${encodeURIComponent(cameraId)}/snapshot?stream=sub&t=${snap}`} onError={() => setImgError(true)} />
-          : <div className="muted" style={{ aspectRatio: '16 / 9', display: 'grid', placeItems: 'center' }}>{cameraId ? '快照不可用 No snapshot' : '先选点位 Pick a camera'}</div>}
+      <div className="zone-editor" data-testid="zone-editor" data-picture={cameraId ? picture : 'none'}>
+        {cameraId && picture !== 'failed'
+          ? <img alt="实时快照 Live snapshot" data-testid="zone-snapshot" src={`/api/cameras/${encodeURIComponent(cameraId)}/snapshot?stream=sub&t=${snap}`}
+              onLoad={() => setPicture('shown')} onError={() => setPicture('failed')} />
+          : <div className="muted zone-placeholder">{cameraId ? '快照不可用，可点“刷新快照”重试 No snapshot: try Refresh snapshot' : '先选点位 Pick a camera'}</div>}
+        {cameraId && picture === 'loading' ? <div className="zone-loading muted" role="status">正在取快照 Loading the snapshot…</div> : null}
         <svg ref={svgRef} viewBox="0 0 1 1" preserveAspectRatio="none" aria-label="区域 Zone"
-          onClick={(e) => { if (drag === null && (e.target as Element).tagName !== 'circle') onChange([...zone, toPoint(e)]); }}
-          onPointerMove={(e: ReactPointerEvent<SVGSVGElement>) => { if (drag !== null) onChange(zone.map((p, i) => (i === drag ? toPoint(e) : p))); }}
-          onPointerUp={() => setTimeout(() => setDrag(null), 0)}>
+          onClick={(e) => { if (drag === null) onChange([...zone, toPoint(e)]); }}>
           {zone.length >= 2 && <polygon points={zone.map((p) => p.join(',')).join(' ')} />}
           {regions.map((b, i) => <rect key={`r${i}`} className="suppression" x={b.x1} y={b.y1} width={b.x2 - b.x1} height={b.y2 - b.y1}><title>屏蔽区域 Suppression region</title></rect>)}
-          {zone.map((p, i) => (
-            <circle key={i} cx={p[0]} cy={p[1]} r={0.012}
-              onPointerDown={(e) => { e.stopPropagation(); (e.target as Element).setPointerCapture?.(e.pointerId); setDrag(i); }}
-              onContextMenu={(e) => { e.preventDefault(); onChange(zone.filter((_, j) => j !== i)); }} />
-          ))}
         </svg>
+        {zone.map((p, i) => (
+          <span key={i} className="zone-handle" data-testid="zone-handle" style={{ left: `${p[0] * 100}%`, top: `${p[1] * 100}%` }}
+            title={`顶点 ${i + 1} Point ${i + 1}: 拖动移动，右键删除 drag to move, right-click to remove`}
+            onPointerDown={(e) => { e.stopPropagation(); e.currentTarget.setPointerCapture?.(e.pointerId); setDrag(i); }}
+            onPointerMove={(e: ReactPointerEvent<HTMLSpanElement>) => { if (drag === i) onChange(zone.map((q, j) => (j === i ? toPoint(e) : q))); }}
+            onPointerUp={() => setTimeout(() => setDrag(null), 0)}
+            onClick={(e) => e.stopPropagation()}
+            onContextMenu={(e) => { e.preventDefault(); onChange(zone.filter((_, j) => j !== i)); }} />
+        ))}
       </div>
       <div className="review-actions" style={{ marginTop: 4 }}>
         <button className="btn btn-small" type="button" onClick={() => onChange(zone.slice(0, -1))} disabled={!zone.length}>撤销 Undo point</button>

@@ -9,7 +9,7 @@ import { WallGrid } from '../wall/WallGrid';
 import { MapView } from '../wall/MapView';
 import { PresetMenu } from '../wall/PresetMenu';
 import { StatusStore } from '../wall/status-store';
-import { initialWall, wallReducer } from '../wall/wall-state';
+import { alarmShown, initialWall, tourCapacity, wallReducer } from '../wall/wall-state';
 import { useTour } from '../wall/useTour';
 import { SHORTCUTS, useWallKeys } from '../wall/useWallKeys';
 import { LAYOUT_KEYS, layoutFor, MAX_TILES, tileCount } from '../wall/layouts';
@@ -64,7 +64,8 @@ export default function WallPage() {
 
   // ---- tours
   const onTourStep = useCallback((cameras: (string | null)[]) => dispatch({ type: 'page', cameras }), []);
-  const tours = useTour(n, onTourStep);
+  // while an alarm holds its tile the tour pages over the other tiles, so every camera of the group still comes round
+  const tours = useTour(tourCapacity(wall), onTourStep);
   const { tour } = tours;
 
   // ---- deep link: read once the groups are known (a tour link), then keep the URL in step with the wall
@@ -99,13 +100,17 @@ export default function WallPage() {
     if (!cameraId || !byId.has(cameraId)) return;
     const p = m.payload ?? {};
     if (m.topic === 'camera.alarm' && (p.active !== true || typeof p.kind !== 'string' || !WALL_CAMERA_ALARMS[p.kind])) return;
-    const what = m.topic === 'incident.created' ? `110 警情 Incident${p.ticketNo ? ` ${String(p.ticketNo)}` : ''}`
+    const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null);
+    // a 110 incident says what and where (category, address), as the desk does
+    const what = m.topic === 'incident.created'
+      ? ['110 警情 Incident', text(p.ticketNo), text(p.categoryName), text(p.address)].filter(Boolean).join(' · ')
       : m.topic === 'camera.alarm' ? `设备报警 ${WALL_CAMERA_ALARMS[String(p.kind)]}`
         : `候选事件 Event${p.eventType ? ` ${String(p.eventType)}` : ''}`;
-    const title = `${what}${typeof p.title === 'string' ? ` · ${p.title}` : ''} · ${byId.get(cameraId)!.name}`;
+    const title = `${what}${text(p.title) ? ` · ${text(p.title)}` : ''} · ${byId.get(cameraId)!.name}`;
     dispatch({ type: 'alarm', alarm: { key: `${m.topic}:${String(p.id ?? p.alarmId ?? Date.now())}`, topic: m.topic, cameraId, title, at: Date.now() } });
   });
-  const alarm = wall.alarms.at(-1) ?? null;
+  // the overlay belongs to the alarm's camera: a camera an operator put on the alarm tile shows without it
+  const alarm = alarmShown(wall);
 
   // ---- frame rate per tile, measured on this PC: focused, alarm and PTZ tiles (the PTZ panel is on the focused
   // tile) full first; the others full, keyframes only (降帧) or still (静帧) as the client can decode

@@ -80,17 +80,8 @@ export interface PrecisionReport {
   reasons: Array<{ reason: string; n: number }>;
 }
 
-export const REJECT_REASONS: Array<{ key: string; zh: string; en: string }> = [
-  { key: 'misdetection', zh: '误检', en: 'Misdetection' },
-  { key: 'licensed_vendor', zh: '合规摊点/早餐车', en: 'Licensed vendor' },
-  { key: 'inside_shop', zh: '店内经营', en: 'Inside the shop' },
-  { key: 'bin_not_overflowing', zh: '垃圾桶未满溢', en: 'Bin not overflowing' },
-  { key: 'duplicate', zh: '重复', en: 'Duplicate' },
-  // these two (and licensed_vendor) also make a suppression region for the rule at that spot
-  { key: 'permanent_object', zh: '固定物体', en: 'Permanent object' },
-  { key: 'legal_parking_bay', zh: '合法停车位', en: 'Legal parking bay' },
-  { key: 'other', zh: '其他', en: 'Other' },
-];
+/** A reject reason of one event type (table reject_reasons: data an admin edits in Administration). */
+export interface RejectReason { eventType: string; key: string; nameZh: string; nameEn: string; sort: number; enabled: boolean; updatedAt: string }
 
 const enc = encodeURIComponent;
 export const reviewApi = {
@@ -98,6 +89,10 @@ export const reviewApi = {
   event: (id: string) => request<EventItem>(`/api/events/${enc(id)}`),
   confirm: (id: string, body: { eventType?: string; description?: string }) => request<EventItem>(`/api/events/${enc(id)}/confirm`, { method: 'POST', json: body }),
   reject: (id: string, body: { reason: string; note?: string }) => request<EventItem>(`/api/events/${enc(id)}/reject`, { method: 'POST', json: body }),
+  rejectReasons: (eventType?: string) => request<{ items: RejectReason[]; total: number }>('/api/reject-reasons', { query: eventType ? { eventType } : {} }),
+  putRejectReason: (eventType: string, key: string, body: { nameZh: string; nameEn: string; sort?: number; enabled?: boolean }) =>
+    request<RejectReason>(`/api/reject-reasons/${enc(eventType)}/${enc(key)}`, { method: 'PUT', json: body }),
+  deleteRejectReason: (eventType: string, key: string) => request<void>(`/api/reject-reasons/${enc(eventType)}/${enc(key)}`, { method: 'DELETE' }),
   evidenceUrl: (id: string, kind: 'annotated' | 'clean' | 'clip') => `/api/events/${enc(id)}/evidence/${kind}`,
   eventTypes: () => request<EventType[]>('/api/event-types'),
   rules: (q: Query = {}) => request<{ items: RuleItem[]; total: number }>('/api/rules', { query: q }),

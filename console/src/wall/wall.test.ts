@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { geometry, layoutFor, neighbour, tileCount } from './layouts';
-import { initialWall, wallReducer, type WallState } from './wall-state';
+import { alarmShown, initialWall, tourCapacity, wallReducer, type WallState } from './wall-state';
 import { tourPage } from './useTour';
 import { parseLink, wallQuery } from './deep-link';
 import { DecodeBudget, initialFullTiles, type TileSample } from './decode-budget';
@@ -86,7 +86,34 @@ describe('wall state', () => {
     expect(s.alarms.map((a) => a.key)).toEqual(['e1']);
     s = wallReducer(s, { type: 'ack' });
     expect(s.alarms).toEqual([]);
-    expect(s.tiles[3]).toBe(A);
+    // all acknowledged: the tile shows again what it showed before the first alarm
+    expect(s.tiles[3]).toBe(C);
+  });
+
+  it('drops the overlay for a camera an operator puts on the alarm tile, and keeps that camera after the ack', () => {
+    let s = wallReducer(load(initialWall()), { type: 'alarmTile', index: 2 });
+    s = wallReducer(s, { type: 'alarm', alarm: { key: 'i1', topic: 'incident.created', cameraId: B, title: '110', at: 1 } });
+    expect(alarmShown(s)?.key).toBe('i1');
+    s = wallReducer(s, { type: 'assign', index: 2, cameraId: C });
+    expect(alarmShown(s)).toBe(null);
+    expect(s.alarms).toHaveLength(1); // still unacknowledged (the toolbar counts it)
+    s = wallReducer(s, { type: 'ack', all: true });
+    expect(s.tiles[2]).toBe(C);
+    expect(s.beforeAlarm).toBe(null);
+  });
+
+  it('tours over the tiles an alarm leaves free, so a 4-tile wall touring 8 cameras shows all 8', () => {
+    const group = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'];
+    let s = wallReducer(load(initialWall()), { type: 'alarmTile', index: 0 });
+    s = wallReducer(s, { type: 'alarm', alarm: { key: 'e1', topic: 'event.candidate', cameraId: A, title: 'x', at: 1 } });
+    expect(tourCapacity(s)).toBe(3);
+    const seen = new Set<string>();
+    for (let step = 0; step < 3; step++) {
+      s = wallReducer(s, { type: 'page', cameras: tourPage(group, tourCapacity(s), step) });
+      expect(s.tiles[0]).toBe(A);
+      for (const c of s.tiles.slice(1, 4)) if (c) seen.add(c);
+    }
+    expect([...seen].sort()).toEqual(group);
   });
 });
 
