@@ -10,7 +10,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { buildIngestArgs, buildPipeIngestArgs } from './ffmpeg-args.js';
 import { isPipeSource, PipeOpenError, type PipeFeed, type PipeSource } from './pipe-source.js';
-import { Fmp4Parser, type Fragment } from './fmp4.js';
+import { Fmp4Parser, type Fragment, type InitSegment } from './fmp4.js';
+import { KeyframeRendition } from './keyframe-rendition.js';
 import { LlhlsMuxer, type LlhlsMuxerOptions } from './llhls-muxer.js';
 import type { Log } from './log.js';
 import { InvalidCameraUrlError, redactText, validateRtspUrl, type MediaEngine, type RtspSource } from './rtsp-url.js';
@@ -140,6 +141,8 @@ export class CameraSession extends EventEmitter {
   private engineNow?: MediaEngine;
   /** set when the native engine met something unsupported: this session uses ffmpeg from then on */
   private fallbackReason?: string;
+  private kf?: KeyframeRendition;
+  private currentInit?: InitSegment;
 
   constructor(opts: CameraSessionOptions) {
     super();
@@ -162,6 +165,29 @@ export class CameraSession extends EventEmitter {
     this.probeSize = this.o.probeSize;
     // deciseconds since 2023-11: later sessions always start above earlier ones (segments are ≥ ~1 s)
     this.muxer = new LlhlsMuxer({ firstMsn: Math.floor((Date.now() - 1.7e12) / 100), ...opts.muxer });
+  }
+
+  /**
+   * The keyframe-only rendition of this stream, made on first use (a wall tile asked for it) from the keyframes the
+   * window still holds, then fed with every new keyframe.
+   */
+  keyframes(): LlhlsMuxer {
+    if (!this.kf) {
+      this.kf = new KeyframeRendition({ firstMsn: this.muxer.opts.firstMsn, gopS: this.keyframeInterval });
+      this.kf.seed(this.currentInit, this.muxer.keyframeParts());
+    }
+    return this.kf.muxer;
+  }
+
+  /** the keyframe-only rendition if someone asked for it (diagnostics, tests) */
+  get keyframeRendition(): KeyframeRendition | undefined {
+    return this.kf;
+  }
+
+  private onInit(init: InitSegment): void {
+    this.currentInit = init;
+    this.muxer.setInit(init);
+    this.kf?.setInit(init);
   }
 
   get state(): CameraState {
@@ -227,6 +253,7 @@ export class CameraSession extends EventEmitter {
       clearInterval(this.watchdog);
       await this.terminate(true);
       this.muxer.close();
+      this.kf?.close();
       this.setState('idle', null);
       this.removeAllListeners('part');
     })();
@@ -310,7 +337,7 @@ export class CameraSession extends EventEmitter {
       feed.readable.pipe(child.stdin);
     }
     const parser = new Fmp4Parser({
-      onInit: (init) => this.muxer.setInit(init),
+      onInit: (init) => this.onInit(init),
       onFragment: (f) => this.onFragment(f),
     });
     child.stdin.on('error', () => {}); // EPIPE when ffmpeg already quit
@@ -356,7 +383,7 @@ export class CameraSession extends EventEmitter {
       transport: this.o.rtpTransport,
       connectTimeoutMs: Math.min(10_000, this.o.connectTimeoutMs),
       requestTimeoutMs: Math.min(10_000, this.o.connectTimeoutMs),
-      onInit: (init) => this.muxer.setInit(init),
+      onInit: (init) => this.onInit(init),
       onFragment: (f) => this.onFragment(f),
       onData: () => (this.lastDataAt = Date.now()),
       onEnd: (err) => this.onNativeEnd(pull, err),
@@ -376,6 +403,7 @@ export class CameraSession extends EventEmitter {
     if (this.native !== pull) return;
     this.native = undefined;
     this.muxer.endOfStream();
+    this.kf?.endOfStream();
     this.lastKeyframeTime = undefined;
     if (this.stopping) return;
     this.restarts++;
@@ -409,6 +437,7 @@ export class CameraSession extends EventEmitter {
   private onFragment(f: Fragment): void {
     const now = Date.now();
     this.muxer.pushFragment(f, now);
+    this.kf?.onFragment(f, now);
     this.lastFragmentAt = now;
     const ts = f.timescale || 1;
     this.recent.push({ at: now, decodeTime: f.baseDecodeTime / ts, duration: f.duration / ts, bytes: f.data.length, samples: f.sampleCount, independent: f.independent });
@@ -433,6 +462,7 @@ export class CameraSession extends EventEmitter {
     this.feed = undefined;
     if (feed) void feed.close();
     this.muxer.endOfStream();
+    this.kf?.endOfStream();
     this.lastKeyframeTime = undefined;
     if (this.stopping) return;
     this.restarts++;

@@ -4,6 +4,8 @@
  *   GET /api/cameras/:id/snapshot?stream=…    → image/jpeg           (session; latest keyframe — asked of the holder
  *                                                                     in a cluster — else ONVIF URI)
  *   GET /live/:id/:stream/:token/index.m3u8   → LL-HLS playlist       (signed URL; blocking reload, delta updates)
+ *   GET /live/:id/:stream/:token/keyframes.m3u8 → LL-HLS playlist of the keyframes only (1 frame per GOP, one part each;
+ *                                                 media `kf-…`; signed URL, same checks)
  *   GET /live/:id/:stream/:token/master.m3u8  → multivariant playlist (signed URL; CODECS="avc1.…"/"hvc1.…", RESOLUTION)
  *   GET /live/:id/:stream/:token/<media>      → init/part/segment     (signed URL; preload hints block)
  * The playlist and media are public in the session sense: the signature (camera, stream, user, expiry) is the
@@ -17,6 +19,8 @@ import { SessionLimitError } from './session-manager.js';
 import { signLiveToken, verifyLiveToken } from './signed-url.js';
 import { SnapshotUnavailableError } from './snapshot.js';
 import type { CameraSession, StreamKind } from './camera-session.js';
+import type { LlhlsMuxer } from './llhls-muxer.js';
+import { KEYFRAME_PREFIX } from './keyframe-rendition.js';
 
 export interface LiveCamera {
   id: string;
@@ -129,6 +133,8 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
             url: { type: 'string' }, expiresAt: { type: 'string' }, stream: { type: 'string' },
             // the same stream behind a multivariant playlist that names the codec (RFC 6381) where players read it
             masterUrl: { type: 'string' },
+            // the keyframe-only rendition of the same stream (same signature): 1 frame per GOP, for small tiles
+            keyframesUrl: { type: 'string' },
             // the stream's codec when it is already known (a running session), for MediaSource.isTypeSupported
             codec: { type: 'string' },
           },
@@ -163,7 +169,7 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     if (o.audit) void o.audit({ user, action: 'live.view', cameraId: id, detail: { stream }, ip: request.ip }).catch((e2) => request.log.warn({ err: e2 }, 'audit failed'));
     const dir = `${base}/live/${encodeURIComponent(id)}/${stream}/${token}`;
     const codec = base ? undefined : manager.get(id, stream)?.muxer.trackInfo?.codec;
-    return { url: `${dir}/index.m3u8`, masterUrl: `${dir}/master.m3u8`, expiresAt: new Date(exp * 1000).toISOString(), stream, ...(codec ? { codec } : {}) };
+    return { url: `${dir}/index.m3u8`, masterUrl: `${dir}/master.m3u8`, keyframesUrl: `${dir}/keyframes.m3u8`, expiresAt: new Date(exp * 1000).toISOString(), stream, ...(codec ? { codec } : {}) };
   });
 
   app.get<{ Params: { id: string }; Querystring: { stream: StreamKind } }>('/api/cameras/:id/snapshot', {
@@ -258,10 +264,8 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     }
   };
 
-  app.get<{ Params: LiveParams; Querystring: Record<string, string> }>('/live/:id/:stream/:token/index.m3u8', {
-    config: { public: true },
-    schema: { hide: true, params: liveParams },
-  }, async (request, reply) => {
+  /** A media playlist of one rendition of the session: the full stream, or its keyframes only. */
+  const servePlaylist = async (request: FastifyRequest<{ Params: LiveParams; Querystring: Record<string, string> }>, reply: FastifyReply, rendition: (s: CameraSession) => LlhlsMuxer): Promise<FastifyReply> => {
     const auth = authorize(request, reply);
     if (!auth) return reply;
     const { id } = request.params;
@@ -270,7 +274,7 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     const session = mediaSession(request, auth.userId, reply);
     if (!session) return reply;
     const gone = clientGone(reply);
-    const mux = session.muxer;
+    const mux = rendition(session);
     if (!mux.hasSegment) {
       // players need one complete segment to start; the muxer completes the first keyframe as one at once
       const ok = (await mux.waitUntil(() => mux.hasSegment, settings.startWaitMs, gone)) === 'ok';
@@ -309,7 +313,18 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
       .header('content-type', 'application/vnd.apple.mpegurl')
       .header('cache-control', 'no-cache')
       .send(mux.playlist({ skip }));
-  });
+  };
+
+  app.get<{ Params: LiveParams; Querystring: Record<string, string> }>('/live/:id/:stream/:token/index.m3u8', {
+    config: { public: true },
+    schema: { hide: true, params: liveParams },
+  }, (request, reply) => servePlaylist(request, reply, (s) => s.muxer));
+
+  // the keyframe-only rendition (1 frame per GOP) for small wall tiles: same signature, same checks
+  app.get<{ Params: LiveParams; Querystring: Record<string, string> }>('/live/:id/:stream/:token/keyframes.m3u8', {
+    config: { public: true },
+    schema: { hide: true, params: liveParams },
+  }, (request, reply) => servePlaylist(request, reply, (s) => s.keyframes()));
 
   app.get<{ Params: LiveParams }>('/live/:id/:stream/:token/master.m3u8', {
     config: { public: true },
@@ -351,16 +366,18 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     const session = manager.get(request.params.id, request.params.stream as StreamKind);
     if (!session) return fail(reply, 404, 'stream not running');
     mediaSession(request, auth.userId, reply);
-    const mux = session.muxer;
+    const keyframes = file.startsWith(KEYFRAME_PREFIX);
+    const mux = keyframes ? session.keyframes() : session.muxer;
+    const name = keyframes ? file.slice(KEYFRAME_PREFIX.length) : file;
     let body: Buffer | Buffer[] | undefined;
     let m: RegExpExecArray | null;
-    if ((m = /^init(\d{1,6})\.mp4$/.exec(file))) body = mux.getInit(Number(m[1]));
-    else if ((m = /^part(\d{1,15})\.m4s$/.exec(file))) {
+    if ((m = /^init(\d{1,6})\.mp4$/.exec(name))) body = mux.getInit(Number(m[1]));
+    else if ((m = /^part(\d{1,15})\.m4s$/.exec(name))) {
       // a preload-hinted part blocks until it is written (RFC 8216bis), whichever segment it falls into
       const seq = Number(m[1]);
       const part = mux.getPartBySeq(seq) ?? (await mux.waitForPart(seq, Math.min(20_000, 3 * mux.targetDuration * 1000), clientGone(reply)));
       body = part?.data;
-    } else if ((m = /^seg(\d{1,15})\.m4s$/.exec(file))) body = mux.getSegment(Number(m[1]))?.parts.map((p) => p.data);
+    } else if ((m = /^seg(\d{1,15})\.m4s$/.exec(name))) body = mux.getSegment(Number(m[1]))?.parts.map((p) => p.data);
     else return fail(reply, 404, 'no such file');
     if (reply.sent || reply.raw.destroyed) return reply;
     // a blocked part request may have waited seconds: access could have gone meanwhile

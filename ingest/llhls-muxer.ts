@@ -59,6 +59,8 @@ export interface LlhlsMuxerOptions {
   /** sequence number of the first part (default firstMsn × 10: with firstMsn counting 100 ms steps, a later session
    *  starts above an earlier one's parts as long as parts come at most 100 per second) */
   firstPartSeq?: number;
+  /** prefix of every URI in the playlist (a second rendition served from the same directory: `kf-`) */
+  uriPrefix?: string;
 }
 
 /** The URI of a part in the playlist (and the file the media route serves). */
@@ -99,6 +101,7 @@ export class LlhlsMuxer extends EventEmitter {
       maxBytes: opts.maxBytes ?? 24 * 1024 * 1024,
       deltaUpdates: opts.deltaUpdates ?? true,
       firstMsn: opts.firstMsn ?? 0,
+      uriPrefix: opts.uriPrefix ?? '',
     };
     this.nextMsn = this.opts.firstMsn;
     this.nextPartSeq = opts.firstPartSeq ?? this.opts.firstMsn * 10;
@@ -392,6 +395,11 @@ export class LlhlsMuxer extends EventEmitter {
     return s?.complete ? s : undefined;
   }
 
+  /** The keyframe that starts each segment of the current init, oldest first (what a keyframe rendition starts from). */
+  keyframeParts(): Part[] {
+    return this.segments.filter((s) => s.initId === this.initId && s.parts.length && s.parts[0].independent).map((s) => s.parts[0]);
+  }
+
   /** Latest segment start: the init and the independent first part of the newest segment (snapshots). */
   latestKeyframe(): { init: Buffer; part: Part } | undefined {
     for (let i = this.segments.length - 1; i >= 0; i--) {
@@ -416,13 +424,14 @@ export class LlhlsMuxer extends EventEmitter {
       }
       return -1;
     })();
+    const pre = this.opts.uriPrefix;
     const partList = (s: Segment): PlaylistPart[] =>
-      s.parts.map((p) => ({ uri: partUri(p.seq), duration: p.duration, independent: p.independent }));
+      s.parts.map((p) => ({ uri: `${pre}${partUri(p.seq)}`, duration: p.duration, independent: p.independent }));
     const segs: PlaylistSegment[] = complete.map((s) => ({
       msn: s.msn,
-      uri: `seg${s.msn}.m4s`,
+      uri: `${pre}seg${s.msn}.m4s`,
       duration: s.duration,
-      initUri: `init${s.initId}.mp4`,
+      initUri: `${pre}init${s.initId}.mp4`,
       discontinuity: s.discontinuity,
       programDateTime: s.programDateTime,
       parts: s.msn >= partsFrom ? partList(s) : [],
@@ -443,7 +452,7 @@ export class LlhlsMuxer extends EventEmitter {
       if (crosses || !firstKept) skipSegments = 0;
     }
     // the next part, whichever segment it opens or continues
-    const hint = this.initId >= 0 && !this.closed ? partUri(this.nextPartSeq) : undefined;
+    const hint = this.initId >= 0 && !this.closed ? `${pre}${partUri(this.nextPartSeq)}` : undefined;
     return renderPlaylist({
       targetDuration: td,
       partTarget: this.partTarget,
@@ -451,7 +460,7 @@ export class LlhlsMuxer extends EventEmitter {
       discontinuitySequence: this.discontinuitySequence + this.segments.filter((s) => s.msn < (list[0]?.msn ?? 0) && s.discontinuity).length,
       segments: segs,
       open: open
-        ? { msn: open.msn, initUri: `init${open.initId}.mp4`, discontinuity: open.discontinuity, programDateTime: open.programDateTime, parts: partList(open) }
+        ? { msn: open.msn, initUri: `${pre}init${open.initId}.mp4`, discontinuity: open.discontinuity, programDateTime: open.programDateTime, parts: partList(open) }
         : undefined,
       preloadHintUri: hint,
       independentSegments: list.every((s) => s.parts.length === 0 || s.parts[0].independent),

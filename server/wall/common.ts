@@ -12,7 +12,7 @@ export const WALL_ROLES: Role[] = ['operator', 'admin', 'police110'];
 import { LAYOUTS, type Layout } from './wall-types.js';
 
 export { LAYOUTS, type Layout };
-export const TILES_OF: Record<Layout, number> = { '1': 1, '4': 4, '9': 9, '16': 16, '25': 25, '36': 36, '1+5': 6, '1+7': 8 };
+export const TILES_OF: Record<Layout, number> = { '1': 1, '4': 4, '9': 9, '16': 16, '25': 25, '36': 36, '64': 64, '1+5': 6, '1+7': 8, '1+12': 13, '2+8': 10 };
 
 /** The subset of these camera ids that exist and that this user may see (the inventory's visibility rule). */
 export async function visibleCameraIds(q: Queryable, user: Pick<SessionUser, 'role'>, ids: readonly (string | null)[]): Promise<Set<string>> {

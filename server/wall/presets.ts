@@ -52,7 +52,7 @@ const presetBody = {
   properties: {
     name: nameSchema,
     layout: { type: 'string', enum: [...LAYOUTS] },
-    cameras: { type: 'array', maxItems: 36, items: { anyOf: [uuid, { type: 'null' }] } },
+    cameras: { type: 'array', maxItems: 64, items: { anyOf: [uuid, { type: 'null' }] } },
     tour: tourSchema,
     shared: { type: 'boolean' },
   },

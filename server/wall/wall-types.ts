@@ -2,7 +2,7 @@
  * Video-wall shapes shared by the server (server/wall/*) and the console (console/src/wall/types.ts):
  * one definition. No imports, so the console bundles it as it is.
  */
-export const LAYOUTS = ['1', '4', '9', '16', '25', '36', '1+5', '1+7'] as const;
+export const LAYOUTS = ['1', '4', '9', '16', '25', '36', '64', '1+5', '1+7', '1+12', '2+8'] as const;
 export type Layout = (typeof LAYOUTS)[number];
 
 export interface TreeCamera {

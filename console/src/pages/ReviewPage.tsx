@@ -4,7 +4,7 @@ import { EngineNotice } from '../components/EngineNotice';
 import { Notice } from '../components/Notice';
 import { useHotkeys } from '../lib/hooks';
 import { useLiveMessages } from '../live';
-import { TilePlayer, type PlayerStats } from '../wall/TilePlayer';
+import { emptyStats, TilePlayer, type PlayerStats } from '../wall/TilePlayer';
 import { reviewApi, type EventItem, type EventType, type RejectReason } from '../review/review-api';
 import '../review/review.css';
 
@@ -209,7 +209,7 @@ export default function ReviewPage() {
 }
 
 function LiveView({ cameraId }: { cameraId: string }) {
-  const stats = useRef<PlayerStats>({ latencyS: null, bitrateKbps: null, width: 0, height: 0, droppedFrames: 0, stalls: 0, restarts: 0, resyncs: 0 });
+  const stats = useRef<PlayerStats>(emptyStats());
   const [phase, setPhase] = useState('connecting');
   return (
     <div className="review-live-tile">

@@ -12,7 +12,8 @@ import { StatusStore } from '../wall/status-store';
 import { alarmShown, initialWall, tourCapacity, wallReducer } from '../wall/wall-state';
 import { useTour } from '../wall/useTour';
 import { SHORTCUTS, useWallKeys } from '../wall/useWallKeys';
-import { LAYOUT_KEYS, layoutFor, tileCount } from '../wall/layouts';
+import { LAYOUT_KEYS, layoutFor, MAX_TILES, tileCount } from '../wall/layouts';
+import { useDecodeBudget, type StatsBoard } from '../wall/useDecodeBudget';
 import { parseLink, wallQuery } from '../wall/deep-link';
 import { LAYOUTS, type AlarmPayload, type CameraGroup, type CameraStatePayload, type CameraTreeResponse, type ConsoleConfig, type Layout, type WallPreset } from '../wall/types';
 import '../wall/wall.css';
@@ -22,7 +23,7 @@ const BUDGET_KEY = 'streeteye.wall.liveBudget';
 const ALARM_TOPICS = ['event.candidate', 'incident.created', 'camera.alarm'] as const;
 /** Camera alarms that call an operator's eyes (motion on a street camera never stops, so it stays off the wall). */
 const WALL_CAMERA_ALARMS: Record<string, string> = { tamper: '视频遮挡/移位 Tampering', video_loss: '视频丢失 Video loss' };
-const KEY_OF_LAYOUT = Object.fromEntries(Object.entries(LAYOUT_KEYS).map(([k, l]) => [l, k])) as Record<Layout, string>;
+const KEY_OF_LAYOUT = Object.fromEntries(Object.entries(LAYOUT_KEYS).map(([k, l]) => [l, k])) as Partial<Record<Layout, string>>;
 
 export default function WallPage() {
   const [sp] = useSearchParams();
@@ -34,7 +35,7 @@ export default function WallPage() {
   const [presets, setPresets] = useState<WallPreset[]>([]);
   const [favourites, setFavourites] = useState<Set<string>>(new Set());
   const [error, setError] = useState<string | null>(null);
-  const [budget, setBudget] = useState<number | null>(() => { const v = Number(localStorage.getItem(BUDGET_KEY)); return v >= 1 && v <= 64 ? v : null; });
+  const [budget, setBudget] = useState<number | null>(() => { const v = Number(localStorage.getItem(BUDGET_KEY)); return v >= 1 && v <= MAX_TILES ? v : null; });
   const [showMap, setShowMap] = useState(false);
   const [help, setHelp] = useState(false);
   const [store] = useState(() => new StatusStore());
@@ -57,6 +58,8 @@ export default function WallPage() {
   }, [loadLists]);
 
   const byId = useMemo(() => new Map((tree?.cameras ?? []).map((c) => [c.id, c])), [tree]);
+  // the most tiles at full frame rate: the operator's own cap, else the server's (WALL_LIVE_BUDGET); the decode
+  // budget measured on this PC decides how many of them it really gets
   const liveBudget = budget ?? config?.liveBudget ?? 16;
 
   // ---- tours
@@ -109,16 +112,18 @@ export default function WallPage() {
   // the overlay belongs to the alarm's camera: a camera an operator put on the alarm tile shows without it
   const alarm = alarmShown(wall);
 
-  // ---- which tiles play live: the focused tile, the alarm tile, then in order, up to the budget
-  const liveSet = useMemo(() => {
-    const order = [...(wall.focused !== null ? [wall.focused] : []), ...(alarm ? [wall.alarmTile] : []), ...Array.from({ length: n }, (_, i) => i)];
-    const set = new Set<number>();
-    for (const i of order) {
-      if (set.size >= liveBudget) break;
-      if (wall.tiles[i]) set.add(i);
-    }
-    return set;
-  }, [wall.focused, wall.alarmTile, wall.tiles, alarm, n, liveBudget]);
+  // ---- frame rate per tile, measured on this PC: focused, alarm and PTZ tiles (the PTZ panel is on the focused
+  // tile) full first; the others full, keyframes only (降帧) or still (静帧) as the client can decode
+  const pageRef = useRef<HTMLDivElement>(null);
+  const [board] = useState<StatsBoard>(() => new Map());
+  const order = useMemo(() => Array.from({ length: n }, (_, i) => i).filter((i) => !!wall.tiles[i]), [wall.tiles, n]);
+  const priority = useMemo(() => new Set([...(wall.focused !== null ? [wall.focused] : []), ...(alarm ? [wall.alarmTile] : [])].filter((i) => !!wall.tiles[i])), [wall.focused, wall.alarmTile, wall.tiles, alarm]);
+  const rates = useDecodeBudget(board, order, priority, liveBudget, pageRef);
+  const counts = useMemo(() => {
+    const c = { full: 0, reduced: 0, still: 0 };
+    for (const r of rates.values()) c[r]++;
+    return c;
+  }, [rates]);
 
   // ---- tile actions (stable callbacks: tiles are memoised)
   const manual = useRef(tours.pause);
@@ -138,8 +143,8 @@ export default function WallPage() {
   }, [wall.selected, n]);
   const pickMany = useCallback((ids: string[]) => {
     tours.stop();
-    const layout = ids.length > n ? layoutFor(Math.min(ids.length, 36)) : wall.layout;
-    dispatch({ type: 'load', layout, cameras: ids.slice(0, 36) });
+    const layout = ids.length > n ? layoutFor(Math.min(ids.length, MAX_TILES)) : wall.layout;
+    dispatch({ type: 'load', layout, cameras: ids.slice(0, MAX_TILES) });
   }, [n, wall.layout, tours]);
 
   const loadPreset = (p: WallPreset) => {
@@ -179,7 +184,7 @@ export default function WallPage() {
   if (error && !tree) return <div className="page"><Notice kind="error" title="视频墙不可用 Wall unavailable">{error}</Notice></div>;
 
   return (
-    <div className="wall-page" data-testid="wall-page" data-live-budget={liveBudget} data-tour-step={tour?.step ?? ''} data-tour-paused={tour ? String(tour.paused) : ''}>
+    <div ref={pageRef} className="wall-page" data-testid="wall-page" data-live-budget={liveBudget} data-tour-step={tour?.step ?? ''} data-tour-paused={tour ? String(tour.paused) : ''}>
       {tree ? (
         <CameraTree cameras={tree.cameras} byId={byId} districts={tree.districts} groups={groups} favourites={favourites} store={store} searchRef={searchRef}
           onPick={pick} onPickMany={pickMany} onToggleFavourite={(id) => void toggleFavourite(id)}
@@ -191,12 +196,12 @@ export default function WallPage() {
           <div className="seg" role="group" aria-label="布局 Layout">
             {LAYOUTS.map((l) => (
               <button key={l} type="button" className={`btn btn-small${wall.layout === l ? ' btn-primary' : ''}`} aria-pressed={wall.layout === l}
-                onClick={() => dispatch({ type: 'layout', layout: l })} title={`${l} (${KEY_OF_LAYOUT[l]})`} data-testid={`layout-${l}`}>{l}</button>
+                onClick={() => dispatch({ type: 'layout', layout: l })} title={KEY_OF_LAYOUT[l] ? `${l} (${KEY_OF_LAYOUT[l]})` : l} data-testid={`layout-${l}`}>{l}</button>
             ))}
           </div>
-          <label className="small muted" title="同时实时播放的窗口数，其余显示快照 Tiles that play live at once; the rest show snapshots">
-            实时 live ≤ <input type="number" min={1} max={64} value={liveBudget} className="num-input" data-testid="live-budget"
-              onChange={(e) => { const v = Math.max(1, Math.min(64, Number(e.target.value) || 1)); setBudget(v); localStorage.setItem(BUDGET_KEY, String(v)); }} />
+          <label className="small muted" title="全帧率播放的窗口数上限；本机解码能力决定实际数量，其余降帧（关键帧）或静帧 The most tiles at full frame rate; what this PC can decode decides how many get it, the others play keyframes only or stills">
+            全帧 full ≤ <input type="number" min={1} max={MAX_TILES} value={liveBudget} className="num-input" data-testid="live-budget"
+              onChange={(e) => { const v = Math.max(1, Math.min(MAX_TILES, Number(e.target.value) || 1)); setBudget(v); localStorage.setItem(BUDGET_KEY, String(v)); }} />
           </label>
           {tour ? (
             <span className="tour-ctl" data-testid="tour-ctl">
@@ -212,13 +217,13 @@ export default function WallPage() {
               <button type="button" className="btn btn-small" onClick={() => dispatch({ type: 'ack', all: true })}>全部确认 Ack all</button>
             </span>
           ) : null}
-          {http1 && liveSet.size > 4 ? (
+          {http1 && counts.full + counts.reduced > 4 ? (
             <span className="small warn-text" data-testid="http1-warning" title="浏览器对 HTTP/1.1 每个主机只开 6 个连接，低延迟直播会互相阻塞。Browsers open 6 HTTP/1.1 connections per host; LL-HLS tiles starve each other. Use the HTTPS port (HTTP/2).">
               <Icon name="warning" /> HTTP/1.1：大屏请用 HTTPS（HTTP/2）
             </span>
           ) : null}
           <span className="spacer" />
-          <span className="small muted tabular" data-testid="wall-summary">{liveSet.size} 实时 live · {wall.tiles.slice(0, n).filter((x, i) => x && !liveSet.has(i)).length} 快照 snapshot</span>
+          <span className="small muted tabular" data-testid="wall-summary" title="全帧 full frame rate · 降帧 keyframes only (≈ 1 fps) · 静帧 snapshots">{counts.full} 全帧 full · {counts.reduced} 降帧 reduced · {counts.still} 静帧 still</span>
           <PresetMenu presets={presets} tourRunning={!!tour}
             onLoad={loadPreset}
             onSave={async (name, shared) => {
@@ -243,7 +248,7 @@ export default function WallPage() {
         {error ? <Notice kind="error">{error}</Notice> : null}
         <div className={`wall-area${showMap ? ' with-map' : ''}`}>
           {showMap && tree ? <MapView cameras={tree.cameras} store={store} tileUrl={config?.mapTileUrl ?? null} onPick={pick} onWall={onWall} /> : null}
-          <WallGrid ref={wallRef} layout={wall.layout} tiles={wall.tiles} cameras={byId} liveSet={liveSet} selected={wall.selected} focused={wall.focused}
+          <WallGrid ref={wallRef} layout={wall.layout} tiles={wall.tiles} cameras={byId} rates={rates} board={board} selected={wall.selected} focused={wall.focused}
             alarmTile={wall.alarmTile} alarm={alarm} snapshotEveryMs={5000}
             onSelect={onSelect} onToggleFocus={onToggleFocus} onDropCamera={onDropCamera} onSwap={onSwap} onClear={onClear} onAck={onAck} onSetAlarmTile={onSetAlarmTile} />
         </div>

@@ -1,6 +1,8 @@
 import { memo, useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
 import { useLiveMessages } from '../live';
-import { TilePlayer, type PlayerStats, type PlayerStatus } from './TilePlayer';
+import { emptyStats, TilePlayer, type PlayerStats, type PlayerStatus } from './TilePlayer';
+import type { TileRate } from './decode-budget';
+import type { StatsBoard } from './useDecodeBudget';
 import { SnapshotView } from './SnapshotView';
 import { PtzPanel } from './PtzPanel';
 import { PlaybackView } from '../recording/PlaybackView';
@@ -21,6 +23,14 @@ const LABEL: Record<TileState, string> = {
   snapshot: '快照 snapshot',
 };
 
+/** What the wall's decode budget gave the tile: the whole stream, its keyframes (1 fps), or a still picture. */
+export const RATE_LABEL: Record<TileRate, string> = { full: '全帧 full', reduced: '降帧 reduced', still: '静帧 still' };
+const RATE_TITLE: Record<TileRate, string> = {
+  full: '全帧率播放 Full frame rate',
+  reduced: '本机解码已满，仅播放关键帧（约 1 帧/秒，仍为实时）The PC is at its decode limit: keyframes only (≈ 1 fps, still live)',
+  still: '本机解码已满，显示定时快照 The PC is at its decode limit: snapshots',
+};
+
 /** The server's word wins when it knows the camera is down; otherwise the player's. */
 function tileState(mode: 'live' | 'snapshot', server: { state: ServerState; reason: string | null } | null, player: PlayerStatus): { state: TileState; reason: string | null } {
   if (server && (server.state === 'offline' || server.state === 'auth_failed' || server.state === 'error')) return { state: server.state, reason: server.reason };
@@ -37,8 +47,11 @@ export interface TileProps {
   camera: TreeCamera | null;
   /** id of a camera that is not in the tree (deleted or hidden): shown as unavailable */
   cameraId: string | null;
-  mode: 'live' | 'snapshot';
+  /** the decode budget's frame rate for this tile: full, reduced (keyframes only) or still (snapshots) */
+  rate: TileRate;
   stream: StreamKind;
+  /** where the tile's player publishes its stats for the wall's decode budget */
+  board: StatsBoard;
   selected: boolean;
   focused: boolean;
   isAlarmTile: boolean;
@@ -54,7 +67,8 @@ export interface TileProps {
 }
 
 export const Tile = memo(function Tile(p: TileProps) {
-  const { index, camera, cameraId } = p;
+  const { index, camera, cameraId, board } = p;
+  const mode = p.rate === 'still' ? 'snapshot' : 'live';
   const [server, setServer] = useState<{ state: ServerState; reason: string | null; stream: StreamKind } | null>(null);
   const [player, setPlayer] = useState<PlayerStatus>({ phase: 'connecting', reason: null });
   const [kick, setKick] = useState(0);
@@ -63,7 +77,12 @@ export const Tile = memo(function Tile(p: TileProps) {
   // live ⇄ playback, per tile (the wall's layout and state stay live-only)
   const [playback, setPlayback] = useState(false);
   useEffect(() => { setPlayback(false); }, [cameraId]);
-  const statsRef = useRef<PlayerStats>({ latencyS: null, bitrateKbps: null, width: 0, height: 0, droppedFrames: 0, stalls: 0, restarts: 0, resyncs: 0 });
+  const statsRef = useRef<PlayerStats>(emptyStats());
+  const [lag, setLag] = useState<number | null>(null);
+  useEffect(() => {
+    board.set(index, statsRef);
+    return () => { if (board.get(index) === statsRef) board.delete(index); };
+  }, [board, index]);
   const elRef = useRef<HTMLDivElement>(null);
   const playerRef = useRef(player);
   useEffect(() => { playerRef.current = player; });
@@ -80,7 +99,7 @@ export const Tile = memo(function Tile(p: TileProps) {
 
   const onStatus = useCallback((s: PlayerStatus) => setPlayer(s), []);
 
-  const st = cameraId ? (camera ? tileState(p.mode, server, player) : { state: 'error' as const, reason: '点位不可用 camera unavailable' }) : { state: 'empty' as const, reason: null };
+  const st = cameraId ? (camera ? tileState(mode, server, player) : { state: 'error' as const, reason: '点位不可用 camera unavailable' }) : { state: 'empty' as const, reason: null };
 
   const onDragStart = (e: DragEvent) => {
     if (!cameraId) { e.preventDefault(); return; }
@@ -102,7 +121,7 @@ export const Tile = memo(function Tile(p: TileProps) {
 
   const cls = ['tile', `ts-${st.state}`, p.selected && 'tile-selected', p.focused && 'tile-focused', p.alarm && 'tile-alarm', over && 'tile-over'].filter(Boolean).join(' ');
   return (
-    <div ref={elRef} className={cls} data-testid="tile" data-index={index} data-camera={cameraId ?? ''} data-state={st.state} data-mode={cameraId ? p.mode : ''}
+    <div ref={elRef} className={cls} data-testid="tile" data-index={index} data-camera={cameraId ?? ''} data-state={st.state} data-mode={cameraId ? mode : ''} data-rate={cameraId ? p.rate : ''} data-lag={lag ?? ''}
       data-stream={p.stream} role="gridcell" aria-selected={p.selected} tabIndex={p.selected ? 0 : -1}
       aria-label={`${index + 1}: ${camera?.name ?? '空 empty'} ${LABEL[st.state]}`}
       draggable={!!cameraId} onDragStart={onDragStart}
@@ -110,14 +129,18 @@ export const Tile = memo(function Tile(p: TileProps) {
       onClick={() => p.onSelect(index)} onDoubleClick={() => cameraId && p.onToggleFocus(index)}
       onMouseEnter={() => setHover(true)} onMouseLeave={() => setHover(false)}>
       {cameraId && camera && playback ? <PlaybackView cameraId={cameraId} syncId={`tile-${index}`} compact /> : null}
-      {cameraId && camera && p.mode === 'live' && !playback ? <TilePlayer cameraId={cameraId} stream={p.stream} kick={kick} onStatus={onStatus} statsRef={statsRef} /> : null}
-      {cameraId && camera && p.mode === 'snapshot' && !playback ? <SnapshotView cameraId={cameraId} everyMs={p.snapshotEveryMs} delayMs={(index % 12) * 250} /> : null}
+      {cameraId && camera && mode === 'live' && !playback ? <TilePlayer cameraId={cameraId} stream={p.stream} rendition={p.rate === 'reduced' ? 'keyframes' : 'full'} kick={kick} onStatus={onStatus} onLag={setLag} statsRef={statsRef} /> : null}
+      {cameraId && camera && mode === 'snapshot' && !playback ? <SnapshotView cameraId={cameraId} everyMs={p.snapshotEveryMs} delayMs={(index % 12) * 250} /> : null}
       <div className="tile-head">
         <span className="tile-no">{index + 1}</span>
         <span className="tile-name" title={camera?.name}>{camera?.name ?? (cameraId ? '—' : '')}</span>
         {p.isAlarmTile ? <span className="tile-tag" title="报警联动窗口 Alarm tile">⚑</span> : null}
         {p.stream === 'main' && cameraId ? <span className="tile-tag">主码流 main</span> : null}
+        {cameraId && camera && !playback ? <span className={`tile-tag rate-${p.rate}`} data-testid="tile-rate" title={RATE_TITLE[p.rate]}>{RATE_LABEL[p.rate]}</span> : null}
       </div>
+      {lag !== null && mode === 'live' && st.state === 'live' && !playback ? (
+        <div className="tile-lag" data-testid="tile-lag" role="status" title="画面落后于实时，正在追赶 The picture is behind live and catching up">滞后 {lag.toFixed(1)} s behind</div>
+      ) : null}
       {st.state !== 'live' && st.state !== 'empty' && st.state !== 'snapshot' ? (
         <div className="tile-state" data-testid="tile-state" role="status">
           <span className={`state-dot state-${st.state}`} aria-hidden="true" />
@@ -126,7 +149,7 @@ export const Tile = memo(function Tile(p: TileProps) {
         </div>
       ) : null}
       {!cameraId ? <div className="tile-empty">拖入点位 Drop a camera here</div> : null}
-      {hover && cameraId && p.mode === 'live' ? <HoverStats statsRef={statsRef} /> : null}
+      {hover && cameraId && mode === 'live' ? <HoverStats statsRef={statsRef} /> : null}
       {p.focused && cameraId && camera ? <PtzPanel cameraId={cameraId} /> : null}
       {p.alarm ? (
         <div className="tile-alarm-bar" data-testid="tile-alarm" role="alert">
@@ -161,6 +184,7 @@ function HoverStats({ statsRef }: { statsRef: { current: PlayerStats } }) {
       <span>延迟 latency {s.latencyS !== null ? `${s.latencyS.toFixed(1)} s` : '—'}</span>
       <span>码率 {s.bitrateKbps !== null ? `${s.bitrateKbps} kb/s` : '—'}</span>
       <span>{s.width ? `${s.width}×${s.height}` : ''}{s.stalls ? ` · 卡顿 stalls ${s.stalls}` : ''}</span>
+      <span>{s.rendition === 'keyframes' ? '关键帧 keyframes' : '全帧 full'}{s.totalFrames ? ` · 丢帧 dropped ${s.droppedFrames}/${s.totalFrames}` : ''}{s.resyncs ? ` · 追帧 jumps ${s.resyncs}` : ''}</span>
     </div>
   );
 }

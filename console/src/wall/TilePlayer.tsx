@@ -6,8 +6,9 @@ import type { StreamKind } from './types';
 
 /**
  * hls.js tuned for a live wall: LL-HLS (parts, blocking reload), a short back buffer and a small forward
- * buffer so that 36 players stay within a bounded heap, catch-up by playback rate rather than seeking.
- * The worker is off: the relay sends fMP4, which needs no transmuxing, and 36 workers cost more than they save.
+ * buffer so that 64 players stay within a bounded heap. The target latency is the playlist's PART-HOLD-BACK
+ * (3 parts, ≈ 0.6 s); a tile that drifts behind catches up by playback rate (hls.js, while it is within a target
+ * duration of the target) and else jumps to the live edge (this player, well before it is seconds behind).
  */
 export const HLS_CONFIG: Partial<HlsConfig> = {
   lowLatencyMode: true,
@@ -17,11 +18,41 @@ export const HLS_CONFIG: Partial<HlsConfig> = {
   maxMaxBufferLength: 8,
   maxBufferSize: 8 * 1000 * 1000,
   // no liveSyncDuration(Count) nor liveMaxLatency*: setting one makes hls.js ignore the playlist's PART-HOLD-BACK
-  // (≈ 3 parts) and sit whole segments behind; drift is caught up by playback rate instead
-  maxLiveSyncPlaybackRate: 1.25,
+  // (≈ 3 parts) and sit whole segments behind; the jump to the edge is this player's (see LIVE_SYNC)
+  maxLiveSyncPlaybackRate: 1.5,
+  // a stall moves hls.js's target back by this much (default 1 s = a whole segment: seconds behind after a few)
+  liveSyncOnStallIncrease: 0.1,
   startFragPrefetch: true,
   // our own loop restarts a dead player with backoff; hls.js retries a little first
   manifestLoadPolicy: { default: { maxTimeToFirstByteMs: 15_000, maxLoadTimeMs: 20_000, timeoutRetry: { maxNumRetry: 1, retryDelayMs: 500, maxRetryDelayMs: 1000 }, errorRetry: { maxNumRetry: 1, retryDelayMs: 1000, maxRetryDelayMs: 2000 } } },
+};
+
+/**
+ * The keyframe-only rendition: one frame per GOP (1 s), each a one-frame part. Its PART-HOLD-BACK (3 parts = 3 s)
+ * would put the tile 3 s behind; hls.js measures latency from the end of the last part, which lasts until the next
+ * keyframe, so a target of one part plus a little margin shows each keyframe soon after it arrives.
+ */
+export const KEYFRAME_HLS_CONFIG: Partial<HlsConfig> = {
+  ...HLS_CONFIG,
+  // one part (the frame on screen lasts until the next keyframe) + half a second for the next one to arrive late
+  liveSyncDuration: 1.5,
+  maxLiveSyncPlaybackRate: 1.25,
+  backBufferLength: 3,
+  maxBufferLength: 3,
+  maxMaxBufferLength: 4,
+  maxBufferSize: 2 * 1000 * 1000,
+};
+
+export type Rendition = 'full' | 'keyframes';
+
+/**
+ * When a tile jumps back to the live edge: hls.js latency (s, from the playlist's end) beyond `jumpS` for
+ * `holdMs`, at most once per `cooldownMs`. The keyframe rendition's latency includes the last frame's own
+ * second (see KEYFRAME_HLS_CONFIG), hence its larger figures. `warnS`: the tile says it is behind.
+ */
+export const LIVE_SYNC: Record<Rendition, { jumpS: number; warnS: number; holdMs: number; cooldownMs: number; edgeOffsetS: number }> = {
+  full: { jumpS: 2, warnS: 1.5, holdMs: 1000, cooldownMs: 5000, edgeOffsetS: 0 },
+  keyframes: { jumpS: 3, warnS: 2.5, holdMs: 1000, cooldownMs: 5000, edgeOffsetS: 1 },
 };
 
 export type PlayerPhase = 'connecting' | 'live' | 'stalled' | 'error';
@@ -32,49 +63,80 @@ export interface PlayerStatus {
   fatal?: boolean;
 }
 
-/** Written by the player twice a second; read by the tile's hover panel, the tests and the bench. */
+/** Written by the player twice a second; read by the tile's hover panel, the wall's decode budget, the tests and the bench. */
 export interface PlayerStats {
+  /** seconds behind the newest frame the relay has (hls.js latency less the keyframe rendition's last frame) */
   latencyS: number | null;
   bitrateKbps: number | null;
   width: number;
   height: number;
+  /** getVideoPlaybackQuality(): frames decoded and frames dropped since this player started */
+  totalFrames: number;
   droppedFrames: number;
   stalls: number;
   restarts: number;
   /** jumps back to the live edge after drifting too far behind */
   resyncs: number;
+  rendition: Rendition;
+  /** media seconds played (currentTime progress) since this player started: frames / media second = frame rate */
+  playedS: number;
+  /** behind the live edge by more than the warning threshold now */
+  behind: boolean;
 }
 
-/** A tile further behind live than this (s) jumps back to the edge: on a wall, old video is wrong video. */
-const MAX_LATENCY_S = 6;
-/** at most one jump per tile in this many ms: a machine that cannot decode in real time must not thrash */
-const RESYNC_COOLDOWN_MS = 20_000;
+export function emptyStats(rendition: Rendition = 'full'): PlayerStats {
+  return { latencyS: null, bitrateKbps: null, width: 0, height: 0, totalFrames: 0, droppedFrames: 0, stalls: 0, restarts: 0, resyncs: 0, rendition, playedS: 0, behind: false };
+}
 
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15_000];
+
+let stillCanvas: HTMLCanvasElement | null = null;
+/**
+ * The frame on screen as the element's poster, small: a tile switching rendition (full ⇄ keyframes) keeps showing
+ * its last picture until the new player has one, instead of a black tile.
+ */
+function keepLastFrame(video: HTMLVideoElement): void {
+  if (video.readyState < 2 || !video.videoWidth) return;
+  try {
+    stillCanvas ??= document.createElement('canvas');
+    const w = Math.min(320, video.videoWidth);
+    stillCanvas.width = w;
+    stillCanvas.height = Math.round((video.videoHeight / video.videoWidth) * w);
+    stillCanvas.getContext('2d')?.drawImage(video, 0, 0, stillCanvas.width, stillCanvas.height);
+    video.poster = stillCanvas.toDataURL('image/jpeg', 0.6);
+  } catch { /* a tainted or lost context: no poster */ }
+}
 
 function describe(d: ErrorData): string {
   const code = (d.response as { code?: number } | undefined)?.code;
   return code ? `HTTP ${code} (${d.details})` : d.details;
 }
 
-export function TilePlayer({ cameraId, stream, kick, onStatus, statsRef }: {
+export function TilePlayer({ cameraId, stream, rendition = 'full', kick, onStatus, onLag, statsRef }: {
   cameraId: string;
   stream: StreamKind;
+  /** the full stream (default), or its keyframes only (1 frame per GOP) for a tile the wall has stepped down */
+  rendition?: Rendition;
   /** changes when the tile wants a fresh start now (e.g. the server says the camera is live again) */
   kick: number;
   onStatus: (s: PlayerStatus) => void;
+  /** seconds behind live (rounded to 0.5 s) while the tile is behind; null when it is at the edge */
+  onLag?: (lagS: number | null) => void;
   statsRef: { current: PlayerStats };
 }) {
   const videoRef = useRef<HTMLVideoElement>(null);
   const onStatusRef = useRef(onStatus);
-  useEffect(() => { onStatusRef.current = onStatus; });
+  const onLagRef = useRef(onLag);
+  useEffect(() => { onStatusRef.current = onStatus; onLagRef.current = onLag; });
 
   useEffect(() => {
     const video = videoRef.current!;
     const ac = new AbortController();
-    const stats: PlayerStats = { latencyS: null, bitrateKbps: null, width: 0, height: 0, droppedFrames: 0, stalls: 0, restarts: 0, resyncs: 0 };
+    const stats = emptyStats(rendition);
+    const sync = LIVE_SYNC[rendition];
     let behindSince = 0;
     let lastResync = 0;
+    let lag: number | null = null;
     statsRef.current = stats;
     let hls: Hls | null = null;
     let disposed = false;
@@ -85,8 +147,11 @@ export function TilePlayer({ cameraId, stream, kick, onStatus, statsRef }: {
     let lastTime = -1;
     let lastAdvance = performance.now();
     let stallCounted = false;
+    // frames of the players this effect started before (a restart resets the element's counters)
+    let framesBase = { total: 0, dropped: 0 };
     let status: PlayerStatus = { phase: 'connecting', reason: null };
     const loaded: Array<{ t: number; n: number }> = [];
+    video.dataset.rendition = rendition;
 
     const report = (phase: PlayerPhase, reason: string | null = null, fatal = false) => {
       if (status.phase === phase && status.reason === reason && !!status.fatal === fatal) return;
@@ -94,9 +159,17 @@ export function TilePlayer({ cameraId, stream, kick, onStatus, statsRef }: {
       video.dataset.phase = phase;
       onStatusRef.current(status);
     };
+    const setLag = (v: number | null) => {
+      if (v === lag) return;
+      lag = v;
+      onLagRef.current?.(v);
+    };
     const teardown = () => {
+      const q = video.getVideoPlaybackQuality?.();
+      if (q) framesBase = { total: framesBase.total + q.totalVideoFrames, dropped: framesBase.dropped + q.droppedVideoFrames };
       if (hls) { hls.destroy(); hls = null; }
       loaded.length = 0;
+      lastTime = -1;
       video.removeAttribute('src');
       video.load();
     };
@@ -115,7 +188,7 @@ export function TilePlayer({ cameraId, stream, kick, onStatus, statsRef }: {
       if (disposed) return;
       teardown();
       if (status.phase !== 'live' && status.phase !== 'stalled') report('connecting');
-      let live: { url: string; expiresAt: string };
+      let live: { url: string; keyframesUrl?: string; expiresAt: string };
       try {
         live = await wallApi.live(cameraId, stream, ac.signal);
       } catch (e) {
@@ -129,7 +202,7 @@ export function TilePlayer({ cameraId, stream, kick, onStatus, statsRef }: {
       lastAdvance = performance.now();
       let h: Hls;
       try {
-        h = new Hls(HLS_CONFIG);
+        h = new Hls(rendition === 'keyframes' ? KEYFRAME_HLS_CONFIG : HLS_CONFIG);
       } catch (e) {
         retryLater(`播放器 player: ${(e as Error).message}`);
         return;
@@ -149,20 +222,25 @@ export function TilePlayer({ cameraId, stream, kick, onStatus, statsRef }: {
         if (code === 403 && attempt === 0) { attempt++; void start(); return; }
         retryLater(describe(d));
       });
-      h.loadSource(live.url);
+      // an older server has no keyframe rendition: the full stream then
+      h.loadSource(rendition === 'keyframes' && live.keyframesUrl ? live.keyframesUrl : live.url);
       h.attachMedia(video);
       // a new signed URL a minute before this one expires
       const renewIn = Math.max(10_000, Date.parse(live.expiresAt) - Date.now() - 60_000);
       renewTimer = window.setTimeout(() => void start(), Math.min(renewIn, 2 ** 31 - 1));
     };
 
+    let lastTick = performance.now();
     const watch = window.setInterval(() => {
       const now = performance.now();
       const t = video.currentTime;
       if (t !== lastTime && !video.paused && video.readyState >= 2) {
+        // media time played, not jumped over: at most what 2x playback covers since the last tick
+        if (lastTime >= 0 && t > lastTime && t - lastTime <= ((now - lastTick) / 1000) * 2 + 0.1) stats.playedS += t - lastTime;
         lastTime = t;
         lastAdvance = now;
         stallCounted = false;
+        if (video.poster) video.removeAttribute('poster');
         if (status.phase !== 'live') { attempt = 0; mediaRecoveries = 0; report('live'); }
       } else if (hls) {
         const idle = now - lastAdvance;
@@ -175,23 +253,36 @@ export function TilePlayer({ cameraId, stream, kick, onStatus, statsRef }: {
       while (loaded.length && now - loaded[0].t > 5000) loaded.shift();
       const span = loaded.length ? Math.max(1000, now - loaded[0].t) : 0;
       stats.bitrateKbps = span ? Math.round((loaded.reduce((a, b) => a + b.n, 0) * 8) / span) : null;
-      stats.latencyS = hls && Number.isFinite(hls.latency) && hls.latency > 0 ? hls.latency : null;
-      // catch-up by playback rate failed (a busy machine decodes too slowly): jump to the live edge after 4 s behind
-      if (hls && status.phase === 'live' && stats.latencyS !== null && stats.latencyS > MAX_LATENCY_S) {
+      const hlsLatency = hls && Number.isFinite(hls.latency) && hls.latency > 0 ? hls.latency : null;
+      stats.latencyS = hlsLatency === null ? null : Math.max(0, hlsLatency - sync.edgeOffsetS);
+      // behind: hls.js's rate catch-up works only within a target duration of its target; beyond that, jump
+      // to the live edge (hls.liveSyncPosition) once the tile has been too far behind for a moment
+      const behind = !!hls && status.phase === 'live' && hlsLatency !== null && hlsLatency > sync.jumpS;
+      if (behind) {
         behindSince ||= now;
-        const edge = hls.liveSyncPosition;
-        if (now - behindSince > 4000 && now - lastResync > RESYNC_COOLDOWN_MS && edge !== null && Number.isFinite(edge) && edge > video.currentTime) {
+        const edge = hls!.liveSyncPosition;
+        if (now - behindSince > sync.holdMs && now - lastResync > sync.cooldownMs && edge !== null && Number.isFinite(edge) && edge > video.currentTime) {
           video.currentTime = edge;
           stats.resyncs++;
           behindSince = 0;
           lastResync = now;
         }
       } else behindSince = 0;
+      stats.behind = stats.latencyS !== null && stats.latencyS > sync.warnS - sync.edgeOffsetS;
+      // the operator is told (on the tile) when what they see is more than a moment old
+      setLag(stats.behind && stats.latencyS !== null ? Math.round(stats.latencyS * 2) / 2 : null);
       stats.width = video.videoWidth;
       stats.height = video.videoHeight;
-      stats.droppedFrames = video.getVideoPlaybackQuality?.().droppedVideoFrames ?? 0;
+      const q = video.getVideoPlaybackQuality?.();
+      stats.totalFrames = framesBase.total + (q?.totalVideoFrames ?? 0);
+      stats.droppedFrames = framesBase.dropped + (q?.droppedVideoFrames ?? 0);
       video.dataset.stalls = String(stats.stalls);
       video.dataset.resyncs = String(stats.resyncs);
+      video.dataset.frames = String(stats.totalFrames);
+      video.dataset.dropped = String(stats.droppedFrames);
+      video.dataset.played = stats.playedS.toFixed(2);
+      video.dataset.latency = stats.latencyS === null ? '' : stats.latencyS.toFixed(2);
+      lastTick = now;
     }, 500);
 
     void start();
@@ -201,9 +292,12 @@ export function TilePlayer({ cameraId, stream, kick, onStatus, statsRef }: {
       window.clearTimeout(retryTimer);
       window.clearTimeout(renewTimer);
       window.clearInterval(watch);
+      // a rendition change reuses this element: keep its picture while the next player starts
+      keepLastFrame(video);
       teardown();
+      if (lag !== null) onLagRef.current?.(null);
     };
-  }, [cameraId, stream, kick, statsRef]);
+  }, [cameraId, stream, rendition, kick, statsRef]);
 
-  return <video ref={videoRef} className="tile-video" muted playsInline autoPlay data-camera={cameraId} data-stream={stream} />;
+  return <video ref={videoRef} className="tile-video" muted playsInline autoPlay data-camera={cameraId} data-stream={stream} data-rendition={rendition} />;
 }

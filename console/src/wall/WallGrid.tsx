@@ -2,6 +2,8 @@ import { forwardRef } from 'react';
 import { geometry } from './layouts';
 import { Tile, type TileProps } from './Tile';
 import type { Alarm, Layout, TreeCamera } from './types';
+import type { TileRate } from './decode-budget';
+import type { StatsBoard } from './useDecodeBudget';
 
 type Handlers = Pick<TileProps, 'onSelect' | 'onToggleFocus' | 'onDropCamera' | 'onSwap' | 'onClear' | 'onAck' | 'onSetAlarmTile'>;
 
@@ -10,7 +12,9 @@ export const WallGrid = forwardRef<HTMLDivElement, Handlers & {
   layout: Layout;
   tiles: (string | null)[];
   cameras: Map<string, TreeCamera>;
-  liveSet: Set<number>;
+  /** each tile's frame rate from the decode budget (tiles without a camera are absent) */
+  rates: Map<number, TileRate>;
+  board: StatsBoard;
   selected: number;
   focused: number | null;
   alarmTile: number;
@@ -25,7 +29,7 @@ export const WallGrid = forwardRef<HTMLDivElement, Handlers & {
         const id = p.tiles[i] ?? null;
         return (
           <div key={i} className="tile-slot" style={{ gridRow: `${box.row + 1} / span ${box.rowSpan}`, gridColumn: `${box.col + 1} / span ${box.colSpan}` }}>
-            <Tile index={i} cameraId={id} camera={id ? p.cameras.get(id) ?? null : null} mode={p.liveSet.has(i) ? 'live' : 'snapshot'}
+            <Tile index={i} cameraId={id} camera={id ? p.cameras.get(id) ?? null : null} rate={p.rates.get(i) ?? 'full'} board={p.board}
               stream={p.focused === i ? 'main' : 'sub'} selected={p.selected === i} focused={p.focused === i}
               isAlarmTile={p.alarmTile === i} alarm={p.alarmTile === i ? p.alarm : null} snapshotEveryMs={p.snapshotEveryMs}
               onSelect={p.onSelect} onToggleFocus={p.onToggleFocus} onDropCamera={p.onDropCamera} onSwap={p.onSwap}

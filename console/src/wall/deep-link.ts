@@ -1,4 +1,4 @@
-import { isLayout, layoutFor } from './layouts';
+import { isLayout, layoutFor, MAX_TILES } from './layouts';
 import type { Layout, Tour } from './types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -13,7 +13,7 @@ export interface WallLink { layout?: Layout; cameras?: (string | null)[]; tour?:
  */
 export function parseLink(sp: URLSearchParams): WallLink {
   const raw = sp.get('cameras');
-  const cameras = raw !== null && raw !== '' ? raw.split(',').slice(0, 36).map((s) => (UUID.test(s.trim()) ? s.trim().toLowerCase() : null)) : undefined;
+  const cameras = raw !== null && raw !== '' ? raw.split(',').slice(0, MAX_TILES).map((s) => (UUID.test(s.trim()) ? s.trim().toLowerCase() : null)) : undefined;
   const l = sp.get('layout');
   const layout = isLayout(l) ? l : cameras ? layoutFor(cameras.length) : undefined;
   const tour = sp.get('tour');

@@ -3,7 +3,7 @@ import { LAYOUT_KEYS, neighbour } from './layouts';
 import type { WallAction, WallState } from './wall-state';
 
 export const SHORTCUTS: Array<[string, string]> = [
-  ['1 … 8', '布局 Layout 1 / 4 / 9 / 16 / 25 / 36 / 1+5 / 1+7'],
+  ['1 … 0', '布局 Layout 1 / 4 / 9 / 16 / 25 / 36 / 1+5 / 1+7 / 64 / 1+12'],
   ['← ↑ → ↓', '选择窗口 Move between tiles'],
   ['Enter', '聚焦（主码流）/ 还原 Focus the tile (main stream) / back'],
   ['Esc', '退出聚焦 Leave focus'],

@@ -21,7 +21,7 @@ export const wallApi = {
   config: (signal?: AbortSignal) => request<ConsoleConfig>('/api/console/config', { signal }),
   tree: (signal?: AbortSignal) => request<CameraTreeResponse>('/api/cameras/tree', { signal }),
   live: (id: string, stream: StreamKind, signal?: AbortSignal) =>
-    request<{ url: string; expiresAt: string }>(`/api/cameras/${enc(id)}/live`, { query: { stream }, signal }),
+    request<{ url: string; keyframesUrl?: string; expiresAt: string }>(`/api/cameras/${enc(id)}/live`, { query: { stream }, signal }),
   snapshotUrl: (id: string) => `/api/cameras/${enc(id)}/snapshot`,
 
   presets: (signal?: AbortSignal) => request<Page<WallPreset>>('/api/wall/presets', { signal }),
