@@ -428,18 +428,11 @@ describe('video wall in Chromium', () => {
     const trail: string[] = [];
     await expect.poll(async () => { trail.push(await budget()); return (await attrs('data-rate')).includes('still'); }, { timeout: 90_000, interval: 2000, message: 'still tiles move again' }).toBe(false)
       .catch((e: Error) => { throw new Error(`${e.message}\n${trail.filter((_, i) => i % 3 === 0).join('\n')}`); });
+    // a tile stepping back up passes through the keyframe rendition. Its frame rate is the server rendition's (1 per
+    // GOP, checked with ffprobe in ingest/keyframes.test.ts): measured here it raced the next step up, which swaps the
+    // source under the same <video> and counts the full stream's frames into the window.
     const reduced = page.locator('[data-testid="tile"][data-rate="reduced"]').first();
-    if (await reduced.count()) {
-      // a keyframe tile: about one frame per second of media (the simulator's GOP), its rendition the keyframes one
-      const v = reduced.locator('video');
-      expect(await v.getAttribute('data-rendition')).toBe('keyframes');
-      const at = () => v.evaluate((x: Video & { getVideoPlaybackQuality(): { totalVideoFrames: number } }) => ({ frames: x.getVideoPlaybackQuality().totalVideoFrames, t: x.currentTime }));
-      const k0 = await at();
-      await expect.poll(async () => (await at()).t - k0.t, { timeout: 20_000 }).toBeGreaterThan(3);
-      const k1 = await at();
-      // a rendition switch on this tile meanwhile starts its counters again: then there is nothing to compare
-      if (k1.frames >= k0.frames) expect((k1.frames - k0.frames) / (k1.t - k0.t)).toBeLessThan(2);
-    }
+    if (await reduced.count()) expect(await reduced.locator('video').getAttribute('data-rendition')).toBe('keyframes');
     // leaving focus frees the main stream's decoding: full rate comes back to the wall once the client is healthy
     await page.keyboard.press('Escape');
     const trail2: string[] = [];
