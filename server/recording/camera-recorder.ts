@@ -156,9 +156,9 @@ export class CameraRecorder extends EventEmitter {
     await Promise.all(this.closing);
   }
 
-  private wantsRecording(now: number): boolean {
+  private wantsRecording(atMs: number): boolean {
     if (this._failure) return false;
-    return this.mode === 'continuous' || now < this.recordUntil;
+    return this.mode === 'continuous' || atMs < this.recordUntil;
   }
 
   private part(p: Part): void {
@@ -195,7 +195,9 @@ export class CameraRecorder extends EventEmitter {
 
     const now = Date.now();
     if (this.mode === 'events') this.buffer(init, key, bp, now);
-    if (!this.wantsRecording(now)) {
+    // the post-roll is measured on the picture's clock: a part that arrives late (a loaded node, a stalled pipe)
+    // still belongs to the seconds after the trigger, and its GOP ends the recording where the video says
+    if (!this.wantsRecording(bp.atMs)) {
       if (this.file) void this.closeFile();
       return;
     }
