@@ -11,7 +11,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import pg from 'pg';
 import { buildApp } from '../server/app.js';
 import { createNode } from '../server/node.js';
 import { Bus } from '../server/bus.js';
@@ -19,7 +18,7 @@ import { loadConfig } from '../server/config.js';
 import type { Db } from '../server/db/db.js';
 import { migrate } from '../server/db/migrate.js';
 import { openPglite } from '../server/db/pglite.js';
-import { openPostgres } from '../server/db/postgres.js';
+import { withScratchPostgres } from './scratch-postgres.js';
 import { hashPassword } from '../server/auth/passwords.js';
 import { FIXTURE_DISTRICTS, fixtureCsv } from '../server/inventory/csv-fixture.js';
 
@@ -129,20 +128,7 @@ if (process.env.BENCH_DB !== 'postgres') {
 
 const url = process.env.TEST_DATABASE_URL;
 if (url) {
-  const name = `streeteye_bench_${process.pid}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  const db = openPostgres(u.toString());
-  try {
-    await run('PostgreSQL', db);
-  } finally {
-    await db.close();
-    await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
-    await admin.end();
-  }
+  await withScratchPostgres(url, 'streeteye_bench', (db) => run('PostgreSQL', db));
 } else {
   console.log('\n(set TEST_DATABASE_URL to bench PostgreSQL too)');
 }

@@ -6,11 +6,10 @@
  * Goal: no flap for stalls up to the computed tolerance (TTL − margin − interval, ~2 s at the defaults); beyond
  * the TTL every trial must fence (a node whose rows may have expired must stop pulling).
  */
-import pg from 'pg';
 import type { Db } from '../server/db/db.js';
 import { migrate } from '../server/db/migrate.js';
 import { openPglite } from '../server/db/pglite.js';
-import { openPostgres } from '../server/db/postgres.js';
+import { withScratchPostgres } from './scratch-postgres.js';
 import { CameraLeases } from '../server/cluster/camera-leases.js';
 import { DEFAULT_LEASE_TTL_S, leaseTiming } from '../server/cluster/lease-timing.js';
 
@@ -57,18 +56,5 @@ await run('PGlite', lite);
 await lite.close();
 const url = process.env.TEST_DATABASE_URL;
 if (url) {
-  const name = `streeteye_bench_leases_${process.pid}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  const db = openPostgres(u.toString());
-  try {
-    await run('PostgreSQL', db);
-  } finally {
-    await db.close();
-    await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
-    await admin.end();
-  }
+  await withScratchPostgres(url, 'streeteye_bench_leases', (db) => run('PostgreSQL', db));
 }
