@@ -241,10 +241,10 @@ export class CameraRecorder extends EventEmitter {
     };
     this.file = file;
     this.fileMeta = meta;
-    file.open().then(
-      () => this.o.sink.opened(meta).catch((err) => this.emit('warn', err)),
-      (err: Error) => this.fail(err, file),
-    );
+    // the row first, then the file (SegmentFile.open waits for the insert); close() queues behind both, so the row
+    // of a file that closes at once (no GOP) is deleted after it was inserted, never before
+    const indexed = this.o.sink.opened(meta).catch((err) => { this.emit('warn', err); });
+    file.open(indexed).catch((err: Error) => this.fail(err, file));
     return true;
   }
 

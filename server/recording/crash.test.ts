@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startSmallFleet } from '../../simulator/small-fleet.js';
 import type { Simulator } from '../../simulator/index.js';
 import { openPglite } from '../db/pglite.js';
-import { scanRecording } from './reconcile.js';
+import { reconcileStore, scanRecording } from './reconcile.js';
 import { thirdPartyPeer } from '../../test/third-party-peers.js';
 
 // The real node (server/main.ts) in a child process, recording a simulator camera: kill -9 in the middle of a segment,
@@ -123,17 +123,24 @@ describe('recording node crash and full disk (real server processes)', () => {
     procs.push(b);
     await Promise.race([b.base, b.exited.then(() => { throw new Error(`node exited: ${b.lines.slice(-5).join('\n')}`); })]);
     await poll(async () => b.lines.some((l) => l.includes('recordings reconciled')) || undefined, 120_000, 'reconcile');
+    // the restarted node goes on recording the camera (it may have a file open, or one just created): a graceful stop
+    // closes and indexes it, so the store must again be consistent without any further reconcile
     b.child.kill('SIGTERM');
-    await b.exited;
+    const code = await b.exited;
+    expect(code, `the restarted node did not stop cleanly:\n${b.lines.slice(-10).join('\n')}`).toBe(0);
 
     const db = await openPglite({ dataDir: join(dataDir, 'pglite') });
     try {
       const rows = (await db.query<{ file: string; bytes: string; status: string; gops: [number, number, number, number][]; init_bytes: number; start_at: Date; end_at: Date }>(
         'SELECT file, bytes, status, gops, init_bytes, start_at, end_at FROM recording_segments ORDER BY start_at')).rows;
       const onDisk = await files(recDir);
+      const recLog = b.lines.filter((l) => /"module":"recording"/.test(l)).slice(-10).join('\n');
+      const diff = `files without a row: ${[...onDisk.keys()].filter((f) => !rows.some((r) => r.file === f)).join(', ') || 'none'}; `
+        + `rows without a file: ${rows.filter((r) => !onDisk.has(r.file)).map((r) => r.file).join(', ') || 'none'}; `
+        + `open rows: ${rows.filter((r) => r.status !== 'complete').map((r) => r.file).join(', ') || 'none'}\n${recLog}`;
       // every row has its file with exactly its bytes, and every file has its row
-      expect(rows.every((r) => r.status === 'complete')).toBe(true);
-      expect(new Set(rows.map((r) => r.file))).toEqual(new Set(onDisk.keys()));
+      expect(rows.every((r) => r.status === 'complete'), diff).toBe(true);
+      expect(new Set(rows.map((r) => r.file)), diff).toEqual(new Set(onDisk.keys()));
       for (const r of rows) {
         expect(onDisk.get(r.file)).toBe(Number(r.bytes));
         const scan = scanRecording(await readFile(join(recDir, r.file)))!;
@@ -146,6 +153,9 @@ describe('recording node crash and full disk (real server processes)', () => {
       expect(lost.length).toBeLessThanOrEqual(1);
       const recovered = rows.find((r) => r.file === newest);
       if (recovered) expect(Number(recovered.bytes)).toBeLessThanOrEqual(atKill.get(newest)!);
+      // and a further restart's reconcile finds nothing to fix
+      const again = await reconcileStore(db, { root: recDir, nodeId: 'crash-node' });
+      expect(again, diff).toEqual({ completed: 0, recovered: 0, removedRows: 0, removedFiles: 0, trimmedBytes: 0 });
     } finally {
       await db.close();
     }

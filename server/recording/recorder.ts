@@ -142,7 +142,8 @@ export class Recorder {
     try {
       this.lastReconcile = await reconcileStore(this.ctx.db, { root: this.cfg.dir, nodeId: this.cfg.nodeId });
       const r = this.lastReconcile;
-      if (r.completed || r.recovered || r.removedRows || r.removedFiles) this.log.info(r, 'recordings reconciled with the index');
+      // logged on every start, changes or not (an operator, and the crash test, look for it)
+      this.log.info(r, 'recordings reconciled with the index');
     } catch (err) {
       this.log.error({ err }, 'reconciling recordings failed');
     }

@@ -65,10 +65,16 @@ export class SegmentFile {
   /**
    * Create the file (never overwrites) and write the init segment. Parts may be appended at once: they queue behind
    * it. Rejects on ENOSPC/EACCES/EROFS…, as does every later flush().
+   *
+   * `indexed` is the insert of the file's index row: the file is created only once it settled, so that a crash at any
+   * moment leaves either a row without a file (reconcile drops it) or a row with its file (reconcile trims and
+   * completes it), never a file the index does not know. A failed insert does not stop the recording (close()
+   * upserts the row, and reconcile indexes a file without one).
    */
-  open(): Promise<void> {
+  open(indexed: Promise<unknown> = Promise.resolve()): Promise<void> {
     this.bytes = this.init.length;
     this.chain = (async () => {
+      await indexed.catch(() => {});
       try {
         await mkdir(dirname(this.path), { recursive: true });
         this.fh = await open(this.path, 'wx', 0o640);
