@@ -74,6 +74,7 @@ export class CameraRecorder extends EventEmitter {
   private readonly onPart = (p: Part) => this.part(p);
   private anchor?: { wall: number; dts: number };
   private lastEnd?: number;
+  private lastFileStart = 0;
   private initKey?: string;
   private file?: SegmentFile;
   private fileMeta?: SegmentOpened;
@@ -201,9 +202,14 @@ export class CameraRecorder extends EventEmitter {
       if (this.file) void this.closeFile();
       return;
     }
-    if (this.file && p.independent && this.file.durationMs >= this.o.segmentMs) void this.closeFile();
+    let rotated = false;
+    if (this.file && p.independent && this.file.durationMs >= this.o.segmentMs) {
+      void this.closeFile();
+      rotated = true;
+    }
     if (!this.file) {
-      if (this.mode === 'events') {
+      // a recording that starts (not one rotating to its next file: the ring's GOPs are in the previous file already)
+      if (this.mode === 'events' && !rotated) {
         // start from the rolling buffer: the GOPs within the pre-roll (the current part is in it already)
         const from = now - this.o.preRollMs;
         let first = this.ring.findIndex((g, i) => g.startMs >= from || i === this.ring.length - 1);
@@ -230,8 +236,12 @@ export class CameraRecorder extends EventEmitter {
     while (this.ring.length > 1 && this.ring[1].startMs <= from) this.ring.shift();
   }
 
-  private openFile(init: Buffer, startMs: number): boolean {
+  private openFile(init: Buffer, startAt: number): boolean {
     const s = this.session;
+    // file names carry the start: never the same name twice (a file is never overwritten, and the row of a file that
+    // could not be created is removed: it must not be another file's)
+    const startMs = Math.max(startAt, this.lastFileStart + 1);
+    this.lastFileStart = startMs;
     const rel = segmentPath(this.o.cameraId, this.o.stream, startMs);
     const file = new SegmentFile(this.o.root, rel, startMs, init);
     const track = s?.muxer.trackInfo;
@@ -293,6 +303,8 @@ export class CameraRecorder extends EventEmitter {
         this._failure = error;
         this.emit('failed', error);
       }
+      // a name taken already (EEXIST) is another file's: its row and bytes are not this recorder's to touch
+      if (!file.created && (error as NodeJS.ErrnoException | undefined)?.code === 'EEXIST') return;
       const closed: SegmentClosed = { ...meta, endMs: file.startMs + file.durationMs, bytes, gops: file.gops.map(toTuple) };
       try {
         await this.o.sink.closed(closed);

@@ -1,8 +1,8 @@
 /**
  * The recorder of a node: for every camera this node pulls whose recording settings say so, one CameraRecorder on
  * the camera's own session (a lease named "recorder" keeps the session up, no second pull). Events mode is fed from
- * the bus (AI candidates, camera alarms, 110 incidents at or near the camera). Schedules are evaluated every few
- * seconds. A write failure (disk full, unwritable) stops that camera's recording with a camera alarm and a fleet
+ * the bus (AI candidates, camera alarms, 110 incidents at or near the camera). Schedules (the city's clock, see
+ * schedule.ts) are evaluated at every sync (RECORDING_SYNC_S). A write failure (disk full, unwritable) stops that camera's recording with a camera alarm and a fleet
  * alert, and is retried; live video does not depend on any of it. Retention and quota run here too, for this store.
  */
 import { randomBytes } from 'node:crypto';
@@ -17,8 +17,9 @@ import { envNumber } from '../config.js';
 import { CameraRecorder, type RecorderSink } from './camera-recorder.js';
 import {
   activeSettings, completeSegment, deleteSegmentByFile, expiredSegments, heartbeatStore, insertOpenSegment, oldestUnlocked, usedBytes,
-  type RecordingSettings, type RetentionPolicy, type ScheduleWindow,
+  type RecordingSettings, type RetentionPolicy,
 } from './recording-repo.js';
+import { inSchedule } from './schedule.js';
 import { reconcileStore, type ReconcileReport } from './reconcile.js';
 
 export interface RecordingConfig {
@@ -62,20 +63,6 @@ export function recordingConfigFromEnv(env: NodeJS.ProcessEnv, dataDir: string):
     retentionMs: envNumber(env, 'RECORDING_RETENTION_CHECK_S', 60, 0.2, 86400) * 1000,
     storeTimeoutS: 45,
   };
-}
-
-/** Is `at` inside one of the windows (server's local time; a window may pass midnight)? */
-export function inSchedule(windows: ScheduleWindow[], at: Date = new Date()): boolean {
-  const dow = ((at.getDay() + 6) % 7) + 1;
-  const minute = at.getHours() * 60 + at.getMinutes();
-  const mins = (s: string) => { const [h, m] = s.split(':').map(Number); return h * 60 + m; };
-  return windows.some((w) => {
-    const from = mins(w.from);
-    const to = mins(w.to);
-    if (from <= to) return w.days.includes(dow) && minute >= from && minute < to;
-    const prev = dow === 1 ? 7 : dow - 1;
-    return (w.days.includes(dow) && minute >= from) || (w.days.includes(prev) && minute < to);
-  });
 }
 
 interface Entry {

@@ -93,7 +93,7 @@ const toRow = (r: SegmentRow): SegmentRow => ({ ...r, startMs: Math.round(Number
 export async function insertOpenSegment(q: Queryable, nodeId: string, s: SegmentOpened): Promise<void> {
   await q.query(
     `INSERT INTO recording_segments (camera_id, stream, node_id, file, start_at, end_at, bytes, status, init_bytes, codec, width, height)
-     VALUES ($1, $2, $3, $4, to_timestamp($5 / 1000.0), to_timestamp($5 / 1000.0), $6, 'open', $6, $7, $8, $9)
+     VALUES ($1, $2, $3, $4, to_timestamp($5 / 1000.0), to_timestamp($5 / 1000.0), $6::integer, 'open', $6::integer, $7, $8, $9)
      ON CONFLICT (file) DO NOTHING`,
     [s.cameraId, s.stream, nodeId, s.file, s.startMs, s.initBytes, s.codec ?? null, s.width ?? null, s.height ?? null],
   );

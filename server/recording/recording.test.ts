@@ -11,6 +11,7 @@ import type { Simulator } from '../../simulator/index.js';
 import { resolveFfprobe } from '../../media-tools/ffmpeg-path.js';
 import type { Recorder } from './recorder.js';
 import { isLocked } from './recording-repo.js';
+import { cityClock, inSchedule } from './schedule.js';
 
 // Real parts: simulator cameras → ingest sessions → the recorder's files and index → VOD HLS, export, retention.
 
@@ -99,6 +100,10 @@ describe('recording and playback on real parts', () => {
       expect(data.subarray(r.gops[1][0] + 4, r.gops[1][0] + 8).toString()).toBe('moof');
       expect(r.end_at.getTime() - r.start_at.getTime()).toBeGreaterThanOrEqual(2500);
     }
+    // the file being written has its row already ('open': a crash leaves a row that reconcile completes, never a file
+    // the index does not know)
+    await expect.poll(async () => (await rows(cont)).filter((r) => r.status === 'open').map((r) => r.file), { timeout: 10_000, interval: 200 })
+      .toEqual([recorder.recorderFor(cont)?.openSegment?.meta.file]);
     // consecutive files of one pull follow each other without a hole
     for (let i = 1; i < rs.length; i++) expect(Math.abs(rs[i].start_at.getTime() - rs[i - 1].end_at.getTime())).toBeLessThan(400);
     // one pull: the recorder rides the session the wall would use
@@ -126,6 +131,89 @@ describe('recording and playback on real parts', () => {
     expect(end).toBeGreaterThanOrEqual(at + 2000); // post-roll of 3 s
     expect(end).toBeLessThanOrEqual(at + 9000);
   }, 30_000);
+
+  it('events mode: a 110 incident near the camera (none named) records pre-roll + post-roll; one far away does not', async () => {
+    const tech = await t.cookie('technician');
+    const police = await t.cookie('police110');
+    const put = await t.app.inject({ method: 'PUT', url: `/api/cameras/${ev}/recording`, headers: { cookie: tech }, payload: { mode: 'events', eventSources: ['incident'], incidentRadiusM: 300, preRollS: 3, postRollS: 3 } });
+    expect(put.statusCode, put.body).toBe(200);
+    await recorder.sync();
+    await expect.poll(async () => (await rows(ev)).every((x) => x.status === 'complete'), { timeout: 20_000, interval: 500 }).toBe(true);
+    const before = (await rows(ev)).length;
+    const incident = (ticketNo: string, lng: number) => t.app.inject({ method: 'POST', url: '/api/110/incidents', headers: { cookie: police },
+      payload: { ticketNo, reportedAt: new Date().toISOString(), address: '文三路', reportText: '占道经营', categoryCode: '0901', lat: 30.25, lng } });
+    // the camera stands at 30.25, 120.16: 120.2 is about 3.8 km east of it
+    expect((await incident('REC-FAR', 120.2)).statusCode).toBe(201);
+    await sleep(4000);
+    expect((await rows(ev)).length).toBe(before);
+    // 120.1605: about 50 m away, within the camera's 300 m
+    const at = Date.now();
+    expect((await incident('REC-NEAR', 120.1605)).statusCode).toBe(201);
+    await expect.poll(async () => { const r = await rows(ev); return r.length > before && r.every((x) => x.status === 'complete'); }, { timeout: 25_000, interval: 500 }).toBe(true);
+    const rs = (await rows(ev)).slice(before);
+    const start = rs[0].start_at.getTime();
+    const end = Math.max(...rs.map((r) => r.end_at.getTime()));
+    const seen = rs.map((r) => `${r.file.split('/').pop()} ${r.status} ${r.start_at.getTime() - at}..${r.end_at.getTime() - at} ms`).join('; ');
+    expect(start, seen).toBeLessThanOrEqual(at - 1500); // the pre-roll of 3 s, from the rolling buffer
+    expect(start, seen).toBeGreaterThanOrEqual(at - 7500);
+    expect(end, seen).toBeGreaterThanOrEqual(at + 2000); // the post-roll of 3 s
+    expect(end, seen).toBeLessThanOrEqual(at + 9000);
+    // one continuous recording: each file starts where the previous one ended (no GOP written twice)
+    for (let i = 1; i < rs.length; i++) expect(Math.abs(rs[i].start_at.getTime() - rs[i - 1].end_at.getTime()), seen).toBeLessThan(400);
+  }, 60_000);
+
+  it('schedule mode: weekly windows on the city clock, validated with a clear 400; records inside its window only', async () => {
+    // the city's clock (UTC+8), not the server's zone: 23:30 UTC on a Wednesday is 07:30 on Thursday in the city
+    expect(cityClock(new Date('2026-12-02T23:30:00Z'))).toEqual({ dow: 4, minute: 7 * 60 + 30 });
+    const night = [{ days: [5], from: '22:00', to: '06:00' }]; // Friday night into Saturday morning
+    expect(inSchedule(night, new Date('2026-12-04T15:00:00Z'))).toBe(true); // Friday 23:00
+    expect(inSchedule(night, new Date('2026-12-04T21:59:00Z'))).toBe(true); // Saturday 05:59
+    expect(inSchedule(night, new Date('2026-12-04T22:00:00Z'))).toBe(false); // Saturday 06:00
+    expect(inSchedule(night, new Date('2026-12-05T15:00:00Z'))).toBe(false); // Saturday 23:00
+    expect(inSchedule([{ days: [4], from: '00:00', to: '24:00' }], new Date('2026-12-03T15:59:00Z'))).toBe(true); // Thursday 23:59
+
+    const tech = await t.cookie('technician');
+    const put = (payload: unknown) => t.app.inject({ method: 'PUT', url: `/api/cameras/${ev}/recording`, headers: { cookie: tech }, payload: payload as object });
+    for (const [schedule, field] of [
+      [[{ days: [1], from: '25:00', to: '26:00' }], 'schedule.0.from'],
+      [[{ days: [1], from: '08:00', to: '18:00' }, { days: [2], from: '08:00', to: '24:30' }], 'schedule.1.to'],
+      [[{ days: [1], from: '08:00', to: '08:00' }], 'schedule.0.to'],
+      [[{ days: [8], from: '08:00', to: '09:00' }], 'schedule.0.days'],
+    ] as const) {
+      const r = await put({ mode: 'schedule', schedule });
+      expect(r.statusCode, r.body).toBe(400);
+      const body = r.json() as { message: string; fieldErrors?: Record<string, string> };
+      expect(body.message).toMatch(/[\u4e00-\u9fff]/); // Chinese
+      expect(body.message).toMatch(/[A-Za-z]{4}/); // and English
+      if (field !== 'schedule.0.days') expect(Object.keys(body.fieldErrors ?? {})).toEqual([field]); // days 8: the schema's own 400
+    }
+    expect((await put({ mode: 'events', eventSources: [] })).statusCode).toBe(400);
+
+    const hhmm = (m: number) => `${String(Math.floor(((m + 1440) % 1440) / 60)).padStart(2, '0')}:${String(((m + 1440) % 1440) % 60).padStart(2, '0')}`;
+    const now = cityClock(new Date()).minute;
+    const all = [1, 2, 3, 4, 5, 6, 7];
+    const before = (await rows(ev)).length;
+    const openAt = Date.now();
+    const on = await put({ mode: 'schedule', schedule: [{ days: all, from: hhmm(now - 10), to: hhmm(now + 60) }] });
+    expect(on.statusCode, on.body).toBe(200);
+    expect(on.json().schedule).toEqual([{ days: all, from: hhmm(now - 10), to: hhmm(now + 60) }]);
+    await recorder.sync();
+    // inside the window: the camera records continuously (whole files follow each other)
+    await expect.poll(async () => (await rows(ev)).slice(before).filter((r) => r.status === 'complete').length, { timeout: 40_000, interval: 500 }).toBeGreaterThanOrEqual(2);
+    expect((await rows(ev)).slice(before)[0].start_at.getTime()).toBeGreaterThanOrEqual(openAt - 1000);
+    // the window moved away from now: recording stops (the open file closes), nothing new starts
+    const off = await put({ mode: 'schedule', schedule: [{ days: all, from: hhmm(now + 60), to: hhmm(now + 120) }] });
+    expect(off.statusCode, off.body).toBe(200);
+    await recorder.sync();
+    const offAt = Date.now();
+    await expect.poll(async () => (await rows(ev)).every((x) => x.status === 'complete'), { timeout: 20_000, interval: 500 }).toBe(true);
+    const count = (await rows(ev)).length;
+    await sleep(4000);
+    const rs = await rows(ev);
+    expect(rs.length).toBe(count);
+    expect(Math.max(...rs.map((r) => r.end_at.getTime()))).toBeLessThan(offAt + 3000); // up to the GOP being written
+    expect(recorder.status().cameras.find((c) => c.cameraId === ev)).toMatchObject({ mode: 'schedule', recording: false });
+  }, 90_000);
 
   it('timeline, playback and seek: a signed VOD playlist whose GOPs are the recorded bytes; keyframes only above 4x', async () => {
     const op = await t.cookie('operator');

@@ -34,6 +34,7 @@ import { exportMp4, NothingRecordedError, piecesFor, readRange } from './export.
 import { firstSample, keyframeFragment } from './keyframe-only.js';
 import type { GopTuple } from './segment-file.js';
 import { candidateMarkers } from '../review/events-repo.js';
+import { scheduleProblem } from './schedule.js';
 
 /** timeline markers per request (candidates, alarms, 110 incidents) */
 const MAX_MARKERS = 2000;
@@ -59,9 +60,9 @@ export interface RecordingRoutesOptions extends AppContext {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const err = { type: 'object', properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } } } as const;
 
-function bad(reply: FastifyReply, status: number, message: string): FastifyReply {
+function bad(reply: FastifyReply, status: number, message: string, fieldErrors?: Record<string, string>): FastifyReply {
   const error = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 503: 'Service Unavailable' }[status] ?? 'Error';
-  return reply.code(status).header('cache-control', 'no-store').send({ statusCode: status, error, message });
+  return reply.code(status).header('cache-control', 'no-store').send({ statusCode: status, error, message, ...(fieldErrors ? { fieldErrors } : {}) });
 }
 
 /** ISO 8601 or ms since the epoch → ms; undefined when absent; NaN when unreadable. */
@@ -115,8 +116,9 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
           type: 'object', additionalProperties: false, required: ['days', 'from', 'to'],
           properties: {
             days: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 1, maximum: 7 }, uniqueItems: true },
-            from: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' },
-            to: { type: 'string', pattern: '^([01][0-9]|2[0-4]):[0-5][0-9]$' },
+            // HH:MM, checked by scheduleProblem() with a message in words (not a regular expression)
+            from: { type: 'string', maxLength: 5 },
+            to: { type: 'string', maxLength: 5 },
           },
         },
       },
@@ -145,10 +147,16 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
     }
     if (cam.sharing !== 'restricted' && user.role === 'police110') return bad(reply, 403, 'technicians set recording for shared cameras (共享摄像机由技术员设置)');
     const b = request.body;
-    if (b.schedule?.some((w) => w.from === w.to)) return bad(reply, 400, 'a schedule window needs from ≠ to (时段起止不能相同)');
+    const problem = b.schedule && scheduleProblem(b.schedule);
+    if (problem) return bad(reply, 400, `计划录像时段有误：${problem.zh} · Invalid schedule: ${problem.en}`, { [problem.field]: `${problem.zh} · ${problem.en}` });
     const current = await getSettings(o.db, cam.id);
     const next: RecordingSettings = { ...current, ...b, cameraId: cam.id };
-    if (next.mode === 'schedule' && !next.schedule.length) return bad(reply, 400, 'schedule mode needs at least one window (计划录像需要至少一个时段)');
+    if (next.mode === 'schedule' && !next.schedule.length) {
+      return bad(reply, 400, '计划录像需要至少一个时段 · schedule mode needs at least one window', { schedule: '至少一个时段 · at least one window' });
+    }
+    if (next.mode === 'events' && !next.eventSources.length) {
+      return bad(reply, 400, '事件录像需要至少一种触发事件 · events mode needs at least one event source (candidate, alarm, incident)', { eventSources: '至少一种 · at least one' });
+    }
     const saved = await o.db.tx(async (q) => {
       const s = await putSettings(q, next, user.id);
       await audit(q, { user, action: 'recording.settings', targetType: 'camera', targetId: cam.id, detail: { mode: s.mode, stream: s.stream, retentionDays: s.retentionDays }, ip: request.ip });

@@ -43,6 +43,8 @@ export class SegmentFile {
   private chain: Promise<void> = Promise.resolve();
   private failure?: Error;
   private closed = false;
+  /** this instance created the file (false: not yet, or the create failed, e.g. EEXIST) */
+  created = false;
 
   constructor(
     readonly root: string,
@@ -78,6 +80,7 @@ export class SegmentFile {
       try {
         await mkdir(dirname(this.path), { recursive: true });
         this.fh = await open(this.path, 'wx', 0o640);
+        this.created = true;
         await this.fh.write(this.init, 0, this.init.length, 0);
       } catch (err) {
         this.failure = err as Error;
