@@ -71,11 +71,13 @@ export async function seekTo(page: Page, wallMs: number, timeoutMs = 20_000): Pr
   }), { at: wallMs, timeout: timeoutMs });
 }
 
-/** Read the frame on screen: the clock strip, and the wall time the player thinks it shows. */
-export async function readFrame(page: Page): Promise<FrameReading> {
-  const fr = await page.evaluate(() => {
+/** Read the frame on screen: the clock strip, and the wall time the player thinks it shows (a console page's own
+ * player: pass its <video>'s selector; the player's wall time is then null). */
+export async function readFrame(page: Page, selector = '#v'): Promise<FrameReading> {
+  const fr = await page.evaluate((sel) => {
     const w = globalThis as unknown as { hls: any };
-    const video = (globalThis as any).document.getElementById('v');
+    const video = (globalThis as any).document.querySelector(sel);
+    if (!video) return null;
     const cw = video.videoWidth;
     const ch = video.videoHeight;
     if (!cw || !ch) return null;
@@ -92,8 +94,8 @@ export async function readFrame(page: Page): Promise<FrameReading> {
     const frags = w.hls?.levels?.[0]?.details?.fragments as Array<{ start: number; programDateTime: number | null }> | undefined;
     const first = frags?.find((f) => f.programDateTime !== null);
     const wall = first ? first.programDateTime! + (video.currentTime - first.start) * 1000 : null;
-    return { w: cw, h: ch, gray: (globalThis as any).btoa(bin), wall };
-  });
+    return { w: cw, h: ch, gray: (globalThis as any).btoa(bin), wall: sel === '#v' ? wall : null };
+  }, selector);
   if (!fr) return { stripMs: null, playerWallMs: null };
   return { stripMs: readClockStrip(Buffer.from(fr.gray, 'base64'), fr.w, fr.h, 1), playerWallMs: fr.wall };
 }

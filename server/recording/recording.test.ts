@@ -23,6 +23,13 @@ function probe(path: string): { duration: number; frames: number; tags: Record<s
   return { duration: Number(j.format.duration), frames: Number(j.streams[0]?.nb_read_frames ?? 0), tags: j.format.tags ?? {} };
 }
 
+/** key_frame and pict_type of every decoded video frame */
+function frameTypes(path: string): Array<{ key: boolean; type: string }> {
+  const r = spawnSync(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=key_frame,pict_type', '-of', 'json', path], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ffprobe failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { frames: Array<{ key_frame: number; pict_type: string }> }).frames.map((f) => ({ key: f.key_frame === 1, type: f.pict_type }));
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('recording and playback on real parts', () => {
@@ -258,21 +265,31 @@ describe('recording and playback on real parts', () => {
     // a tampered or foreign grant is refused
     expect((await t.app.inject({ url: url.replace(/\.n\//, '.k/') })).statusCode).toBe(403);
 
-    const fast = (await t.app.inject({ url: `/api/cameras/${cont}/playback?from=${from}&to=${to}&rate=16`, headers: { cookie: op } })).json() as { url: string; keyframesOnly: boolean };
-    expect(fast.keyframesOnly).toBe(true);
-    const kpl = new Parser();
-    kpl.push((await t.app.inject({ url: fast.url })).body);
-    kpl.end();
-    const ks = (kpl.manifest as typeof m).segments;
-    const kbase = fast.url.replace(/index\.m3u8$/, '');
-    const kparts = [(await t.app.inject({ url: kbase + ks[0].map!.uri })).rawPayload];
-    for (const s of ks) kparts.push((await t.app.inject({ url: kbase + s.uri })).rawPayload);
-    const kout = join(dir, 'keyframes.mp4');
-    await writeFile(kout, Buffer.concat(kparts));
-    const kp = probe(kout);
-    const gopsListed = ks.reduce((a, s) => a + (Number(/_(\d+)_(\d+)\.m4s$/.exec(s.uri)![2]) - Number(/_(\d+)_(\d+)\.m4s$/.exec(s.uri)![1]) + 1), 0);
-    expect(kp.frames).toBe(gopsListed); // one decodable frame per GOP
-    expect(Math.abs(kp.duration - ks.reduce((a, s) => a + s.duration, 0))).toBeLessThan(1.5);
+    // 1x, 2x, 4x: every frame; 8x and 16x: keyframes only
+    for (const rate of [2, 4]) expect((await t.app.inject({ url: `/api/cameras/${cont}/playback?from=${from}&to=${to}&rate=${rate}`, headers: { cookie: op } })).json().keyframesOnly).toBe(false);
+    expect(frameTypes(out).some((f) => !f.key)).toBe(true);
+    for (const rate of [8, 16]) {
+      const fast = (await t.app.inject({ url: `/api/cameras/${cont}/playback?from=${from}&to=${to}&rate=${rate}`, headers: { cookie: op } })).json() as { url: string; keyframesOnly: boolean; rate: number };
+      expect(fast.keyframesOnly).toBe(true);
+      expect(fast.rate).toBe(rate);
+      const kpl = new Parser();
+      kpl.push((await t.app.inject({ url: fast.url })).body);
+      kpl.end();
+      const ks = (kpl.manifest as typeof m).segments;
+      const kbase = fast.url.replace(/index\.m3u8$/, '');
+      const kparts = [(await t.app.inject({ url: kbase + ks[0].map!.uri })).rawPayload];
+      for (const s of ks) kparts.push((await t.app.inject({ url: kbase + s.uri })).rawPayload);
+      const kout = join(dir, `keyframes-${rate}x.mp4`);
+      await writeFile(kout, Buffer.concat(kparts));
+      const kp = probe(kout);
+      const gopsListed = ks.reduce((a, s) => a + (Number(/_(\d+)_(\d+)\.m4s$/.exec(s.uri)![2]) - Number(/_(\d+)_(\d+)\.m4s$/.exec(s.uri)![1]) + 1), 0);
+      expect(kp.frames).toBe(gopsListed); // one decodable frame per GOP
+      expect(Math.abs(kp.duration - ks.reduce((a, s) => a + s.duration, 0))).toBeLessThan(1.5);
+      // ffprobe's word: every frame of the >4x playlist is a keyframe (an I frame)
+      const types = frameTypes(kout);
+      expect(types.length).toBe(gopsListed);
+      expect(types.every((f) => f.key && f.type === 'I'), JSON.stringify(types.slice(0, 10))).toBe(true);
+    }
 
     // audited like live views: who, which camera, which range
     const log = await t.db.query<{ username: string; range_from: Date; range_to: Date }>(`SELECT username, range_from, range_to FROM camera_view_log WHERE camera_id = $1 AND kind = 'playback'`, [cont]);

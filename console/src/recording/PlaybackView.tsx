@@ -114,7 +114,7 @@ export function PlaybackView({ cameraId, startAtMs, syncId, compact }: PlaybackV
   const clip = selection ?? (position !== null ? { fromMs: position - 30_000, toMs: position + 30_000 } : null);
 
   return (
-    <div className={`rec-view${compact ? ' rec-compact' : ''}`} data-testid="playback-view" data-phase={phase.kind} onClick={(e) => e.stopPropagation()}>
+    <div className={`rec-view${compact ? ' rec-compact' : ''}`} data-testid="playback-view" data-phase={phase.kind} data-position={position === null ? '' : Math.round(position)} onClick={(e) => e.stopPropagation()}>
       <div className="rec-video-wrap">
         <video ref={videoRef} className="rec-video" muted playsInline data-testid="playback-video" />
         {phase.kind !== 'playing' ? (

@@ -53,13 +53,13 @@ export function Timeline(p: TimelineProps) {
           p.onSeek(at(e));
         }}>
         {visible.map((s, i) => (
-          <div key={i} className={`rec-span${s.available ? '' : ' rec-span-unavailable'}`} data-testid="rec-span"
+          <div key={i} className={`rec-span${s.available ? '' : ' rec-span-unavailable'}`} data-testid="rec-span" data-from={s.from} data-to={s.to} data-available={s.available}
             title={`${fmt(Date.parse(s.from), true)} – ${fmt(Date.parse(s.to), true)}${s.available ? '' : ' 节点不可用 node unavailable'}`}
             style={{ left: x(Math.max(Date.parse(s.from), p.startMs)), width: w(Date.parse(s.from), Date.parse(s.to)) }} />
         ))}
         {p.selection ? <div className="rec-selection" style={{ left: x(p.selection.fromMs), width: w(p.selection.fromMs, p.selection.toMs) }} /> : null}
         {p.markers.filter((m) => { const t = Date.parse(m.at); return t >= p.startMs && t < end; }).map((m) => (
-          <button key={`${m.kind}-${m.id}`} type="button" className={`rec-marker rec-marker-${m.kind}`} data-testid="rec-marker" style={{ left: x(Date.parse(m.at)) }}
+          <button key={`${m.kind}-${m.id}`} type="button" className={`rec-marker rec-marker-${m.kind}`} data-testid="rec-marker" data-kind={m.kind} data-at={m.at} style={{ left: x(Date.parse(m.at)) }}
             title={`${MARKER_LABEL[m.kind]} ${m.label ?? ''} ${fmt(Date.parse(m.at), true)} — 点击从前10秒播放 click to play from 10 s before`}
             onMouseUp={(e) => { e.stopPropagation(); p.onMarker(m); }} />
         ))}

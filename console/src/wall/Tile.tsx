@@ -124,7 +124,7 @@ export const Tile = memo(function Tile(p: TileProps) {
     <div ref={elRef} className={cls} data-testid="tile" data-index={index} data-camera={cameraId ?? ''} data-state={st.state} data-mode={cameraId ? mode : ''} data-rate={cameraId ? p.rate : ''} data-lag={lag ?? ''}
       data-stream={p.stream} role="gridcell" aria-selected={p.selected} tabIndex={p.selected ? 0 : -1}
       aria-label={`${index + 1}: ${camera?.name ?? '空 empty'} ${LABEL[st.state]}`}
-      draggable={!!cameraId} onDragStart={onDragStart}
+      draggable={!!cameraId && !playback} onDragStart={onDragStart}
       onDragOver={(e) => { if (accepts(e)) { e.preventDefault(); setOver(true); } }} onDragLeave={() => setOver(false)} onDrop={onDrop}
       onClick={() => p.onSelect(index)} onDoubleClick={() => cameraId && p.onToggleFocus(index)}
       onMouseEnter={() => setHover(true)} onMouseLeave={() => setHover(false)}>
