@@ -2,7 +2,8 @@
  * Export of a time range as one MP4 (remuxed with ffmpeg `-c copy`, never re-encoded), with the camera's name and the
  * time range in its metadata. The recorded GOPs covering the range are read from the files; consecutive files of one
  * pull (same init segment, adjacent in time) form one run that is piped to ffmpeg as a single fMP4 stream; several runs
- * (the camera restarted in between) are written as temporary pieces and joined with the concat demuxer. The start is the
+ * (the camera restarted in between) are written as temporary pieces, each rebased to decode time 0, and joined with the
+ * concat demuxer, each lasting until the next run starts (a hole stays a hole of its length). The start is the
  * keyframe at or before `from` (a copy cannot start between keyframes); the end is cut at `to`.
  */
 import { spawn } from 'node:child_process';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { gopRange } from './vod-playlist.js';
 import type { SegmentRow } from './recording-repo.js';
+import { firstDecodeTime, shiftDecodeTimes } from './tfdt.js';
 
 export interface ExportPiece {
   row: Pick<SegmentRow, 'file' | 'startMs' | 'initBytes' | 'gops' | 'bytes'>;
@@ -97,15 +99,19 @@ export async function exportMp4(o: {
     const endMs = Math.min(o.toMs, lastEnd);
     // runs: adjacent pieces of one pull share their init segment byte for byte
     const loaded = await Promise.all(o.pieces.map(pieceBytes));
-    const runs: Array<{ init: Buffer; media: Buffer[] }> = [];
+    const runs: Array<{ init: Buffer; media: Buffer[]; startMs: number; endMs: number }> = [];
     loaded.forEach((b, i) => {
       const prev = runs[runs.length - 1];
       const p = o.pieces[i];
       const q = o.pieces[i - 1];
       const qEnd = q ? q.row.startMs + q.row.gops[q.g1][1] + q.row.gops[q.g1][2] : 0;
-      const adjacent = q && Math.abs(p.row.startMs + p.row.gops[p.g0][1] - qEnd) < 500 && q.g1 === q.row.gops.length - 1 && p.g0 === 0;
-      if (prev && adjacent && prev.init.equals(b.init)) prev.media.push(b.media);
-      else runs.push({ init: b.init, media: [b.media] });
+      const pStart = p.row.startMs + p.row.gops[p.g0][1];
+      const pEnd = p.row.startMs + p.row.gops[p.g1][1] + p.row.gops[p.g1][2];
+      const adjacent = q && Math.abs(pStart - qEnd) < 500 && q.g1 === q.row.gops.length - 1 && p.g0 === 0;
+      if (prev && adjacent && prev.init.equals(b.init)) {
+        prev.media.push(b.media);
+        prev.endMs = pEnd;
+      } else runs.push({ init: b.init, media: [b.media], startMs: pStart, endMs: pEnd });
     });
     const out = join(dir, 'export.mp4');
     const fmt = (ms: number) => new Date(ms).toISOString();
@@ -122,11 +128,18 @@ export async function exportMp4(o: {
       args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-f', 'mp4', '-i', 'pipe:0', ...tail];
       stdin = [runs[0].init, ...runs[0].media];
     } else {
+      // each run rebased to decode time 0 (ffmpeg counts a fragmented file's duration from 0: a run whose pull had
+      // been up for a minute would otherwise be placed a minute late, and cut off by -t), and given the wall-clock
+      // length to the next run, so that a hole in the recording stays a hole of its length in the file
       const names: string[] = [];
       for (const [i, r] of runs.entries()) {
         const name = `piece${i}.mp4`;
-        await writeFile(join(dir, name), Buffer.concat([r.init, ...r.media]));
+        const media = Buffer.concat(r.media);
+        const t0 = firstDecodeTime(media);
+        await writeFile(join(dir, name), Buffer.concat([r.init, t0 ? shiftDecodeTimes(media, -t0) : media]));
         names.push(`file '${name}'`);
+        const next = runs[i + 1];
+        if (next) names.push(`duration ${(Math.max(next.startMs - r.startMs, r.endMs - r.startMs) / 1000).toFixed(3)}`);
       }
       await writeFile(join(dir, 'list.txt'), names.join('\n') + '\n');
       args = ['-hide_banner', '-loglevel', 'error', '-f', 'concat', '-safe', '0', '-i', join(dir, 'list.txt'), ...tail];

@@ -346,6 +346,19 @@ describe('recording and playback on real parts', () => {
     expect(text).toContain('#EXT-X-DISCONTINUITY');
     const gapS = [...text.matchAll(/#EXT-X-GAP\n#EXTINF:([\d.]+),/g)].reduce((a, x) => a + Number(x[1]), 0);
     expect(Math.abs(gapS * 1000 - (holeEnd - holeStart))).toBeLessThan(1000);
+    // an export across the hole (two runs: the pull restarted): every recorded frame is in it, and the hole keeps its
+    // length, so the file lasts from its first keyframe to the end of the range
+    const from = holeStart - 4000;
+    const to = Date.parse(tl.spans[1].to) - 500;
+    const ex = await t.app.inject({ url: `/api/cameras/${cont}/export?from=${from}&to=${to}`, headers: { cookie: await t.cookie('reviewer') } });
+    expect(ex.statusCode, ex.body.slice(0, 300)).toBe(200);
+    const out = join(dir, 'export-gap.mp4');
+    await writeFile(out, ex.rawPayload);
+    const p = probe(out);
+    const start = Date.parse(String(ex.headers['x-recording-start']));
+    expect(Math.abs(p.duration - (to - start) / 1000)).toBeLessThan(1);
+    const recordedS = ((holeStart - start) + (to - holeEnd)) / 1000;
+    expect(Math.abs(p.frames - recordedS * 5)).toBeLessThanOrEqual(8); // 5 fps: the frames of both runs, none lost
   }, 90_000);
 
   it('cluster: media of another store is redirected to it; a dead store\'s spans are kept and shown as unavailable', async () => {
