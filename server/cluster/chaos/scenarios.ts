@@ -41,6 +41,8 @@ export interface ChaosOptions {
   burst: number;
   /** which scenarios (default: all that can run here) */
   only?: string[];
+  /** clock jump: how long each offset is held (default three lease lifetimes + 2 s) */
+  jumpHoldMs?: number;
   log(m: string): void;
 }
 
@@ -144,13 +146,18 @@ async function start(o: ChaosOptions): Promise<Topology> {
   };
 }
 
-/** Who streams what now, as each node says (a node that does not answer within 3 s counts as streaming nothing). */
-async function liveByNode(t: Topology): Promise<string[][]> {
-  const ask = (base: string) => Promise.race([
-    selfStatus(base, t.cookie).then(liveCameras),
+/** What one node says it streams now (nothing when it does not answer within 3 s). */
+async function liveOn(t: Topology, node: NodeProcess): Promise<string[]> {
+  if (!node.running) return [];
+  return Promise.race([
+    selfStatus(node.base, t.cookie).then(liveCameras),
     new Promise<string[]>((ok) => setTimeout(() => ok([]), 3000).unref()),
   ]).catch(() => [] as string[]);
-  return Promise.all(t.ingest.map(({ node }) => (node.running ? ask(node.base) : Promise.resolve([]))));
+}
+
+/** Who streams what now, as each node says (a node that does not answer within 3 s counts as streaming nothing). */
+async function liveByNode(t: Topology): Promise<string[][]> {
+  return Promise.all(t.ingest.map(({ node }) => liveOn(t, node)));
 }
 
 async function allLiveOnce(t: Topology, cameras: number): Promise<boolean> {
@@ -265,24 +272,31 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRow[]> {
       const [a, b] = t.ingest;
       await waitFor('both ingest nodes to hold cameras', async () => (await liveByNode(t)).every((l) => l.length > 0), 90_000, 200);
       const aHeld = (await liveByNode(t))[0].length;
+      const aId = (await selfStatus(a.node.base, t.cookie)).id;
       pulls.reset(); watch.reset();
       const t0 = Date.now();
       a.proxy.cut(); // A still reaches its cameras and its viewers, not the database
       // A must stop its pulls (fencing) before B may claim them: the sampler sees a double pull otherwise. A cannot
       // answer /api/cluster/self now (sessions are checked in the database): the cameras' side tells
       const fencedAt = await waitFor('the cut node to fence itself', () => (t.sim.stats().sessions <= cams - aHeld ? Date.now() : 0), 30_000, 20);
+      // when the database gave the other node every lease (PostgreSQL's view), then when it had them all live
+      // (only B is asked: the cut node cannot answer, and waiting out its timeout would make the figure coarse)
+      let claimedAt = 0;
       await waitFor('every camera live on the node that still reaches PostgreSQL', async () => {
-        const live = await liveByNode(t);
-        return live[1].length === cams && new Set(live[1]).size === cams;
+        if (!claimedAt) {
+          const h = await holders(t);
+          if (h.size === cams && [...h.values()].every((n) => n !== aId)) claimedAt = Date.now();
+        }
+        const live = await liveOn(t, b.node);
+        return live.length === cams && new Set(live).size === cams;
       }, 60_000, 100);
       const recovered = Date.now() - t0;
       a.proxy.heal();
       await waitFor('the healed node to rejoin', async () => (await liveByNode(t))[0].length > 0 && allLiveOnce(t, cams), 90_000, 200);
       rows.push({
         scenario: 'an ingest node cut from PostgreSQL (TCP relay black-holed)', recoveredMs: recovered, requestsFailed: watch.failed(), lost: 0, duplicates: 0,
-        doublePulls: pulls.worst(), note: `it held ${aHeld}; fenced itself after ${fencedAt - t0} ms, before its rows expired; rejoined after heal`,
+        doublePulls: pulls.worst(), note: `it held ${aHeld}; fenced itself after ${fencedAt - t0} ms, before its rows expired; the other node held every lease after ${claimedAt ? claimedAt - t0 : '?'} ms; rejoined after heal`,
       });
-      void b;
     }
 
     if (want('kill-api')) {
@@ -370,7 +384,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosRow[]> {
           await sleep(200);
         }
       })();
-      const hold = 3 * DEFAULT_LEASE_TTL_S * 1000 + 2000; // three lease lifetimes and more at each offset
+      const hold = o.jumpHoldMs ?? 3 * DEFAULT_LEASE_TTL_S * 1000 + 2000; // lease lifetimes at each offset
       const seen: number[] = [];
       for (const jump of JUMPS_S) {
         await writeFile(b.clockFile!, `${jump >= 0 ? '+' : ''}${jump}\n`);
