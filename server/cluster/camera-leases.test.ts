@@ -109,6 +109,36 @@ describe.each(dbKinds())('camera leases on %s', (kind) => {
     await a.stop();
   });
 
+  it("a survivor claims a silent peer's cameras as soon as they expire, not at its next scheduled beat", async () => {
+    // earlier tests' nodes do not count here
+    await db.query(`UPDATE cluster_nodes SET stopped_at = now() WHERE role = 'ingest'`);
+    for (const id of ['wake-a', 'wake-b']) await db.query(`INSERT INTO cluster_nodes (id, role, capacity) VALUES ($1, 'ingest', 10)`, [id]);
+    // every renewal and claim is a heartbeat; the scheduled beats are an hour apart, so only the early wake-up can
+    // take the dead node's cameras within this test
+    const node = (id: string) => new CameraLeases({ db, nodeId: id, kind: 'ingest', capacity: 10, ttlMs: 1500, intervalMs: 3_600_000, logger: quiet, balance: { role: 'ingest' } });
+    const a = node('wake-a');
+    const b = node('wake-b');
+    await b.start();
+    await a.start();
+    expect(a.cameras()).toHaveLength(5);
+    expect(b.cameras()).toHaveLength(5);
+    const dead = b.cameras();
+    await b.stop(false); // as if SIGKILLed: its rows and its node row stay behind, its heartbeat stops
+    const acquired: string[] = [];
+    a.on('acquired', (id: string) => acquired.push(id));
+    try {
+      await expect.poll(() => a.cameras().length, { timeout: 20_000, interval: 50 }).toBe(10);
+      // (its own cameras may come back too: with beats an hour apart its own guarantee ran out meanwhile)
+      expect(acquired).toEqual(expect.arrayContaining(dead));
+      // taken only once expired, on the database's clock, under a new epoch
+      const rows = await db.query<{ node_id: string }>(`SELECT node_id FROM camera_leases WHERE kind = 'ingest' AND camera_id = ANY($1::uuid[])`, [dead]);
+      expect(rows.rows.every((r) => r.node_id === 'wake-a')).toBe(true);
+    } finally {
+      await a.stop();
+      await db.query(`UPDATE cluster_nodes SET stopped_at = now() WHERE id IN ('wake-a', 'wake-b')`);
+    }
+  }, 30_000);
+
   it('fences itself: a lease it could not renew in time is dropped', async () => {
     const n = leases('node-fenced', 3, 300);
     const lost: string[] = [];

@@ -4,6 +4,9 @@ import { DEFAULT_LEASE_TTL_S, leaseTiming } from './lease-timing.js';
 
 export type LeaseKind = 'ingest' | 'analytics';
 
+/** How long after a silent peer's stale moment (database clock) the early beat runs: clock-rate and scheduling slack. */
+const PEER_STALE_SLACK_MS = 25;
+
 export interface CameraLeasesOptions {
   db: Db;
   nodeId: string;
@@ -44,6 +47,8 @@ export class CameraLeases extends EventEmitter {
   releaseOrder: (cameraIds: string[]) => string[] = (ids) => ids;
   /** Stops this node's sessions of a camera; awaited before its lease row goes, so no camera is ever pulled twice. */
   stopCamera: (cameraId: string) => Promise<void> = async () => {};
+  /** when (performance.now()) the first live peer of this role will have been silent for a TTL; set by share() */
+  private nextPeerStaleAt?: number;
   private validUntil = 0;
   private timer?: NodeJS.Timeout;
   private fence?: NodeJS.Timeout;
@@ -88,9 +93,21 @@ export class CameraLeases extends EventEmitter {
     }
   }
 
+  /**
+   * The next beat: one interval on, or sooner, just after the moment a silent peer stops counting (its heartbeat older
+   * than the TTL, on the database's clock). Every renewal is also a heartbeat, so by then every lease of that peer has
+   * expired too (expires_at = its last renewal + TTL ≤ its last heartbeat + TTL): a survivor claims a dead node's
+   * cameras at their expiry, not up to one interval after it. A live peer renews every interval, so its stale moment
+   * stays more than an interval ahead and the schedule is the plain one.
+   */
   private schedule(): void {
     if (!this.running) return;
-    this.timer = setTimeout(() => void this.beat(), this.intervalMs);
+    const stale = this.nextPeerStaleAt === undefined ? undefined : this.nextPeerStaleAt - performance.now() + PEER_STALE_SLACK_MS;
+    this.nextPeerStaleAt = undefined;
+    // (only a node with room can take a dead peer's cameras)
+    const room = this.held.size + this.releasing.size < this.o.capacity;
+    const wait = room && stale !== undefined && stale < this.intervalMs ? Math.max(PEER_STALE_SLACK_MS, stale) : this.intervalMs;
+    this.timer = setTimeout(() => void this.beat(), wait);
     this.timer.unref();
   }
 
@@ -103,11 +120,14 @@ export class CameraLeases extends EventEmitter {
    * (itself included), never above its capacity. The shares add up to at least the total while the nodes have room.
    */
   private async share(ttl: string): Promise<number> {
-    const r = (await this.o.db.query<{ total: number; peers: number }>(
+    const r = (await this.o.db.query<{ total: number; peers: number; next_stale_ms: number | null }>(
       `SELECT (SELECT count(*)::int FROM cameras c WHERE ${this.o.eligibleSql ?? 'TRUE'}) AS total,
-              (SELECT coalesce(sum(capacity), 0)::int FROM cluster_nodes n
-                WHERE n.role = $1 AND n.id <> $2 AND n.stopped_at IS NULL AND n.heartbeat_at > now() - $3::interval) AS peers`,
+              coalesce(sum(n.capacity), 0)::int AS peers,
+              (extract(epoch FROM min(n.heartbeat_at) + $3::interval - now()) * 1000)::float8 AS next_stale_ms
+         FROM cluster_nodes n
+        WHERE n.role = $1 AND n.id <> $2 AND n.stopped_at IS NULL AND n.heartbeat_at > now() - $3::interval`,
       [this.o.balance!.role, this.o.nodeId, ttl])).rows[0];
+    this.nextPeerStaleAt = r.next_stale_ms == null ? undefined : performance.now() + r.next_stale_ms;
     const all = this.o.capacity + r.peers;
     return all > 0 ? Math.min(this.o.capacity, Math.ceil((r.total * this.o.capacity) / all)) : 0;
   }
@@ -165,8 +185,11 @@ export class CameraLeases extends EventEmitter {
         for (const r of released.rows) this.lose(r.camera_id, 'camera no longer in this node\'s scope: handed back');
       }
       sent = performance.now();
+      // the renewal is this node's heartbeat too (same statement, same now()): a node whose leases lapse is, at that
+      // very moment or later, no longer a live peer in the others' shares (see schedule())
       const renewed = await this.o.db.query<{ camera_id: string; epoch: number }>(
-        `UPDATE camera_leases SET expires_at = now() + $3::interval
+        `WITH alive AS (UPDATE cluster_nodes SET heartbeat_at = now() WHERE id = $1 AND stopped_at IS NULL)
+         UPDATE camera_leases SET expires_at = now() + $3::interval
           WHERE node_id = $1 AND kind = $2 AND expires_at > now() RETURNING camera_id, epoch`, [nodeId, kind, ttl]);
       // Valid from the moment the renewal was sent, not when it answered: the database's clock started then at the
       // latest. Extended now, before the claim queries: a slow claim on a loaded database must not fence a renewed node.
@@ -189,8 +212,10 @@ export class CameraLeases extends EventEmitter {
       }
       // rows being handed back still occupy this node until they are deleted
       const room = Math.min(this.o.capacity, share) - still.size;
+      // (a heartbeat again: the claimed rows expire at this statement's now() + TTL, never after this node goes stale)
       const claimed = room > 0 ? await this.o.db.query<{ camera_id: string; epoch: number }>(
-        `WITH candidates AS (
+        `WITH alive AS (UPDATE cluster_nodes SET heartbeat_at = now() WHERE id = $1 AND stopped_at IS NULL),
+         candidates AS (
            SELECT c.id FROM cameras c
             WHERE ${this.o.eligibleSql ?? 'TRUE'}
               AND NOT EXISTS (SELECT 1 FROM camera_leases l WHERE l.camera_id = c.id AND l.kind = $2 AND l.expires_at > now())

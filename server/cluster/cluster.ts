@@ -90,13 +90,13 @@ export class Cluster {
   async locate(cameraId: string): Promise<string | null> {
     if (this.streams(cameraId)) return this.address;
     const hit = this.locCache.get(cameraId);
-    if (hit && Date.now() - hit.at < 1000) return hit.address;
+    if (hit && performance.now() - hit.at < 1000) return hit.address; // monotonic: a clock stepped back must not pin the cache
     const res = await this.o.db.query<{ address: string | null }>(
       `SELECT n.address FROM camera_leases l JOIN cluster_nodes n ON n.id = l.node_id
         WHERE l.camera_id = $1 AND l.kind = 'ingest' AND l.expires_at > now() AND n.stopped_at IS NULL`, [cameraId]);
     const address = res.rows[0]?.address ?? null;
     if (this.locCache.size > 10_000) this.locCache.clear();
-    this.locCache.set(cameraId, { at: Date.now(), address });
+    this.locCache.set(cameraId, { at: performance.now(), address });
     return address;
   }
 

@@ -42,11 +42,11 @@ export class NodeRegistry {
   async beat(): Promise<void> {
     const ids = [...new Set(this.pulling())];
     await this.db.query('UPDATE cluster_nodes SET heartbeat_at = now(), pulling = $2::uuid[] WHERE id = $1', [this.node.id, ids]);
-    if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) await this.prune();
+    if (performance.now() - this.lastPrune > PRUNE_EVERY_MS) await this.prune();
   }
 
   async prune(): Promise<number> {
-    this.lastPrune = Date.now();
+    this.lastPrune = performance.now();
     const r = await this.db.query(`DELETE FROM cluster_nodes WHERE heartbeat_at < now() - interval '${FORGET_NODES_AFTER}' AND id <> $1`, [this.node.id]);
     return r.rowCount ?? 0;
   }

@@ -83,6 +83,11 @@ export interface NodeOptions {
   env?: Record<string, string>;
   /** keep the last lines of output (diagnostics) */
   keepLines?: number;
+  /**
+   * A command the node runs under, exec'ing it last (e.g. unshare and a mount, for a node with a small disk of its
+   * own): [...wrap, node, --import, tsx, server/main.ts, …]. The wrapper must exec, so pid and signals stay the node's.
+   */
+  wrap?: string[];
 }
 
 export class NodeProcess {
@@ -124,7 +129,8 @@ export class NodeProcess {
     delete env.VITEST;
     delete env.VITEST_WORKER_ID;
     delete env.VITEST_POOL_ID;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--role', this.o.role], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [bin, ...args] = [...(this.o.wrap ?? []), process.execPath, '--import', 'tsx', 'server/main.ts', '--role', this.o.role];
+    const child = spawn(bin, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const keep = this.o.keepLines ?? 200;
     const onData = (b: Buffer) => {
