@@ -21,6 +21,7 @@ const LABEL: Record<TileState, string> = {
   auth_failed: '认证失败 auth failed',
   error: '故障 error',
   snapshot: '快照 snapshot',
+  unsupported: '无法播放 cannot play here',
 };
 
 /** What the wall's decode budget gave the tile: the whole stream, its keyframes (1 fps), or a still picture. */
@@ -38,6 +39,7 @@ function tileState(mode: 'live' | 'snapshot', server: { state: ServerState; reas
   if (player.phase === 'live') return { state: 'live', reason: null };
   if (server?.state === 'reconnecting') return { state: 'reconnecting', reason: server.reason };
   if (player.phase === 'stalled') return { state: 'reconnecting', reason: player.reason };
+  if (player.phase === 'error' && player.unsupported) return { state: 'unsupported', reason: player.reason };
   if (player.phase === 'error') return { state: player.fatal ? 'error' : 'reconnecting', reason: player.reason };
   return { state: 'connecting', reason: null };
 }
