@@ -27,6 +27,8 @@ interface Video { currentTime: number; videoWidth: number; videoHeight: number; 
 const SUB = { width: 320, height: 180 };
 
 const tiles = () => page.locator('[data-testid="tile"]');
+const shots = process.env.SCREENSHOT_DIR;
+const shot = async (name: string) => { if (shots) await page.screenshot({ path: `${shots}/h265-${name}.png` }); };
 
 async function advances(index: number, by = 1): Promise<void> {
   const video = tiles().nth(index).locator('video');
@@ -91,6 +93,7 @@ describe('H.265 cameras on the wall (Chromium without H.265)', () => {
       expect(text).toContain('无法播放 cannot play here');
       expect(text).toContain('转码名额已满');
       expect(text).toMatch(/cannot play H\.265/);
+      await shot('budget-full');
     } finally {
       holding = false;
       await keep;
@@ -100,6 +103,7 @@ describe('H.265 cameras on the wall (Chromium without H.265)', () => {
     const video = tiles().nth(0).locator('video');
     expect(await video.evaluate((v: Video) => v.dataset.via)).toBe('transcode');
     await advances(0);
+    await shot('transcode');
     expect(await video.evaluate((v: Video) => `${v.videoWidth}x${v.videoHeight}`)).toBe(`${SUB.width}x${SUB.height}`);
     // what the tile plays: the sub stream's transcode, h264 by ffprobe (init + the segments the window holds)
     const session = w.ctx.ingest.manager.get(cam.id, 'sub')!;

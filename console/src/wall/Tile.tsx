@@ -186,6 +186,7 @@ function HoverStats({ statsRef }: { statsRef: { current: PlayerStats } }) {
       <span>延迟 latency {s.latencyS !== null ? `${s.latencyS.toFixed(1)} s` : '—'}</span>
       <span>码率 {s.bitrateKbps !== null ? `${s.bitrateKbps} kb/s` : '—'}</span>
       <span>{s.width ? `${s.width}×${s.height}` : ''}{s.stalls ? ` · 卡顿 stalls ${s.stalls}` : ''}</span>
+      {s.via === 'sub' ? <span>本机不支持该编码，播放子码流 codec not playable here: sub stream</span> : s.via === 'transcode' ? <span>服务器转码 H.264 server transcode</span> : null}
       <span>{s.rendition === 'keyframes' ? '关键帧 keyframes' : '全帧 full'}{s.totalFrames ? ` · 丢帧 dropped ${s.droppedFrames}/${s.totalFrames}` : ''}{s.resyncs ? ` · 追帧 jumps ${s.resyncs}` : ''}</span>
     </div>
   );

@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
 import Hls, { type ErrorData, type HlsConfig } from 'hls.js';
 import { ApiError } from '../api';
-import { CannotPlayError, chooseSource, type SourceChoice } from './codec-choice';
+import { CannotPlayError, chooseSource, type SourceChoice, type Via } from './codec-choice';
 import type { StreamKind } from './types';
 
 /**
@@ -84,6 +84,8 @@ export interface PlayerStats {
   playedS: number;
   /** behind the live edge by more than the warning threshold now */
   behind: boolean;
+  /** what plays: the stream itself, the camera's sub stream (codec not playable here), or the server's H.264 transcode */
+  via?: Via;
 }
 
 export function emptyStats(rendition: Rendition = 'full'): PlayerStats {
@@ -204,6 +206,7 @@ export function TilePlayer({ cameraId, stream, rendition = 'full', kick, onStatu
       if (disposed) return;
       const live = choice.live;
       video.dataset.via = choice.via;
+      stats.via = choice.via;
       video.dataset.codec = choice.codec ?? '';
       stats.restarts++;
       lastAdvance = performance.now();
