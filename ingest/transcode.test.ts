@@ -91,6 +91,22 @@ describe('H.264 transcode rendition of an H.265 camera', () => {
     const ingest = t.ctx.ingest;
     expect(ingest.manager.list().filter((e) => e.cameraId === h265Id).map((e) => e.stream)).toEqual(['sub']);
     expect(ingest.transcoder.size).toBe(1);
+
+    // the same serve-time access checks as every media request: a disabled user is refused at the next request
+    const admin = await t.cookie('admin');
+    const made = await t.app.inject({ method: 'POST', url: '/api/users', headers: { cookie: admin }, payload: { username: 'tc-watcher', password: 'watcher-pass-123', role: 'operator' } });
+    expect(made.statusCode, made.body).toBe(201);
+    const login = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'tc-watcher', password: 'watcher-pass-123' } });
+    const cookie = `streeteye_session=${login.cookies.find((x) => x.name === 'streeteye_session')!.value}`;
+    const mine = (await t.app.inject({ url: `/api/cameras/${h265Id}/live?stream=sub`, headers: { cookie } })).json() as { transcodeUrl: string };
+    const pl = await t.app.inject({ url: mine.transcodeUrl });
+    expect(pl.statusCode).toBe(200);
+    const part = parse(pl.body).segments.flatMap((s) => s.parts ?? [])[0].uri;
+    const partUrl = mine.transcodeUrl.replace(/transcode\.m3u8$/, part);
+    expect((await t.app.inject({ url: partUrl })).statusCode).toBe(200);
+    const off = await t.app.inject({ method: 'PATCH', url: `/api/users/${made.json().id}`, headers: { cookie: admin }, payload: { disabled: true } });
+    expect(off.statusCode, off.body).toBe(200);
+    await expect.poll(async () => [(await t.app.inject({ url: mine.transcodeUrl })).statusCode, (await t.app.inject({ url: partUrl })).statusCode], { timeout: 10_000 }).toEqual([403, 403]);
   }, 120_000);
 
   it('refuses a forged signature and an H.264 stream, and a second transcode over the budget with a reason in zh and en', async () => {
