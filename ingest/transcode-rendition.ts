@@ -65,6 +65,9 @@ export class TranscodeRendition {
   lastError?: string;
   /** called once by stop() */
   onStop?: () => void;
+  /** encoders in a row that ended without output: the next one waits (1 s, 2 s, … 30 s), never a spawn per keyframe */
+  private failures = 0;
+  private retryAt = 0;
 
   constructor(readonly session: CameraSession, private readonly o: TranscoderOptions, private readonly log: Log) {
     const src = session.muxer.opts;
@@ -86,7 +89,7 @@ export class TranscodeRendition {
     const src = this.session.muxer;
     if (this.initId !== src.currentInitId || !this.child) {
       // a new init (the camera reconnected, maybe at another size) or no encoder yet: a fresh ffmpeg from a keyframe
-      if (!p.independent) return;
+      if (!p.independent || Date.now() < this.retryAt) return;
       const init = src.getInit(src.currentInitId);
       if (!init) return;
       this.spawn();
@@ -114,9 +117,13 @@ export class TranscodeRendition {
     this.child = child;
     this.starts++;
     this.log.info({ pid: child.pid, fps, gopS }, 'transcode started');
+    let output = false;
     const parser = new Fmp4Parser({
       onInit: (init) => this.muxer.setInit(init),
-      onFragment: (f) => this.muxer.pushFragment(f),
+      onFragment: (f) => {
+        if (!output) { output = true; this.failures = 0; }
+        this.muxer.pushFragment(f);
+      },
     });
     let stderr = '';
     child.stdin.on('error', () => {}); // EPIPE when ffmpeg already quit
@@ -137,7 +144,11 @@ export class TranscodeRendition {
       this.muxer.endOfStream();
       if (this.stopped) return;
       this.lastError = stderr.trim().split('\n').slice(-2).join(' | ') || `ffmpeg exited (${signal ?? `code ${code}`})`;
-      this.log.warn({ code, signal, stderr: this.lastError }, 'transcode ffmpeg exited');
+      if (!output) {
+        this.failures++;
+        this.retryAt = Date.now() + Math.min(30_000, 1000 * 2 ** (this.failures - 1));
+      }
+      this.log.warn({ code, signal, stderr: this.lastError, failures: this.failures }, 'transcode ffmpeg exited');
     });
   }
 
