@@ -1,5 +1,6 @@
 /**
- * npm run bench:transcode [-- --seconds 20]
+ * npm run bench:transcode [-- --seconds 20] [--source street.mp4]   (a real street clip to loop: closer to what cameras send
+ *                                                                      than the synthetic pattern, which is cheap to encode)
  *
  * What one H.264 transcode (a browser without H.265, ingest/transcode-rendition.ts) costs: a simulator H.265-only
  * camera (main 1280x720, sub 640x360, 25 fps, 1 s GOP) pulled by a real IngestService (native engine), its
@@ -18,7 +19,7 @@ import { startSimulator } from '../simulator/index.js';
 import { IngestService } from '../ingest/service.js';
 import type { StreamKind } from '../ingest/camera-session.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, source: { type: 'string' } } });
 const SECONDS = Math.max(5, Number(values.seconds) || 20);
 const TICK = 100; // USER_HZ on Linux
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -33,7 +34,7 @@ function cpuTicks(pid: number): number {
 process.env.CAMERA_NETWORKS ??= '127.0.0.0/8';
 const logger = pino({ level: 'warn' });
 const sim = await startSimulator({
-  cameras: 1, h265OnlyCameras: 1, fps: 25, keyframeIntervalS: 1, mainSize: { width: 1280, height: 720 }, subSize: { width: 640, height: 360 },
+  cameras: 1, h265OnlyCameras: 1, fps: 25, source: values.source, keyframeIntervalS: 1, mainSize: { width: 1280, height: 720 }, subSize: { width: 640, height: 360 },
   dataDir: join(tmpdir(), 'streeteye-sim-bench-cache'), labelledCameras: 0, ptzEvery: 0, discoveryMulticast: false, logger,
 });
 const cam = sim.cameras()[0];
@@ -74,7 +75,7 @@ try {
   }
 } finally {
   const [l1, l5] = loadavg();
-  console.log(`\nnpm run bench:transcode -- --seconds ${SECONDS}   (${cpus().length} cores, load ${l1.toFixed(2)} / ${l5.toFixed(2)} at the end)`);
+  console.log(`\nnpm run bench:transcode -- --seconds ${SECONDS}${values.source ? ` --source ${values.source}` : ''}   (${cpus().length} cores, load ${l1.toFixed(2)} / ${l5.toFixed(2)} at the end)`);
   console.log('| stream | ffmpeg CPU (one core = 100 %) | of the box | ask → first segment | parts/s | drops |');
   console.log('|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
