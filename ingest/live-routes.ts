@@ -6,6 +6,9 @@
  *   GET /live/:id/:stream/:token/index.m3u8   → LL-HLS playlist       (signed URL; blocking reload, delta updates)
  *   GET /live/:id/:stream/:token/keyframes.m3u8 → LL-HLS playlist of the keyframes only (1 frame per GOP, one part each;
  *                                                 media `kf-…`; signed URL, same checks)
+ *   GET /live/:id/:stream/:token/transcode.m3u8 → LL-HLS playlist of an H.264 transcode of the stream (for browsers
+ *                                                 without H.265; media `tc-…`; started on demand within the node's
+ *                                                 transcode budget, else 503 {zh, en, reason: 'transcode_budget'})
  *   GET /live/:id/:stream/:token/master.m3u8  → multivariant playlist (signed URL; CODECS="avc1.…"/"hvc1.…", RESOLUTION)
  *   GET /live/:id/:stream/:token/<media>      → init/part/segment     (signed URL; preload hints block)
  * The playlist and media are public in the session sense: the signature (camera, stream, user, expiry) is the
@@ -19,8 +22,9 @@ import { SessionLimitError } from './session-manager.js';
 import { signLiveToken, verifyLiveToken } from './signed-url.js';
 import { SnapshotUnavailableError } from './snapshot.js';
 import type { CameraSession, StreamKind } from './camera-session.js';
-import type { LlhlsMuxer } from './llhls-muxer.js';
+import { LlhlsMuxer as LlhlsMuxerClass, type LlhlsMuxer } from './llhls-muxer.js';
 import { KEYFRAME_PREFIX } from './keyframe-rendition.js';
+import { TRANSCODE_PREFIX, TranscodeBudgetError } from './transcode-rendition.js';
 
 export interface LiveCamera {
   id: string;
@@ -137,6 +141,10 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
             keyframesUrl: { type: 'string' },
             // the stream's codec when it is already known (a running session), for MediaSource.isTypeSupported
             codec: { type: 'string' },
+            // an H.264 transcode of the same stream (same signature), for a browser that cannot play the codec
+            transcodeUrl: { type: 'string' },
+            // the streams the camera has (a tile that cannot play one may take the other)
+            streams: { type: 'array', items: { type: 'string' } },
           },
           required: ['url', 'expiresAt'],
         },
@@ -169,7 +177,7 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     if (o.audit) void o.audit({ user, action: 'live.view', cameraId: id, detail: { stream }, ip: request.ip }).catch((e2) => request.log.warn({ err: e2 }, 'audit failed'));
     const dir = `${base}/live/${encodeURIComponent(id)}/${stream}/${token}`;
     const codec = base ? undefined : manager.get(id, stream)?.muxer.trackInfo?.codec;
-    return { url: `${dir}/index.m3u8`, masterUrl: `${dir}/master.m3u8`, keyframesUrl: `${dir}/keyframes.m3u8`, expiresAt: new Date(exp * 1000).toISOString(), stream, ...(codec ? { codec } : {}) };
+    return { url: `${dir}/index.m3u8`, masterUrl: `${dir}/master.m3u8`, keyframesUrl: `${dir}/keyframes.m3u8`, transcodeUrl: `${dir}/transcode.m3u8`, expiresAt: new Date(exp * 1000).toISOString(), stream, streams: camera.streams, ...(codec ? { codec } : {}) };
   });
 
   app.get<{ Params: { id: string }; Querystring: { stream: StreamKind } }>('/api/cameras/:id/snapshot', {
@@ -264,8 +272,8 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     }
   };
 
-  /** A media playlist of one rendition of the session: the full stream, or its keyframes only. */
-  const servePlaylist = async (request: FastifyRequest<{ Params: LiveParams; Querystring: Record<string, string> }>, reply: FastifyReply, rendition: (s: CameraSession) => LlhlsMuxer): Promise<FastifyReply> => {
+  /** A media playlist of one rendition of the session: the full stream, its keyframes only, or its H.264 transcode. */
+  const servePlaylist = async (request: FastifyRequest<{ Params: LiveParams; Querystring: Record<string, string> }>, reply: FastifyReply, rendition: (s: CameraSession) => LlhlsMuxer | Promise<LlhlsMuxer | FastifyReply>): Promise<FastifyReply> => {
     const auth = authorize(request, reply);
     if (!auth) return reply;
     const { id } = request.params;
@@ -274,7 +282,9 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     const session = mediaSession(request, auth.userId, reply);
     if (!session) return reply;
     const gone = clientGone(reply);
-    const mux = rendition(session);
+    const got = await rendition(session);
+    if (!(got instanceof LlhlsMuxerClass)) return got;
+    const mux = got;
     if (!mux.hasSegment) {
       // players need one complete segment to start; the muxer completes the first keyframe as one at once
       const ok = (await mux.waitUntil(() => mux.hasSegment, settings.startWaitMs, gone)) === 'ok';
@@ -326,6 +336,30 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     schema: { hide: true, params: liveParams },
   }, (request, reply) => servePlaylist(request, reply, (s) => s.keyframes()));
 
+  // the H.264 transcode for a browser that cannot play the stream's codec (H.265): same signature, same checks, the
+  // node's transcode budget; a stream that is H.264 already is not transcoded
+  app.get<{ Params: LiveParams; Querystring: Record<string, string> }>('/live/:id/:stream/:token/transcode.m3u8', {
+    config: { public: true },
+    schema: { hide: true, params: liveParams },
+  }, (request, reply) => servePlaylist(request, reply, async (s) => {
+    const gone = clientGone(reply);
+    // the source's codec and GOP are known once its first keyframe is in
+    if ((await s.muxer.waitUntil(() => !!s.muxer.trackInfo, settings.startWaitMs, gone)) !== 'ok') {
+      if (gone.aborted) return reply;
+      return fail(reply.header('retry-after', '2'), 503, `camera not streaming yet (${s.state}${s.reason ? `: ${s.reason}` : ''})`);
+    }
+    if (/^avc[13]\./.test(s.muxer.trackInfo?.codec ?? '')) {
+      return reply.code(409).header('cache-control', 'no-store').send({ statusCode: 409, error: 'Conflict', reason: 'already_h264', zh: '该码流已是 H.264，无需转码', en: 'this stream is H.264 already: play it directly', message: '该码流已是 H.264，无需转码 / this stream is H.264 already: play it directly' });
+    }
+    try {
+      return ingest.transcoder.rendition(s);
+    } catch (e) {
+      if (!(e instanceof TranscodeBudgetError)) throw e;
+      return reply.code(503).header('retry-after', '30').header('cache-control', 'no-store')
+        .send({ statusCode: 503, error: 'Service Unavailable', reason: e.reason, limit: e.limit, zh: e.zh, en: e.en, message: e.message });
+    }
+  }));
+
   app.get<{ Params: LiveParams }>('/live/:id/:stream/:token/master.m3u8', {
     config: { public: true },
     schema: { hide: true, params: liveParams },
@@ -367,8 +401,15 @@ export async function liveRoutes(app: FastifyInstance, o: LiveRoutesOptions): Pr
     if (!session) return fail(reply, 404, 'stream not running');
     mediaSession(request, auth.userId, reply);
     const keyframes = file.startsWith(KEYFRAME_PREFIX);
-    const mux = keyframes ? session.keyframes() : session.muxer;
-    const name = keyframes ? file.slice(KEYFRAME_PREFIX.length) : file;
+    const transcoded = file.startsWith(TRANSCODE_PREFIX);
+    let mux = keyframes ? session.keyframes() : session.muxer;
+    if (transcoded) {
+      const t = ingest.transcoder.get(session);
+      if (!t) return fail(reply, 404, 'no transcode running for this stream (ask for transcode.m3u8)');
+      t.lastUsed = Date.now();
+      mux = t.muxer;
+    }
+    const name = keyframes ? file.slice(KEYFRAME_PREFIX.length) : transcoded ? file.slice(TRANSCODE_PREFIX.length) : file;
     let body: Buffer | Buffer[] | undefined;
     let m: RegExpExecArray | null;
     if ((m = /^init(\d{1,6})\.mp4$/.exec(name))) body = mux.getInit(Number(m[1]));

@@ -400,6 +400,20 @@ export class LlhlsMuxer extends EventEmitter {
     return this.segments.filter((s) => s.initId === this.initId && s.parts.length && s.parts[0].independent).map((s) => s.parts[0]);
   }
 
+  /**
+   * The parts of the current init from the newest keyframe on (the open segment included), oldest first: what a
+   * rendition made from this stream (the transcode) starts from, so that it need not wait for the next keyframe.
+   */
+  partsFromLatestKeyframe(): Part[] {
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const s = this.segments[i];
+      if (s.initId !== this.initId) return [];
+      const k = s.parts.findIndex((p) => p.independent);
+      if (k >= 0) return this.segments.slice(i).flatMap((seg, j) => (j === 0 ? seg.parts.slice(k) : seg.parts));
+    }
+    return [];
+  }
+
   /** Latest segment start: the init and the independent first part of the newest segment (snapshots). */
   latestKeyframe(): { init: Buffer; part: Part } | undefined {
     for (let i = this.segments.length - 1; i >= 0; i--) {

@@ -7,6 +7,7 @@ import type { RtpTransport } from '../media/rtsp/client.js';
 import type { PipeSource } from './pipe-source.js';
 import { SessionManager, type CameraStateEvent } from './session-manager.js';
 import { SnapshotService } from './snapshot.js';
+import { Transcoder } from './transcode-rendition.js';
 import type { StreamKind } from './camera-session.js';
 import { envNumber as num } from '../lib/env.js';
 
@@ -28,6 +29,8 @@ export interface IngestSettings {
   engine: MediaEngine;
   /** native engine: RTP over tcp (interleaved), udp, or auto (udp, then tcp when no packet arrives) */
   rtpTransport: RtpTransport;
+  /** H.264 transcodes (for browsers without H.265) this node runs at once; 0 switches them off */
+  transcodeMaxSessions: number;
 }
 
 /** INGEST_* environment variables (all optional). */
@@ -45,6 +48,7 @@ export function ingestSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ing
     partTargetS: num(env, 'LLHLS_PART_MS', 200, 100, 2000) / 1000,
     engine: env.INGEST_ENGINE === 'ffmpeg' ? 'ffmpeg' : 'native',
     rtpTransport: env.INGEST_RTP_TRANSPORT === 'udp' || env.INGEST_RTP_TRANSPORT === 'auto' ? env.INGEST_RTP_TRANSPORT : 'tcp',
+    transcodeMaxSessions: num(env, 'TRANSCODE_MAX_SESSIONS', 4, 0, 256),
   };
 }
 
@@ -63,6 +67,8 @@ export class IngestService {
   readonly settings: IngestSettings;
   readonly manager: SessionManager;
   readonly snapshots: SnapshotService;
+  /** H.264 renditions of streams a browser cannot play (H.265), within the node's transcode budget */
+  readonly transcoder: Transcoder;
   readonly ffmpegPath: string;
   private readonly log: Log;
   ffmpeg?: FfmpegCheck;
@@ -90,6 +96,8 @@ export class IngestService {
     });
     if (o.onState) this.manager.on('state', o.onState);
     this.snapshots = new SnapshotService({ ffmpegPath: this.ffmpegPath, logger: o.logger });
+    // a transcode outlives its last request by a viewer's TTL, like a viewer of the session itself
+    this.transcoder = new Transcoder({ ffmpegPath: this.ffmpegPath, logger: o.logger, maxSessions: s.transcodeMaxSessions, idleMs: s.viewerTtlMs });
   }
 
   /** Check ffmpeg (muxers, demuxers, codecs, protocols); throws when it cannot do the job. */
@@ -99,6 +107,7 @@ export class IngestService {
   }
 
   async stop(): Promise<void> {
+    this.transcoder.stop();
     await this.manager.stop();
   }
 }

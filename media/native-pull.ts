@@ -14,7 +14,7 @@ import { buildHvcC, h265CodecString, parseH265Sps } from './codec/h265.js';
 import { buildFragment, buildInitSegment, VIDEO_TIMESCALE } from './mp4/fmp4-writer.js';
 import { ReorderBuffer, type RtpPacket } from './rtp/rtp-packet.js';
 import { UnsupportedStreamError, VideoDepacketizer, type AccessUnit, type VideoCodec } from './rtp/video-depacketizer.js';
-import { RtspClient, RtspError, type RtpTransport } from './rtsp/client.js';
+import { RtspClient, RtspError, type PlayRange, type RtpTransport } from './rtsp/client.js';
 
 export { RtspError } from './rtsp/client.js';
 export { UnsupportedStreamError } from './rtp/video-depacketizer.js';
@@ -25,6 +25,9 @@ export interface NativePullOptions {
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
   udpTimeoutMs?: number;
+  /** PLAY's Range and Scale (recordings, camera playback); live streams leave them out */
+  range?: PlayRange;
+  scale?: number;
   onInit: (init: InitSegment) => void;
   onFragment: (f: Fragment) => void;
   /** bytes arrived from the camera */
@@ -55,6 +58,8 @@ export class NativePull {
   private sequence = 0;
   private keyframesWithoutParams = 0;
   transport?: 'tcp' | 'udp';
+  /** the server's answer to PLAY's Range and Scale (see RtspClientOptions.range/scale) */
+  played: { range?: string; scale?: number } = {};
   codecString?: string;
 
   constructor(private readonly o: NativePullOptions) {}
@@ -69,6 +74,8 @@ export class NativePull {
       connectTimeoutMs: this.o.connectTimeoutMs,
       requestTimeoutMs: this.o.requestTimeoutMs,
       udpTimeoutMs: this.o.udpTimeoutMs,
+      range: this.o.range,
+      scale: this.o.scale,
       onData: this.o.onData,
       onInfo: this.o.onInfo,
       onRtp: (p) => this.onRtp(p),
@@ -82,6 +89,7 @@ export class NativePull {
     }
     const v = playing.video;
     this.transport = playing.transport;
+    this.played = { range: playing.range, scale: playing.scale };
     this.codec = v.codec === 'h265' ? 'h265' : 'h264';
     if (this.codec === 'h264' && Number(v.fmtp['packetization-mode'] ?? '0') === 2) {
       throw new RtspError('unsupported', 'H.264 interleaved packetization (packetization-mode=2) is not supported natively');

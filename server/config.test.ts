@@ -23,6 +23,8 @@ describe('configuration', () => {
       [{ DATABASE_URL: 'postgres://db/x', STREETEYE_ROLE: 'ingest' }, /STREETEYE_SECRET must be set on every node/],
       [{ STREETEYE_NODE_ADDRESS: 'http://x:8080/path' }, /STREETEYE_NODE_ADDRESS must be a base URL/],
       [{ LEASE_TTL_S: '1' }, /LEASE_TTL_S/],
+      [{ TRANSCODE_MAX_SESSIONS: '-1' }, /TRANSCODE_MAX_SESSIONS/],
+      [{ TRANSCODE_MAX_SESSIONS: 'four' }, /TRANSCODE_MAX_SESSIONS/],
     ];
     for (const [env, message] of bad) {
       expect(() => loadConfig(env), JSON.stringify(env)).toThrow(ConfigError);
@@ -37,6 +39,11 @@ describe('configuration', () => {
     expect(loadConfig({ INGEST_MAX_SESSIONS: '150' }).ingestCapacity).toBe(150);
     expect(loadConfig({ INGEST_MAX_SESSIONS: '150', INGEST_CAPACITY: '40' }).ingestCapacity).toBe(40);
     expect(loadConfig({ STREETEYE_NODE_ADDRESS: 'http://ingest-1:8080/' }).nodeAddress).toBe('http://ingest-1:8080');
+  });
+
+  it('transcode budget: 4 H.264 transcodes a node by default, 0 switches them off', () => {
+    expect(loadConfig({}).transcodeMaxSessions).toBe(4);
+    expect(loadConfig({ TRANSCODE_MAX_SESSIONS: '0' }).transcodeMaxSessions).toBe(0);
   });
 
   it('takes --role and friends from the command line', () => {

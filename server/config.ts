@@ -38,6 +38,8 @@ export interface Config {
   leaseTtlMs: number;
   /** Keep every leased camera's sub stream on without viewers (INGEST_ALWAYS_ON=1; ingest nodes). */
   ingestAlwaysOn: boolean;
+  /** H.264 transcodes (for browsers that cannot play H.265) a node runs at once (TRANSCODE_MAX_SESSIONS, default 4; 0: none). */
+  transcodeMaxSessions: number;
   /** Subscribe to the cameras' own ONVIF alarms (tamper, video loss, motion) where cameras are pulled (CAMERA_ALARMS, default on). */
   cameraAlarms: boolean;
   /** Address ranges cameras may be reached at (CAMERA_NETWORKS; default the private IPv4 ranges). */
@@ -158,6 +160,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // 3 s: takeover within 5 s, a ~2 s event-loop stall ridden out (reasoning: server/cluster/lease-timing.ts)
     leaseTtlMs: intVar(env, 'LEASE_TTL_S', DEFAULT_LEASE_TTL_S, 2, 600) * 1000,
     ingestAlwaysOn: ['1', 'true', 'yes', 'on'].includes((env.INGEST_ALWAYS_ON ?? '').toLowerCase()),
+    // each costs about a core's share (a 720p libx264 veryfast encode): README "Live video"
+    transcodeMaxSessions: intVar(env, 'TRANSCODE_MAX_SESSIONS', 4, 0, 256),
     cameraAlarms: !['0', 'false', 'no', 'off'].includes((env.CAMERA_ALARMS ?? '').toLowerCase()),
   };
 }

@@ -58,6 +58,11 @@ export interface WallStackOptions {
   /** simulator frame rate (default 25) */
   fps?: number;
   logLevel?: string;
+  /** simulator: the last h265OnlyCameras send H.265 on both streams, the h265Cameras before them on the main stream */
+  h265Cameras?: number;
+  h265OnlyCameras?: number;
+  mainSize?: { width: number; height: number };
+  subSize?: { width: number; height: number };
 }
 
 export async function startWallStack(o: WallStackOptions): Promise<WallStack> {
@@ -67,7 +72,7 @@ export async function startWallStack(o: WallStackOptions): Promise<WallStack> {
   const close = async () => { for (const fn of cleanup.reverse()) await fn().catch(() => {}); };
   try {
     const sim = await startSimulator({
-      cameras: o.cameras, fps: o.fps, dataDir: o.simDataDir ?? join(tmpdir(), 'streeteye-sim-test-cache'), keyframeIntervalS: 1, labelledCameras: 0,
+      cameras: o.cameras, fps: o.fps, h265Cameras: o.h265Cameras, h265OnlyCameras: o.h265OnlyCameras, mainSize: o.mainSize, subSize: o.subSize, dataDir: o.simDataDir ?? join(tmpdir(), 'streeteye-sim-test-cache'), keyframeIntervalS: 1, labelledCameras: 0,
       logger: pino({ level: 'warn' }),
     });
     cleanup.push(() => sim.stop());

@@ -18,6 +18,40 @@ export { RtspError } from './connection.js';
 
 export type RtpTransport = 'tcp' | 'udp' | 'auto';
 
+/**
+ * Where PLAY starts (RFC 2326 §12.29, Range): normal play time in seconds from the start of a recording, or an absolute
+ * UTC time (`clock=`, what NVRs and camera SD-card playback take); an end bounds it. Live streams: leave it out.
+ */
+export type PlayRange = { npt: number; end?: number } | { clock: Date; end?: Date };
+
+const clockText = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+
+/** The Range header of a PLAY: built from numbers and dates only (never a caller's string). Throws on nonsense. */
+export function formatRange(r: PlayRange): string {
+  if ('npt' in r) {
+    if (!Number.isFinite(r.npt) || r.npt < 0 || (r.end !== undefined && (!Number.isFinite(r.end) || r.end <= r.npt))) throw new RangeError('npt range: 0 ≤ start < end');
+    return `npt=${r.npt.toFixed(3)}-${r.end !== undefined ? r.end.toFixed(3) : ''}`;
+  }
+  if (!(r.clock instanceof Date) || Number.isNaN(r.clock.getTime()) || (r.end !== undefined && (Number.isNaN(r.end.getTime()) || r.end <= r.clock))) throw new RangeError('clock range: valid dates, start < end');
+  return `clock=${clockText(r.clock)}-${r.end ? clockText(r.end) : ''}`;
+}
+
+/** The Scale header (§12.34): playback speed, negative = reverse; 1 is normal play and is not sent. */
+export function formatScale(scale: number): string {
+  if (!Number.isFinite(scale) || scale === 0 || Math.abs(scale) > 64) throw new RangeError('scale: non-zero, at most 64 either way');
+  return scale.toFixed(3).replace(/0+$/, '').replace(/\.$/, '.0');
+}
+
+/** A Range answer's npt start and end (seconds), where it is an npt range. */
+export function parseNptRange(header: string | undefined): { start: number; end?: number } | undefined {
+  const m = /npt\s*=\s*(now|[\d.]+)\s*-\s*([\d.]*)/i.exec(header ?? '');
+  if (!m) return undefined;
+  const start = m[1].toLowerCase() === 'now' ? 0 : Number(m[1]);
+  if (!Number.isFinite(start)) return undefined;
+  const end = m[2] ? Number(m[2]) : undefined;
+  return { start, ...(end !== undefined && Number.isFinite(end) ? { end } : {}) };
+}
+
 export interface RtspClientOptions {
   url: string;
   username?: string;
@@ -32,6 +66,10 @@ export interface RtspClientOptions {
   userAgent?: string;
   /** RTCP receiver report interval */
   rtcpIntervalMs?: number;
+  /** where PLAY starts (and ends): recordings and camera playback; default `npt=0.000-` (live) */
+  range?: PlayRange;
+  /** playback speed (Scale header); default: none sent (1) */
+  scale?: number;
   onRtp: (p: RtpPacket) => void;
   /** the session ended (camera closed, timeout, error); not called after close() */
   onEnd: (err: RtspError) => void;
@@ -47,6 +85,10 @@ export interface PlayingSession {
   transport: 'tcp' | 'udp';
   /** the URL finally played (after redirects), without credentials */
   url: string;
+  /** the server's Range answer to PLAY (what it really plays, e.g. snapped to a keyframe) */
+  range?: string;
+  /** the server's Scale answer, when it sent one (it may grant another speed than asked) */
+  scale?: number;
 }
 
 const OK = (r: RtspResponse) => r.status >= 200 && r.status < 300;
@@ -78,7 +120,8 @@ export class RtspClient {
   private playUrl = '';
   private clockRate = 90000;
   private payloadType = -1;
-  private readonly o: Required<Omit<RtspClientOptions, 'username' | 'password' | 'onData' | 'onInfo'>> & RtspClientOptions;
+  private played: { range?: string; scale?: number } = {};
+  private readonly o: Required<Omit<RtspClientOptions, 'username' | 'password' | 'onData' | 'onInfo' | 'range' | 'scale'>> & RtspClientOptions;
   packets = 0;
 
   constructor(opts: RtspClientOptions) {
@@ -94,6 +137,9 @@ export class RtspClient {
       ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as RtspClientOptions),
     };
     if (opts.username !== undefined) this.auth = new RtspAuthenticator(opts.username, opts.password ?? '');
+    // checked now: a bad range or speed is the caller's mistake, not a camera failure to retry
+    if (opts.range) formatRange(opts.range);
+    if (opts.scale !== undefined && opts.scale !== 1) formatScale(opts.scale);
   }
 
   get receiverStats(): RtpReceiverStats {
@@ -125,11 +171,11 @@ export class RtspClient {
           if ('redirect' in again) throw new RtspError('fatal', 'redirected after the first DESCRIBE');
           transport = 'tcp';
           await this.setupAndPlay(again.video, transport);
-          return { sdp: again.sdp, video: again.video, transport, url };
+          return { sdp: again.sdp, video: again.video, transport, url, ...this.played };
         }
         throw err;
       }
-      return { sdp, video, transport, url };
+      return { sdp, video, transport, url, ...this.played };
     }
   }
 
@@ -296,8 +342,17 @@ export class RtspClient {
         if (sp) this.punch(Number(sp[1]), this.udp.serverRtcpPort!);
       }
     }
-    const p = await this.send('PLAY', this.playUrl, { Range: 'npt=0.000-' });
+    const playHeaders: Record<string, string> = { Range: this.o.range ? formatRange(this.o.range) : 'npt=0.000-' };
+    if (this.o.scale !== undefined && this.o.scale !== 1) playHeaders.Scale = formatScale(this.o.scale);
+    const p = await this.send('PLAY', this.playUrl, playHeaders);
+    if (p.status === 457) throw new RtspError('fatal', `the camera refused the range ${playHeaders.Range} (457 Invalid Range)`, 457);
     if (!OK(p)) throw statusError('PLAY', p);
+    const answeredRange = header(p, 'range');
+    const answeredScale = Number(header(p, 'scale'));
+    this.played = { ...(answeredRange ? { range: answeredRange.slice(0, 200) } : {}), ...(Number.isFinite(answeredScale) && header(p, 'scale') ? { scale: answeredScale } : {}) };
+    if (playHeaders.Scale && this.played.scale !== undefined && Math.abs(this.played.scale - (this.o.scale ?? 1)) > 1e-3) {
+      this.o.onInfo?.('the camera plays at another speed than asked', { asked: this.o.scale, granted: this.played.scale });
+    }
     this.playing = true;
     if (this.conn) this.conn.playing = true;
     this.startKeepAlive();

@@ -15,7 +15,11 @@ codec = sys.argv[1] if len(sys.argv) > 1 else 'h264'
 user = sys.argv[2] if len(sys.argv) > 2 else 'viewer'
 password = sys.argv[3] if len(sys.argv) > 3 else 'secret'
 
-if codec == 'h265':
+# 'file:/path/clip.mp4': an H.264 MP4 served as a recording (seekable: PLAY's Range and Scale are honoured)
+vod = codec.startswith('file:')
+if vod:
+    enc = None
+elif codec == 'h265':
     enc = 'x265enc tune=zerolatency speed-preset=ultrafast key-int-max=25 ! video/x-h265,profile=main ! rtph265pay name=pay0 pt=96 config-interval=-1'
 else:
     enc = 'x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 bframes=0 ! video/x-h264,profile=high ! rtph264pay name=pay0 pt=96 config-interval=-1'
@@ -24,11 +28,20 @@ server = GstRtspServer.RTSPServer()
 server.set_address('127.0.0.1')
 server.set_service('0')
 factory = GstRtspServer.RTSPMediaFactory()
-factory.set_launch(f'( videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=25/1 ! {enc} )')
-factory.set_shared(True)
+if vod:
+    path = codec[len('file:'):]
+    if not path.startswith('/') or any(c in path for c in ' "\'()!'):
+        sys.exit('file: needs an absolute path without spaces, quotes or brackets')
+    factory.set_launch(f'( filesrc location={path} ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )')
+    factory.set_shared(False)
+else:
+    factory.set_launch(f'( videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=25/1 ! {enc} )')
+    factory.set_shared(True)
 
 
 def configure(_factory, media):
+    if vod:
+        return
     # a live source: PLAY's Range must not turn into a seek
     try:
         media.set_property('seekable', False)  # not a property in every version

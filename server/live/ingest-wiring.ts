@@ -63,7 +63,7 @@ export function createIngest(ctx: AppContext, cameras: CameraRepo, gb?: GbChanne
   };
   const cluster = ctx.cluster;
   const admit = cluster ? (cameraId: string) => cluster.streams(cameraId) : undefined;
-  const service = new IngestService({ logger: ctx.logger, settings: ingestSettingsFromEnv(), resolveSource, onState, admit });
+  const service = new IngestService({ logger: ctx.logger, settings: { ...ingestSettingsFromEnv(), transcodeMaxSessions: ctx.config.transcodeMaxSessions }, resolveSource, onState, admit });
   if (cluster) cluster.sessions = () => service.manager.list().map((e) => ({ cameraId: e.cameraId, stream: e.stream, state: e.state }));
   // HLS has no "disconnect": a live view ends when the user's last playlist/part request is viewerTtl old.
   service.manager.on('viewer.left', (v: { cameraId: string; viewer: string; lastSeen: Date }) => {

@@ -21,6 +21,7 @@ const LABEL: Record<TileState, string> = {
   auth_failed: '认证失败 auth failed',
   error: '故障 error',
   snapshot: '快照 snapshot',
+  unsupported: '无法播放 cannot play here',
 };
 
 /** What the wall's decode budget gave the tile: the whole stream, its keyframes (1 fps), or a still picture. */
@@ -38,6 +39,7 @@ function tileState(mode: 'live' | 'snapshot', server: { state: ServerState; reas
   if (player.phase === 'live') return { state: 'live', reason: null };
   if (server?.state === 'reconnecting') return { state: 'reconnecting', reason: server.reason };
   if (player.phase === 'stalled') return { state: 'reconnecting', reason: player.reason };
+  if (player.phase === 'error' && player.unsupported) return { state: 'unsupported', reason: player.reason };
   if (player.phase === 'error') return { state: player.fatal ? 'error' : 'reconnecting', reason: player.reason };
   return { state: 'connecting', reason: null };
 }
@@ -184,6 +186,7 @@ function HoverStats({ statsRef }: { statsRef: { current: PlayerStats } }) {
       <span>延迟 latency {s.latencyS !== null ? `${s.latencyS.toFixed(1)} s` : '—'}</span>
       <span>码率 {s.bitrateKbps !== null ? `${s.bitrateKbps} kb/s` : '—'}</span>
       <span>{s.width ? `${s.width}×${s.height}` : ''}{s.stalls ? ` · 卡顿 stalls ${s.stalls}` : ''}</span>
+      {s.via === 'sub' ? <span>本机不支持该编码，播放子码流 codec not playable here: sub stream</span> : s.via === 'transcode' ? <span>服务器转码 H.264 server transcode</span> : null}
       <span>{s.rendition === 'keyframes' ? '关键帧 keyframes' : '全帧 full'}{s.totalFrames ? ` · 丢帧 dropped ${s.droppedFrames}/${s.totalFrames}` : ''}{s.resyncs ? ` · 追帧 jumps ${s.resyncs}` : ''}</span>
     </div>
   );

@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
 import Hls, { type ErrorData, type HlsConfig } from 'hls.js';
 import { ApiError } from '../api';
-import { wallApi } from './wall-api';
+import { CannotPlayError, chooseSource, type SourceChoice, type Via } from './codec-choice';
 import type { StreamKind } from './types';
 
 /**
@@ -61,6 +61,8 @@ export interface PlayerStatus {
   reason: string | null;
   /** the server refused for a reason that retrying will not fix soon (no such camera, no stream URL, no access) */
   fatal?: boolean;
+  /** this browser cannot play the stream's codec and the server cannot transcode it now (codec-choice.ts) */
+  unsupported?: boolean;
 }
 
 /** Written by the player twice a second; read by the tile's hover panel, the wall's decode budget, the tests and the bench. */
@@ -82,6 +84,8 @@ export interface PlayerStats {
   playedS: number;
   /** behind the live edge by more than the warning threshold now */
   behind: boolean;
+  /** what plays: the stream itself, the camera's sub stream (codec not playable here), or the server's H.264 transcode */
+  via?: Via;
 }
 
 export function emptyStats(rendition: Rendition = 'full'): PlayerStats {
@@ -153,9 +157,9 @@ export function TilePlayer({ cameraId, stream, rendition = 'full', kick, onStatu
     const loaded: Array<{ t: number; n: number }> = [];
     video.dataset.rendition = rendition;
 
-    const report = (phase: PlayerPhase, reason: string | null = null, fatal = false) => {
-      if (status.phase === phase && status.reason === reason && !!status.fatal === fatal) return;
-      status = { phase, reason, fatal };
+    const report = (phase: PlayerPhase, reason: string | null = null, fatal = false, unsupported = false) => {
+      if (status.phase === phase && status.reason === reason && !!status.fatal === fatal && !!status.unsupported === unsupported) return;
+      status = unsupported ? { phase, reason, fatal, unsupported } : { phase, reason, fatal };
       video.dataset.phase = phase;
       onStatusRef.current(status);
     };
@@ -173,9 +177,9 @@ export function TilePlayer({ cameraId, stream, rendition = 'full', kick, onStatu
       video.removeAttribute('src');
       video.load();
     };
-    const retryLater = (reason: string, fatal = false) => {
+    const retryLater = (reason: string, fatal = false, unsupported = false) => {
       teardown();
-      report('error', reason, fatal);
+      report('error', reason, fatal, unsupported);
       const delay = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)] * (0.8 + Math.random() * 0.4);
       attempt++;
       window.clearTimeout(retryTimer);
@@ -188,21 +192,27 @@ export function TilePlayer({ cameraId, stream, rendition = 'full', kick, onStatu
       if (disposed) return;
       teardown();
       if (status.phase !== 'live' && status.phase !== 'stalled') report('connecting');
-      let live: { url: string; keyframesUrl?: string; expiresAt: string };
+      // the URL this browser can play: the stream, else the camera's sub stream, else the server's H.264 transcode
+      let choice: SourceChoice;
       try {
-        live = await wallApi.live(cameraId, stream, ac.signal);
+        choice = await chooseSource(cameraId, stream, rendition === 'keyframes', ac.signal);
       } catch (e) {
         if (disposed) return;
+        if (e instanceof CannotPlayError) { retryLater(e.message, false, true); return; }
         const fatal = e instanceof ApiError && [403, 404, 409].includes(e.status);
         retryLater(e instanceof ApiError ? `${e.status || ''} ${e.message}`.trim() : String(e), fatal);
         return;
       }
       if (disposed) return;
+      const live = choice.live;
+      video.dataset.via = choice.via;
+      stats.via = choice.via;
+      video.dataset.codec = choice.codec ?? '';
       stats.restarts++;
       lastAdvance = performance.now();
       let h: Hls;
       try {
-        h = new Hls(rendition === 'keyframes' ? KEYFRAME_HLS_CONFIG : HLS_CONFIG);
+        h = new Hls(choice.keyframes ? KEYFRAME_HLS_CONFIG : HLS_CONFIG);
       } catch (e) {
         retryLater(`播放器 player: ${(e as Error).message}`);
         return;
@@ -222,8 +232,7 @@ export function TilePlayer({ cameraId, stream, rendition = 'full', kick, onStatu
         if (code === 403 && attempt === 0) { attempt++; void start(); return; }
         retryLater(describe(d));
       });
-      // an older server has no keyframe rendition: the full stream then
-      h.loadSource(rendition === 'keyframes' && live.keyframesUrl ? live.keyframesUrl : live.url);
+      h.loadSource(choice.url);
       h.attachMedia(video);
       // a new signed URL a minute before this one expires
       const renewIn = Math.max(10_000, Date.parse(live.expiresAt) - Date.now() - 60_000);

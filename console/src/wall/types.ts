@@ -32,7 +32,8 @@ export interface CameraStatePayload {
 }
 
 /** What a tile shows. */
-export type TileState = 'empty' | 'connecting' | 'live' | 'reconnecting' | 'offline' | 'auth_failed' | 'error' | 'snapshot';
+/** unsupported: this browser cannot play the camera's codec (H.265) and the server cannot transcode it now */
+export type TileState = 'empty' | 'connecting' | 'live' | 'reconnecting' | 'offline' | 'auth_failed' | 'error' | 'snapshot' | 'unsupported';
 
 export interface AlarmPayload { cameraId?: string; id?: string; title?: string; eventType?: string; ticketNo?: string; [k: string]: unknown }
 export interface Alarm {

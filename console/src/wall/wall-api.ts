@@ -14,6 +14,22 @@ export interface PtzState {
   controller: PtzController | null;
 }
 
+/** GET /api/cameras/:id/live: signed LL-HLS URLs of one stream (codec-choice.ts picks the one a tile plays). */
+export interface LiveUrls {
+  url: string;
+  expiresAt: string;
+  /** multivariant playlist with CODECS (RFC 6381) */
+  masterUrl?: string;
+  /** keyframes only (1 frame per GOP) */
+  keyframesUrl?: string;
+  /** an H.264 transcode of the stream, for a browser that cannot play its codec (within the node's budget) */
+  transcodeUrl?: string;
+  /** the codec when the stream's session already runs */
+  codec?: string;
+  /** the streams the camera has */
+  streams?: StreamKind[];
+}
+
 export interface PresetInput { name?: string; layout?: Layout; cameras?: (string | null)[]; tour?: Tour | null; shared?: boolean }
 export interface GroupInput { name?: string; cameraIds?: string[]; tourIntervalS?: number; shared?: boolean }
 
@@ -21,7 +37,7 @@ export const wallApi = {
   config: (signal?: AbortSignal) => request<ConsoleConfig>('/api/console/config', { signal }),
   tree: (signal?: AbortSignal) => request<CameraTreeResponse>('/api/cameras/tree', { signal }),
   live: (id: string, stream: StreamKind, signal?: AbortSignal) =>
-    request<{ url: string; keyframesUrl?: string; expiresAt: string }>(`/api/cameras/${enc(id)}/live`, { query: { stream }, signal }),
+    request<LiveUrls>(`/api/cameras/${enc(id)}/live`, { query: { stream }, signal }),
   snapshotUrl: (id: string) => `/api/cameras/${enc(id)}/snapshot`,
 
   presets: (signal?: AbortSignal) => request<Page<WallPreset>>('/api/wall/presets', { signal }),
