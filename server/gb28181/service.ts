@@ -20,6 +20,8 @@ import { PipeOpenError, type PipeFeed, type PipeSource } from '../../ingest/pipe
 import { GbRepo } from './repo.js';
 import { DeviceCredentialCache, type DeviceCredentials } from './credential-cache.js';
 import { RegistrationBatch } from './registration-batch.js';
+import { GbPlayback } from './playback.js';
+import { resolveFfmpeg } from '../../media-tools/ffmpeg-path.js';
 
 export interface GbSettings {
   enabled: boolean;
@@ -100,6 +102,8 @@ export class GbService {
   readonly settings: GbSettings;
   readonly server: GbServer;
   readonly repo: GbRepo;
+  /** playback of the devices' own recordings (RecordInfo, s=Playback, MANSRTSP) */
+  readonly playback: GbPlayback;
   private readonly log: AppContext['logger'];
   private readonly shared = new Map<string, Shared>();
   private readonly keepaliveSeen = new Map<string, Date>();
@@ -133,6 +137,10 @@ export class GbService {
         return password ? { password } : null;
       },
     });
+    this.playback = new GbPlayback({
+      server: this.server, ffmpegPath: resolveFfmpeg(), log: this.log, serverId: s.serverId, advertiseHost: s.advertiseHost,
+      bindHost: s.sipHost, mediaTransport: s.mediaTransport, rtpPorts: s.rtpPorts, inviteTimeoutMs: s.inviteTimeoutMs,
+    });
     this.server.on('registered', (reg: Registration) => void this.onRegistered(reg).catch((err) => this.log.warn({ err, device: reg.deviceId }, 'GB28181 registration bookkeeping failed')));
     this.server.on('refreshed', (reg: Registration) => void this.registrationRows.add(this.regRow(reg)).catch(() => {}));
     this.server.on('online', (reg: Registration) => void this.deviceState(reg.deviceId, true, null));
@@ -151,6 +159,7 @@ export class GbService {
     if (this.started) return;
     this.started = true;
     await this.server.start();
+    this.playback.start();
     // a technician's edit or delete of a device (any node) takes effect at its next REGISTER, not a TTL later
     this.offChanged = this.ctx.bus.subscribe('gb.device.changed', (m) => void this.onDeviceChanged(m.payload.deviceId));
     // devices registered before a restart must register again: nobody is online until they do
@@ -166,6 +175,7 @@ export class GbService {
     clearInterval(this.flushTimer);
     this.offChanged?.();
     await this.registrationRows.flush();
+    await this.playback.stop();
     for (const s of [...this.shared.values()]) await this.closeShared(s);
     await this.server.stop();
     await this.flushKeepalives();
