@@ -21,6 +21,8 @@ import { GbError } from '../../gb28181/server.js';
 import { SCALES } from '../../gb28181/record-info.js';
 import { PlaybackError, type GbPlayback } from './playback.js';
 import type { GbService } from './service.js';
+import type { ExternalRecordings } from '../recording/routes.js';
+import type { SessionUser } from '../auth/roles.js';
 
 export const GB_PLAYBACK_ROLES: Role[] = ['operator', 'reviewer', 'police110', 'admin'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -47,10 +49,65 @@ function range(from: unknown, to: unknown, max: number): { from: number; to: num
   return { from: f, to: t };
 }
 
-export async function gbPlaybackRoutes(app: FastifyInstance, ctx: AppContext & { gb: GbService; urlTtlS?: number }): Promise<void> {
+function gbErrorBody(err: unknown): { status: number; zh: string; en: string } {
+  if (err instanceof PlaybackError) return { status: err.status, zh: { 400: '参数错误', 404: '此时间段无录像', 409: '设备离线或回放已结束', 502: '设备拒绝', 503: '回放路数已满', 504: '设备未应答' }[err.status], en: err.message };
+  if (err instanceof GbError) {
+    if (err.code === 'offline') return { status: 409, zh: '设备未注册或离线', en: 'the GB device is not registered or offline' };
+    if (err.code === 'timeout') return { status: 504, zh: '设备未应答', en: err.message };
+    return { status: 502, zh: '设备拒绝或应答不完整', en: err.message };
+  }
+  throw err;
+}
+
+type GbCtx = AppContext & { gb: GbService; urlTtlS?: number };
+const urlKeyOf = (ctx: AppContext) => deriveKey(ctx.secretKey, 'gb28181-playback-url');
+
+/** INVITE the playback, sign its URL, audit the view (the camera is one this user may see). */
+async function startPlayback(ctx: GbCtx, user: SessionUser, cam: { cameraId: string; deviceId: string; channelId: string }, from: number, to: number, rate: number, ip: string):
+  Promise<{ sessionId: string; url: string; expiresAt: string; from: string; to: string; rate: number; timelineStart: string; source: 'gb28181' } | { error: { status: number; zh: string; en: string } }> {
+  let s;
+  try {
+    s = await ctx.gb.playback.open({ ...cam, fromMs: from, toMs: to, rate });
+  } catch (err) {
+    return { error: gbErrorBody(err) };
+  }
+  const exp = Math.floor(Date.now() / 1000) + (ctx.urlTtlS ?? 600);
+  const token = signLiveToken(urlKeyOf(ctx), { cameraId: cam.cameraId, stream: `gbpb/${s.id}`, userId: user.id, exp });
+  await ctx.db.tx(async (q) => {
+    await audit(q, { user, action: 'playback.view', targetType: 'camera', targetId: cam.cameraId, detail: { from: new Date(from).toISOString(), to: new Date(to).toISOString(), rate, source: 'gb28181' }, ip });
+    await recordCameraAccess(q, { user, cameraId: cam.cameraId, kind: 'playback', startedAt: new Date(), endedAt: new Date(), ip, rangeFrom: new Date(from), rangeTo: new Date(to) });
+  });
+  return {
+    sessionId: s.id, url: `/gbpb/${s.id}/${token}/index.m3u8`, expiresAt: new Date(exp * 1000).toISOString(),
+    from: new Date(from).toISOString(), to: new Date(to).toISOString(), rate, timelineStart: new Date(from).toISOString(), source: 'gb28181',
+  };
+}
+
+/**
+ * The hook server/recording/routes.ts calls (ExternalRecordings): a GB channel's own recordings on the day's timeline
+ * (`GET /api/cameras/:id/recordings`) and its playback where StreetEye recorded nothing (`GET /api/cameras/:id/playback`).
+ * The recording routes have already checked the role and that the user may see the camera.
+ */
+export function gbExternalRecordings(ctx: GbCtx): ExternalRecordings {
+  return {
+    async spans(cameraId, from, to) {
+      const ch = await ctx.gb.repo.channelOfCamera(ctx.db, cameraId);
+      if (!ch || !ctx.gb.server.isOnline(ch.deviceId)) return [];
+      const { spans } = await ctx.gb.playback.spans(ch.deviceId, ch.channelId, from, to).catch(() => ({ spans: [] }));
+      return spans.map((s) => ({ from: new Date(s.startMs).toISOString(), to: new Date(s.endMs).toISOString(), source: 'gb28181' }));
+    },
+    async playback(user, cameraId, from, to, rate, ip) {
+      const ch = await ctx.gb.repo.channelOfCamera(ctx.db, cameraId);
+      if (!ch) return undefined;
+      const out = await startPlayback(ctx, user, { cameraId, ...ch }, from, to, rate, ip);
+      return 'error' in out ? { status: out.error.status, body: { statusCode: out.error.status, message: `${out.error.zh} / ${out.error.en}`, zh: out.error.zh, en: out.error.en } } : { status: 200, body: out };
+    },
+  };
+}
+
+export async function gbPlaybackRoutes(app: FastifyInstance, ctx: GbCtx): Promise<void> {
   const pb: GbPlayback = ctx.gb.playback;
-  const urlKey = deriveKey(ctx.secretKey, 'gb28181-playback-url');
-  const ttl = ctx.urlTtlS ?? 600;
+  const urlKey = urlKeyOf(ctx);
 
   /** The camera (visible to this user) and its GB channel; undefined → 404. */
   const gbCamera = async (role: Role, id: string): Promise<{ cameraId: string; deviceId: string; channelId: string } | undefined> => {
@@ -61,13 +118,8 @@ export async function gbPlaybackRoutes(app: FastifyInstance, ctx: AppContext & {
     return ch ? { cameraId: id, ...ch } : undefined;
   };
   const gbFail = (reply: FastifyReply, err: unknown): FastifyReply => {
-    if (err instanceof PlaybackError) return fail(reply, err.status, { 400: '参数错误', 404: '此时间段无录像', 409: '设备离线或回放已结束', 502: '设备拒绝', 503: '回放路数已满', 504: '设备未应答' }[err.status], err.message);
-    if (err instanceof GbError) {
-      if (err.code === 'offline') return fail(reply, 409, '设备未注册或离线', 'the GB device is not registered or offline');
-      if (err.code === 'timeout') return fail(reply, 504, '设备未应答', err.message);
-      return fail(reply, 502, '设备拒绝或应答不完整', err.message);
-    }
-    throw err;
+    const e = gbErrorBody(err);
+    return fail(reply, e.status, e.zh, e.en);
   };
 
   app.get<{ Params: { id: string }; Querystring: { from?: string; to?: string } }>('/api/gb28181/cameras/:id/recordings', {
@@ -109,23 +161,8 @@ export async function gbPlaybackRoutes(app: FastifyInstance, ctx: AppContext & {
     if (!cam) return fail(reply, 404, '摄像机不存在或不是国标通道', 'camera not found or not a GB/T 28181 channel');
     const r = range(request.body.from, request.body.to, MAX_RANGE_MS);
     if ('zh' in r) return fail(reply, 400, r.zh, r.en);
-    const rate = request.body.rate ?? 1;
-    let s;
-    try {
-      s = await pb.open({ ...cam, fromMs: r.from, toMs: r.to, rate });
-    } catch (err) {
-      return gbFail(reply, err);
-    }
-    const exp = Math.floor(Date.now() / 1000) + ttl;
-    const token = signLiveToken(urlKey, { cameraId: cam.cameraId, stream: `gbpb/${s.id}`, userId: user.id, exp });
-    await ctx.db.tx(async (q) => {
-      await audit(q, { user, action: 'playback.view', targetType: 'camera', targetId: cam.cameraId, detail: { from: new Date(r.from).toISOString(), to: new Date(r.to).toISOString(), rate, source: 'gb28181' }, ip: request.ip });
-      await recordCameraAccess(q, { user, cameraId: cam.cameraId, kind: 'playback', startedAt: new Date(), endedAt: new Date(), ip: request.ip, rangeFrom: new Date(r.from), rangeTo: new Date(r.to) });
-    });
-    return {
-      sessionId: s.id, url: `/gbpb/${s.id}/${token}/index.m3u8`, expiresAt: new Date(exp * 1000).toISOString(),
-      from: new Date(r.from).toISOString(), to: new Date(r.to).toISOString(), rate, timelineStart: new Date(r.from).toISOString(),
-    };
+    const out = await startPlayback(ctx, user, cam, r.from, r.to, request.body.rate ?? 1, request.ip);
+    return 'error' in out ? fail(reply, out.error.status, out.error.zh, out.error.en) : out;
   });
 
   /** A session's controls: the user who may see its camera (not only the one who opened it: a colleague may pause). */

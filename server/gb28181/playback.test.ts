@@ -171,6 +171,23 @@ describe('GB/T 28181 playback end to end (simulated NVR)', () => {
     expect((await t.app.inject({ url })).statusCode).toBe(404);
   }, 60_000);
 
+  it('the same playback API as StreetEye\'s recordings: the day\'s timeline has the GB spans, /playback falls back to the device', async () => {
+    const op = await t.cookie('operator');
+    const tl = await t.app.inject({ url: `/api/cameras/${cameraId}/recordings?from=${now - 2 * 3600_000}&to=${now}`, headers: { cookie: op } });
+    expect(tl.statusCode, tl.body).toBe(200);
+    expect(tl.json().spans.filter((s: { node: string }) => s.node === 'gb28181')).toHaveLength(2);
+    const pb = await t.app.inject({ url: `/api/cameras/${cameraId}/playback?from=${rec[1].startMs}&to=${rec[1].startMs + 4000}&rate=2`, headers: { cookie: op } });
+    expect(pb.statusCode, pb.body).toBe(200);
+    expect(pb.json()).toMatchObject({ source: 'gb28181', rate: 2 });
+    expect(nvr.playbackCommands).toContainEqual({ channelId: nvr.channels[0].id, method: 'PLAY', scale: 2 });
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/gb28181/playback/${pb.json().sessionId}`, headers: { cookie: op } })).statusCode).toBe(204);
+    await expect.poll(() => nvr.streams.size).toBe(0);
+    // nothing on the device in that range: the recording API's 404
+    const none = await t.app.inject({ url: `/api/cameras/${cameraId}/playback?from=${now - 100_000}&to=${now - 90_000}`, headers: { cookie: op } });
+    expect(none.statusCode).toBe(404);
+    expect((await t.app.inject({ url: `/api/cameras/${restrictedId}/playback?from=${rec[1].startMs}&to=${rec[1].startMs + 4000}`, headers: { cookie: op } })).statusCode).toBe(404);
+  }, 30_000);
+
   it('pause and resume are INFOs too; a range without recordings is a 404 from the device', async () => {
     const op = await t.cookie('operator');
     const res = await t.app.inject({ method: 'POST', url: `/api/gb28181/cameras/${cameraId}/playback`, headers: { cookie: op }, payload: { from: new Date(rec[0].startMs).toISOString(), to: new Date(rec[0].startMs + 60_000).toISOString(), rate: 4 } });
