@@ -66,6 +66,7 @@ export async function gbRoutes(app: FastifyInstance, ctx: AppContext & { gb: GbS
       enabled: gb.settings.enabled, serverId: gb.settings.serverId, realm: gb.settings.realm, sipPort: gb.server.port || gb.settings.sipPort,
       advertiseHost: gb.settings.advertiseHost, mediaTransport: gb.settings.mediaTransport, platformPassword: Boolean(gb.settings.password),
       acceptNew: gb.settings.acceptNew, registered: gb.server.registrations.size, online, streams: gb.streams(), counters: gb.counters,
+      cascade: gb.cascade?.status() ?? null, playbacks: gb.playback.list().length,
     };
   });
 

@@ -22,6 +22,8 @@ import { DeviceCredentialCache, type DeviceCredentials } from './credential-cach
 import { RegistrationBatch } from './registration-batch.js';
 import { GbPlayback } from './playback.js';
 import { resolveFfmpeg } from '../../media-tools/ffmpeg-path.js';
+import { GbCascade, cascadeSettingsFromEnv, type CascadeSettings } from './cascade.js';
+import type { SessionManager } from '../../ingest/session-manager.js';
 
 export interface GbSettings {
   enabled: boolean;
@@ -40,6 +42,8 @@ export interface GbSettings {
   rtpPorts: [number, number];
   ratePerAddress: number;
   inviteTimeoutMs: number;
+  /** StreetEye as a lower platform of this upper (GB28181_UPPER_*), or null */
+  cascade: CascadeSettings | null;
 }
 
 function firstIpv4(): string {
@@ -75,6 +79,7 @@ export function gbSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): GbSetti
     rtpPorts: range,
     ratePerAddress: envNumber(env, 'GB28181_RATE_PER_ADDRESS', 0, 0, 1_000_000),
     inviteTimeoutMs: envNumber(env, 'GB28181_INVITE_TIMEOUT_S', 8, 1, 60) * 1000,
+    cascade: cascadeSettingsFromEnv(env, serverId),
   };
 }
 
@@ -115,6 +120,10 @@ export class GbService {
   private readonly credentials: DeviceCredentialCache;
   private readonly registrationRows: RegistrationBatch;
   private offChanged?: () => void;
+  /** the node's sessions (server/node.ts sets them): what the cascade sends to the upper platform */
+  sessions?: SessionManager;
+  /** StreetEye as a lower platform, when GB28181_UPPER_* configure it and the node pulls cameras */
+  cascade?: GbCascade;
 
   constructor(private readonly ctx: AppContext, settings?: Partial<GbSettings>) {
     this.settings = { ...gbSettingsFromEnv(), ...settings };
@@ -160,6 +169,10 @@ export class GbService {
     this.started = true;
     await this.server.start();
     this.playback.start();
+    if (this.settings.cascade && this.sessions) {
+      this.cascade = new GbCascade(this.ctx, this.settings.cascade, { manager: this.sessions, advertiseHost: this.settings.advertiseHost, bindHost: this.settings.sipHost });
+      await this.cascade.start();
+    }
     // a technician's edit or delete of a device (any node) takes effect at its next REGISTER, not a TTL later
     this.offChanged = this.ctx.bus.subscribe('gb.device.changed', (m) => void this.onDeviceChanged(m.payload.deviceId));
     // devices registered before a restart must register again: nobody is online until they do
@@ -176,6 +189,8 @@ export class GbService {
     this.offChanged?.();
     await this.registrationRows.flush();
     await this.playback.stop();
+    await this.cascade?.stop();
+    this.cascade = undefined;
     for (const s of [...this.shared.values()]) await this.closeShared(s);
     await this.server.stop();
     await this.flushKeepalives();
