@@ -2,7 +2,9 @@
  * A simulated GB/T 28181 device (IPC/NVR) or lower platform: REGISTER with digest auth, Keepalive, answers to
  * Catalog (paged, GB2312), DeviceInfo and DeviceStatus queries, DeviceControl (PTZ commands are recorded), catalog
  * NOTIFY events and Alarm notifications on demand, and INVITE answered with PS over RTP (UDP, TCP passive or TCP
- * active) from a pre-encoded H.264 loop. Faults for tests: wrong password, a mismatched SSRC in the answer, RTP sent
+ * active) from a pre-encoded H.264 loop. Its channels hold recordings (`recordings`): RecordInfo is answered in pages,
+ * an INVITE s=Playback streams the loop for the requested range at the speed INFO/MANSRTSP sets (PLAY Scale, PAUSE) and
+ * ends it with a MediaStatus 121 notify. Faults for tests: wrong password, a mismatched SSRC in the answer, RTP sent
  * from another address, stop sending media.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';

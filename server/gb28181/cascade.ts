@@ -9,7 +9,7 @@
  *   GB28181_UPPER_ID (20 digits), GB28181_UPPER_HOST (IPv4), GB28181_UPPER_PORT (1–65535, default 5060),
  *   GB28181_UPPER_PASSWORD (6–64), GB28181_UPPER_TRANSPORT (udp|tcp), GB28181_UPPER_REALM (10–20 digits, default the
  *   ID's first 10), GB28181_UPPER_LOCAL_ID (20 digits, default GB28181_SERVER_ID; never the upper's own),
- *   GB28181_UPPER_EXPIRES_S (60–86400, 3600), GB28181_UPPER_KEEPALIVE_S (5–3600, 60), GB28181_UPPER_STREAM (main|sub, main).
+ *   GB28181_UPPER_LOCAL_PORT (our SIP port toward the upper, 0 = ephemeral), GB28181_UPPER_EXPIRES_S (60–86400, 3600), GB28181_UPPER_KEEPALIVE_S (5–3600, 60), GB28181_UPPER_STREAM (main|sub, main).
  */
 import { isIPv4 } from 'node:net';
 import type { AppContext } from '../context.js';
@@ -28,6 +28,8 @@ export interface CascadeSettings {
   upperPassword: string;
   upperTransport: 'udp' | 'tcp';
   localId: string;
+  /** our SIP port toward the upper (0: an ephemeral one, named in Contact) */
+  localPort: number;
   expiresS: number;
   keepaliveS: number;
   stream: 'main' | 'sub';
@@ -54,6 +56,7 @@ export function cascadeSettingsFromEnv(env: NodeJS.ProcessEnv, serverId: string)
   return {
     upperId, upperRealm, upperHost, upperPassword, localId, stream, upperTransport: transport,
     upperPort: envNumber(env, 'GB28181_UPPER_PORT', 5060, 1, 65535),
+    localPort: envNumber(env, 'GB28181_UPPER_LOCAL_PORT', 0, 0, 65535),
     expiresS: envNumber(env, 'GB28181_UPPER_EXPIRES_S', 3600, 60, 86400),
     keepaliveS: envNumber(env, 'GB28181_UPPER_KEEPALIVE_S', 60, 5, 3600),
   };
@@ -109,6 +112,7 @@ export class GbCascade {
       upper: { id: s.upperId, realm: s.upperRealm, host: s.upperHost, port: s.upperPort, transport: s.upperTransport, password: s.upperPassword },
       advertiseHost: o.advertiseHost,
       bindHost: o.bindHost,
+      bindPort: s.localPort,
       expiresS: s.expiresS,
       keepaliveS: s.keepaliveS,
       name: o.name ?? 'StreetEye',

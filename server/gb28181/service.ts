@@ -170,8 +170,9 @@ export class GbService {
     await this.server.start();
     this.playback.start();
     if (this.settings.cascade && this.sessions) {
-      this.cascade = new GbCascade(this.ctx, this.settings.cascade, { manager: this.sessions, advertiseHost: this.settings.advertiseHost, bindHost: this.settings.sipHost });
-      await this.cascade.start();
+      const cascade = new GbCascade(this.ctx, this.settings.cascade, { manager: this.sessions, advertiseHost: this.settings.advertiseHost, bindHost: this.settings.sipHost });
+      // a cascade that cannot bind its SIP port is logged; the receiving platform goes on
+      await cascade.start().then(() => { this.cascade = cascade; }, (err) => this.log.error({ err }, 'GB28181 cascade to the upper platform not started'));
     }
     // a technician's edit or delete of a device (any node) takes effect at its next REGISTER, not a TTL later
     this.offChanged = this.ctx.bus.subscribe('gb.device.changed', (m) => void this.onDeviceChanged(m.payload.deviceId));
