@@ -368,6 +368,7 @@ export class GbCascadeClient {
     };
     let localPort: number;
     let setup: string | undefined;
+    let connected = false;
     if (!offer.tcp) {
       const sock: UdpSocket = createSocket('udp4');
       await new Promise<void>((r) => sock.bind(0, this.o.bindHost ?? '0.0.0.0', () => r()));
@@ -390,7 +391,14 @@ export class GbCascadeClient {
       await new Promise<void>((r) => server.listen(0, this.o.bindHost ?? '0.0.0.0', () => r()));
       localPort = (server.address() as { port: number }).port;
       stops.push(() => server.close());
-      server.once('connection', (s) => {
+      server.on('connection', (s) => {
+        // only the upper may connect, and once
+        if (connected || s.remoteAddress?.replace(/^::ffff:/, '') !== this.o.upper.host) {
+          this.count('media_refused_address');
+          s.destroy();
+          return;
+        }
+        connected = true;
         s.on('error', () => stream.stop());
         stops.push(() => s.destroy());
         pump((p) => { if (s.writableLength < 4 * 1024 * 1024) s.write(frameRfc4571(p)); });

@@ -597,15 +597,20 @@ export class GbServer extends EventEmitter {
         }, this.o.queryTimeoutMs),
       });
     });
-    answer.catch(() => {});
+    return this.sendQuery(deviceId, { CmdType: cmdType, SN: sn, DeviceID: target, ...fields }, this.queries, key, answer);
+  }
+
+  /** Send a Query whose answer(s) `done` waits for under `key` in `waiting`; a query that cannot be sent is forgotten. */
+  private async sendQuery<T>(deviceId: string, fields: XmlNode, waiting: Map<string, { timer: NodeJS.Timeout }>, key: string, done: Promise<T>): Promise<T> {
+    done.catch(() => {});
     try {
-      await this.message(deviceId, 'Query', { CmdType: cmdType, SN: sn, DeviceID: target, ...fields });
+      await this.message(deviceId, 'Query', fields);
     } catch (err) {
-      const q = this.queries.get(key);
-      if (q) { clearTimeout(q.timer); this.queries.delete(key); }
+      const w = waiting.get(key);
+      if (w) { clearTimeout(w.timer); waiting.delete(key); }
       throw err;
     }
-    return answer;
+    return done;
   }
 
   async deviceInfo(deviceId: string): Promise<{ name?: string; manufacturer?: string; model?: string; firmware?: string; channels?: number }> {
@@ -637,15 +642,7 @@ export class GbServer extends EventEmitter {
       };
       this.catalogs.set(key, c);
     });
-    done.catch(() => {});
-    try {
-      await this.message(deviceId, 'Query', { CmdType: 'Catalog', SN: sn, DeviceID: deviceId });
-    } catch (err) {
-      const c = this.catalogs.get(key);
-      if (c) { clearTimeout(c.timer); this.catalogs.delete(key); }
-      throw err;
-    }
-    return done;
+    return this.sendQuery(deviceId, { CmdType: 'Catalog', SN: sn, DeviceID: deviceId }, this.catalogs, key, done);
   }
 
   /**
@@ -666,15 +663,7 @@ export class GbServer extends EventEmitter {
       };
       this.records.set(key, c);
     });
-    done.catch(() => {});
-    try {
-      await this.message(deviceId, 'Query', { CmdType: 'RecordInfo', SN: sn, DeviceID: channelId, StartTime: toGbTime(fromMs), EndTime: toGbTime(toMs), Secrecy: 0, Type: type });
-    } catch (err) {
-      const c = this.records.get(key);
-      if (c) { clearTimeout(c.timer); this.records.delete(key); }
-      throw err;
-    }
-    return done;
+    return this.sendQuery(deviceId, { CmdType: 'RecordInfo', SN: sn, DeviceID: channelId, StartTime: toGbTime(fromMs), EndTime: toGbTime(toMs), Secrecy: 0, Type: type }, this.records, key, done);
   }
 
   /** INFO with a MANSRTSP body inside a playback dialog (speed, pause, resume, seek); resolves on the device's 200. */

@@ -17,6 +17,7 @@ import { audit } from '../audit.js';
 import { deriveKey } from '../secrets.js';
 import { recordCameraAccess } from '../sharing/access-log.js';
 import { signLiveToken, verifyLiveToken } from '../../ingest/signed-url.js';
+import { LiveAccessCache } from '../../ingest/live-access.js';
 import { GbError } from '../../gb28181/server.js';
 import { SCALES } from '../../gb28181/record-info.js';
 import { PlaybackError, type GbPlayback } from './playback.js';
@@ -200,18 +201,16 @@ export async function gbPlaybackRoutes(app: FastifyInstance, ctx: GbCtx): Promis
     return reply.code(204).send();
   });
 
-  const seeCache = new Map<string, { at: number; ok: boolean }>();
-  const maySee = async (userId: string, cameraId: string): Promise<boolean> => {
-    const k = `${userId}/${cameraId}`;
-    const hit = seeCache.get(k);
-    if (hit && Date.now() - hit.at < 5000) return hit.ok;
+  // every file request re-checks access; revocations on the bus (a disabled user, a camera turned restricted) drop the cached answers
+  const access = new LiveAccessCache(async (userId, cameraId) => {
+    if (!UUID.test(userId) || !UUID.test(cameraId)) return false;
     const row = (await ctx.db.query<{ role: Role; disabled: boolean; sharing: string }>(
       'SELECT u.role, u.disabled, c.sharing FROM users u, cameras c WHERE u.id = $1 AND c.id = $2', [userId, cameraId])).rows[0];
-    const ok = !!row && !row.disabled && GB_PLAYBACK_ROLES.includes(row.role) && (row.sharing === 'shared' || seesRestrictedCameras(row.role));
-    if (seeCache.size > 10_000) seeCache.clear();
-    seeCache.set(k, { at: Date.now(), ok });
-    return ok;
-  };
+    return !!row && !row.disabled && GB_PLAYBACK_ROLES.includes(row.role) && (row.sharing === 'shared' || seesRestrictedCameras(row.role));
+  });
+  const unsubscribe = ctx.bus.subscribe((msg) => access.onMessage(msg));
+  app.addHook('onClose', async () => unsubscribe());
+  const maySee = (userId: string, cameraId: string) => access.maySee(userId, cameraId);
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith('/gbpb/')) reply.header('access-control-allow-origin', '*');

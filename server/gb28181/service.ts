@@ -92,6 +92,9 @@ export function alarmKind(a: Pick<GbAlarm, 'method' | 'type'>): 'motion' | 'tamp
   return 'other';
 }
 
+/** devices whose DeviceInfo/Catalog/SUBSCRIBE follow-up may start per second (after a registration) */
+const FOLLOW_UPS_PER_S = 100;
+
 interface Shared {
   key: string;
   deviceId: string;
@@ -187,6 +190,9 @@ export class GbService {
     if (!this.started) return;
     this.started = false;
     clearInterval(this.flushTimer);
+    clearInterval(this.followUpTimer);
+    this.followUpTimer = undefined;
+    this.followUpQueue.length = 0; // waiting follow-ups are dropped with the server (their promises are never settled)
     this.offChanged?.();
     await this.registrationRows.flush();
     await this.playback.stop();
@@ -232,7 +238,46 @@ export class GbService {
     const cameras = await this.registrationRows.add(this.regRow(reg));
     this.ctx.bus.publish('gb.device', { deviceId: reg.deviceId, online: true, reason: null });
     for (const cameraId of cameras) await this.cameraStatus(cameraId, 'reachable', null);
-    // what the device is, then its catalog, then its changes
+    // what the device is, then its catalog, then its changes — started at most FOLLOW_UPS_PER_S a second, so that a wave
+    // of devices coming back after a power cut (10,000 at once) spreads its queries instead of flooding the event loop
+    // (and missing keepalives); a device that answers nothing holds no slot, so the next ones are not held up
+    await this.followUpSlot();
+    await this.followUp(reg);
+  }
+
+  private followUpTokens = FOLLOW_UPS_PER_S;
+  private followUpAt = Date.now();
+  private readonly followUpQueue: Array<() => void> = [];
+  private followUpTimer?: NodeJS.Timeout;
+  private refillFollowUps(): void {
+    const now = Date.now();
+    this.followUpTokens = Math.min(FOLLOW_UPS_PER_S, this.followUpTokens + ((now - this.followUpAt) / 1000) * FOLLOW_UPS_PER_S);
+    this.followUpAt = now;
+  }
+  private followUpSlot(): Promise<void> {
+    this.refillFollowUps();
+    if (!this.followUpQueue.length && this.followUpTokens >= 1) {
+      this.followUpTokens--;
+      return Promise.resolve();
+    }
+    const queued = new Promise<void>((r) => this.followUpQueue.push(r));
+    this.followUpTimer ??= setInterval(() => {
+      this.refillFollowUps();
+      while (this.followUpTokens >= 1 && this.followUpQueue.length) {
+        this.followUpTokens--;
+        this.followUpQueue.shift()!();
+      }
+      if (!this.followUpQueue.length) {
+        clearInterval(this.followUpTimer);
+        this.followUpTimer = undefined;
+      }
+    }, 50);
+    this.followUpTimer.unref();
+    return queued;
+  }
+
+  private async followUp(reg: Registration): Promise<void> {
+    if (this.server.registrations.get(reg.deviceId) !== reg) return; // gone (or registered again) while it waited
     try {
       await this.repo.setInfo(this.ctx.db, reg.deviceId, await this.server.deviceInfo(reg.deviceId));
     } catch (err) {
