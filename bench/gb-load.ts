@@ -47,6 +47,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < Math.ceil(count / 1000); i++) {
     const s = createSocket('udp4');
     await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    try { s.setRecvBufferSize(4 * 1024 * 1024); } catch { /* capped */ }
     s.on('message', (buf) => {
       let m;
       try { m = parseMessage(buf); } catch { return; }

@@ -17,6 +17,7 @@ import { NonceIssuer, challengeHeader, readCredentials, verifyDigest } from './s
 import { SipTransport, peerKey, type SipPeer, type TransportLog } from './sip/transport.js';
 import { ManscdpError, buildManscdp, parseManscdp, textOf, MANSCDP_CONTENT_TYPE, type Charset, type ManscdpDoc, type XmlNode } from './manscdp.js';
 import { readDeviceList, type CatalogItem } from './catalog.js';
+import { MANSRTSP_CONTENT_TYPE, buildMansrtsp, readRecordList, toGbTime, type MansrtspCommand, type RecordItem } from './record-info.js';
 
 export type Edition = '2016' | '2022';
 
@@ -70,6 +71,10 @@ export interface Dialog {
   remoteUri: string;
   cseq: number;
   sdp: string;
+  /** s=Playback dialog (its end comes as a MediaStatus 121 notify) */
+  playback?: boolean;
+  /** MANSRTSP CSeq of the last INFO */
+  rtspCseq?: number;
 }
 
 export interface GbCounters {
@@ -98,6 +103,19 @@ interface PendingCatalog {
   timer: NodeJS.Timeout;
 }
 
+interface PendingRecords {
+  items: RecordItem[];
+  sumNum: number | null;
+  /** items received (counting those refused as invalid), to know when SumNum is reached */
+  received: number;
+  resolve: (items: RecordItem[]) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** record items one RecordInfo answer may carry at most */
+const MAX_RECORD_ITEMS = 10_000;
+
 export class GbError extends Error {
   constructor(message: string, readonly code: 'offline' | 'timeout' | 'refused' | 'incomplete' | 'bad-answer') {
     super(message);
@@ -117,6 +135,7 @@ export class GbServer extends EventEmitter {
   private readonly pending = new Map<string, Pending>();
   private readonly queries = new Map<string, PendingQuery>();
   private readonly catalogs = new Map<string, PendingCatalog>();
+  private readonly records = new Map<string, PendingRecords>();
   private readonly dialogs = new Map<string, Dialog>();
   /**
    * Server transactions (RFC 3261 §17.2): a retransmitted request (same branch and method, e.g. a UDP peer that
@@ -177,6 +196,8 @@ export class GbServer extends EventEmitter {
     for (const p of this.pending.values()) { clearTimeout(p.timer); clearTimeout(p.retransmit); p.reject(new GbError('server stopping', 'offline')); }
     for (const q of this.queries.values()) { clearTimeout(q.timer); q.reject(new GbError('server stopping', 'offline')); }
     for (const c of this.catalogs.values()) { clearTimeout(c.timer); c.reject(new GbError('server stopping', 'offline')); }
+    for (const c of this.records.values()) { clearTimeout(c.timer); c.reject(new GbError('server stopping', 'offline')); }
+    this.records.clear();
     this.pending.clear();
     this.queries.clear();
     this.catalogs.clear();
@@ -398,6 +419,7 @@ export class GbServer extends EventEmitter {
     }
     if (doc.root === 'Response') {
       if (doc.cmdType === 'Catalog') return this.onCatalogPage(deviceId, doc);
+      if (doc.cmdType === 'RecordInfo') return this.onRecordPage(deviceId, doc);
       const key = `${deviceId}/${doc.cmdType}/${doc.sn}`;
       const q = this.queries.get(key);
       if (q) {
@@ -411,6 +433,15 @@ export class GbServer extends EventEmitter {
       const { items } = readDeviceList(doc.el);
       this.count('catalog_notify');
       this.emit('catalogEvents', deviceId, items.slice(0, this.o.maxCatalogItems), isNotify);
+      return;
+    }
+    if (doc.root === 'Notify' && doc.cmdType === 'MediaStatus') {
+      // NotifyType 121: the playback reached the end of its range
+      const type = textOf(doc.el, 'NotifyType');
+      this.count('media_status');
+      const d = [...this.dialogs.values()].find((x) => x.deviceId === deviceId && x.channelId === doc.deviceId && x.playback) ??
+        [...this.dialogs.values()].find((x) => x.deviceId === deviceId && x.playback);
+      if (type === '121' && d) this.emit('mediaEnd', d);
       return;
     }
     if (doc.root === 'Notify' && doc.cmdType === 'Alarm') {
@@ -447,6 +478,25 @@ export class GbServer extends EventEmitter {
       this.catalogs.delete(key);
       clearTimeout(c.timer);
       c.resolve([...c.items.values()]);
+    } else c.timer.refresh();
+  }
+
+  private onRecordPage(deviceId: string, doc: ManscdpDoc): void {
+    const key = `${deviceId}/${doc.sn}`;
+    const c = this.records.get(key);
+    if (!c) {
+      this.count('stray_answer');
+      return;
+    }
+    const page = readRecordList(doc.el);
+    if (page.invalid) this.count('record_item_invalid', page.invalid);
+    c.sumNum ??= page.sumNum;
+    c.received += page.items.length + page.invalid;
+    for (const it of page.items) if (c.items.length < MAX_RECORD_ITEMS) c.items.push(it);
+    if (c.received >= Math.min(c.sumNum ?? 0, MAX_RECORD_ITEMS)) {
+      this.records.delete(key);
+      clearTimeout(c.timer);
+      c.resolve(c.items);
     } else c.timer.refresh();
   }
 
@@ -547,15 +597,20 @@ export class GbServer extends EventEmitter {
         }, this.o.queryTimeoutMs),
       });
     });
-    answer.catch(() => {});
+    return this.sendQuery(deviceId, { CmdType: cmdType, SN: sn, DeviceID: target, ...fields }, this.queries, key, answer);
+  }
+
+  /** Send a Query whose answer(s) `done` waits for under `key` in `waiting`; a query that cannot be sent is forgotten. */
+  private async sendQuery<T>(deviceId: string, fields: XmlNode, waiting: Map<string, { timer: NodeJS.Timeout }>, key: string, done: Promise<T>): Promise<T> {
+    done.catch(() => {});
     try {
-      await this.message(deviceId, 'Query', { CmdType: cmdType, SN: sn, DeviceID: target, ...fields });
+      await this.message(deviceId, 'Query', fields);
     } catch (err) {
-      const q = this.queries.get(key);
-      if (q) { clearTimeout(q.timer); this.queries.delete(key); }
+      const w = waiting.get(key);
+      if (w) { clearTimeout(w.timer); waiting.delete(key); }
       throw err;
     }
-    return answer;
+    return done;
   }
 
   async deviceInfo(deviceId: string): Promise<{ name?: string; manufacturer?: string; model?: string; firmware?: string; channels?: number }> {
@@ -587,15 +642,42 @@ export class GbServer extends EventEmitter {
       };
       this.catalogs.set(key, c);
     });
-    done.catch(() => {});
-    try {
-      await this.message(deviceId, 'Query', { CmdType: 'Catalog', SN: sn, DeviceID: deviceId });
-    } catch (err) {
-      const c = this.catalogs.get(key);
-      if (c) { clearTimeout(c.timer); this.catalogs.delete(key); }
-      throw err;
-    }
-    return done;
+    return this.sendQuery(deviceId, { CmdType: 'Catalog', SN: sn, DeviceID: deviceId }, this.catalogs, key, done);
+  }
+
+  /**
+   * RecordInfo: the recordings of a channel in [fromMs, toMs), every page collected (SumNum items; SumNum 0 = none).
+   * Rejects with 'incomplete' when pages stop coming before SumNum.
+   */
+  async recordInfo(deviceId: string, channelId: string, fromMs: number, toMs: number, type = 'all'): Promise<RecordItem[]> {
+    const sn = this.nextSn();
+    const key = `${deviceId}/${sn}`;
+    const done = new Promise<RecordItem[]>((resolve, reject) => {
+      const c: PendingRecords = {
+        items: [], sumNum: null, received: 0, resolve, reject,
+        timer: setTimeout(() => {
+          this.records.delete(key);
+          this.count('record_info_incomplete');
+          reject(new GbError(`RecordInfo incomplete: ${c.received} of ${c.sumNum ?? '?'} items arrived before the pages stopped`, c.received ? 'incomplete' : 'timeout'));
+        }, this.o.queryTimeoutMs),
+      };
+      this.records.set(key, c);
+    });
+    return this.sendQuery(deviceId, { CmdType: 'RecordInfo', SN: sn, DeviceID: channelId, StartTime: toGbTime(fromMs), EndTime: toGbTime(toMs), Secrecy: 0, Type: type }, this.records, key, done);
+  }
+
+  /** INFO with a MANSRTSP body inside a playback dialog (speed, pause, resume, seek); resolves on the device's 200. */
+  async playbackControl(d: Dialog, cmd: MansrtspCommand): Promise<void> {
+    if (!this.dialogs.has(d.callId)) throw new GbError('the playback has ended', 'offline');
+    const reg = this.registrations.get(d.deviceId);
+    if (!reg) throw new GbError('the device is not registered', 'offline');
+    d.cseq++;
+    d.rtspCseq = (d.rtspCseq ?? 0) + 1;
+    const body = Buffer.from(buildMansrtsp(cmd, d.rtspCseq));
+    const req = this.newRequest('INFO', { ...reg, peer: d.peer }, { uri: d.remoteUri, toUser: d.channelId, callId: d.callId, fromTag: d.fromTag, toTag: d.toTag, cseq: d.cseq, body, contentType: MANSRTSP_CONTENT_TYPE });
+    const res = await this.request(d.peer, req, { timeoutMs: this.o.queryTimeoutMs });
+    this.count('playback_control');
+    if (res.status >= 300) throw new GbError(`the device refused ${cmd.method} (${res.status} ${res.reason})`, 'refused');
   }
 
   /** SUBSCRIBE to catalog changes (the device then NOTIFYs ON/OFF/VLOST/DEFECT/ADD/DEL/UPDATE). */
@@ -613,7 +695,7 @@ export class GbServer extends EventEmitter {
   }
 
   /** INVITE for live media; resolves with the dialog and the device's SDP answer once ACKed. */
-  async invite(deviceId: string, channelId: string, sdp: string, ssrc: string, timeoutMs = 10_000): Promise<Dialog> {
+  async invite(deviceId: string, channelId: string, sdp: string, ssrc: string, timeoutMs = 10_000, playback = false): Promise<Dialog> {
     const reg = this.registered(deviceId);
     const fromTag = tag();
     const callId = `${randomBytes(10).toString('hex')}@${this.viaHost}`;
@@ -634,7 +716,7 @@ export class GbServer extends EventEmitter {
     }
     const toTag = headerParams(res.headers.get('to')!).params.tag ?? '';
     const remoteUri = uriOf(res.headers.get('contact') ?? '') || req.uri;
-    const dialog: Dialog = { callId, fromTag, toTag, deviceId, channelId, peer: reg.peer, remoteUri, cseq: 1, sdp: res.body.toString('utf8') };
+    const dialog: Dialog = { callId, fromTag, toTag, deviceId, channelId, peer: reg.peer, remoteUri, cseq: 1, sdp: res.body.toString('utf8'), playback };
     this.dialogs.set(callId, dialog);
     await this.transport.send(reg.peer, this.ackFor(req, res, 1, remoteUri));
     return dialog;

@@ -152,6 +152,8 @@ export function createNode(ctx: AppContext, o: NodeOptions = {}): StreetEyeNode 
   const gb = new GbService(ctx, o.gb);
   // every role builds ingest: API nodes answer live requests with the owner's URL (cluster), the others pull
   const ingest = createIngest(ctx, cameras, gb);
+  // StreetEye as a lower platform sends the upper the sessions this node pulls
+  gb.sessions = ingest.service.manager;
   const fleet = new FleetHealth(ctx, { ...fleetSettingsFromEnv(), ...o.fleet });
   // the engine runs where cameras are pulled for analysis; elsewhere the service validates rules and serves status
   const analytics = new AnalyticsService(ctx, runsOn(ANALYSING) ? ingest.service : null);

@@ -2,7 +2,9 @@
  * A simulated GB/T 28181 device (IPC/NVR) or lower platform: REGISTER with digest auth, Keepalive, answers to
  * Catalog (paged, GB2312), DeviceInfo and DeviceStatus queries, DeviceControl (PTZ commands are recorded), catalog
  * NOTIFY events and Alarm notifications on demand, and INVITE answered with PS over RTP (UDP, TCP passive or TCP
- * active) from a pre-encoded H.264 loop. Faults for tests: wrong password, a mismatched SSRC in the answer, RTP sent
+ * active) from a pre-encoded H.264 loop. Its channels hold recordings (`recordings`): RecordInfo is answered in pages,
+ * an INVITE s=Playback streams the loop for the requested range at the speed INFO/MANSRTSP sets (PLAY Scale, PAUSE) and
+ * ends it with a MediaStatus 121 notify. Faults for tests: wrong password, a mismatched SSRC in the answer, RTP sent
  * from another address, stop sending media.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
@@ -14,6 +16,7 @@ import { authorizationFor } from '../gb28181/sip/digest.js';
 import { SipTransport, type SipPeer } from '../gb28181/sip/transport.js';
 import { buildManscdp, parseManscdp, textOf, MANSCDP_CONTENT_TYPE, type Charset, type XmlNode } from '../gb28181/manscdp.js';
 import { parseSdp } from '../gb28181/sdp.js';
+import { fromGbTime, parseMansrtsp, toGbTime } from '../gb28181/record-info.js';
 import { muxPsFrame } from '../gb28181/ps.js';
 import { frameRfc4571, packetizePs } from '../gb28181/rtp.js';
 import { accessUnits, splitAnnexB } from './h264.js';
@@ -46,6 +49,11 @@ export interface GbSimOptions {
   charset?: Charset;
   edition?: '2016' | '2022';
   name?: string;
+  /**
+   * Recordings every channel holds (the answer to RecordInfo, what s=Playback streams), ms since the epoch.
+   * Default: three spans in the last 3 hours (2 h 50 min–2 h 20 min ago, 2 h–1 h ago, 40–10 min ago).
+   */
+  recordings?: Array<{ startMs: number; endMs: number }>;
 }
 
 interface Stream {
@@ -53,6 +61,7 @@ interface Stream {
   channelId: string;
   stop(): void;
   packets: number;
+  playback?: { startMs: number; endMs: number; scale: number; paused: boolean; ended: boolean };
 }
 
 const tag = () => randomBytes(6).toString('hex');
@@ -67,6 +76,12 @@ export class GbSimDevice {
   faults = { answerSsrc: undefined as string | undefined, rtpFromAddress: undefined as string | undefined, mute: false, refuseInvite: false };
   invites = 0;
   registered = false;
+  /** the recordings every channel holds */
+  readonly recordings: Array<{ startMs: number; endMs: number }>;
+  /** MANSRTSP commands received in playback INFOs */
+  readonly playbackCommands: Array<{ channelId: string; method: string; scale?: number }> = [];
+  /** MediaStatus 121 notifies sent (the end of a playback range) */
+  mediaEnds = 0;
   private units: Array<{ data: Buffer; key: boolean }> = [];
   private keepaliveTimer?: NodeJS.Timeout;
   private cseq = 1;
@@ -74,10 +89,16 @@ export class GbSimDevice {
   private callId = `${randomBytes(8).toString('hex')}@sim`;
   private fromTag = tag();
   private readonly pending = new Map<string, (m: SipResponse) => void>();
-  private readonly o: Required<Omit<GbSimOptions, 'h264File' | 'name'>> & GbSimOptions;
+  private readonly o: Required<Omit<GbSimOptions, 'h264File' | 'name' | 'recordings'>> & GbSimOptions;
 
   constructor(opts: GbSimOptions) {
     this.o = { transport: 'udp', mode: 'device', fps: 10, keepaliveMs: 60_000, expiresS: 3600, pageSize: 4, charset: 'gb18030', edition: '2016', ...opts };
+    const now = Date.now();
+    this.recordings = opts.recordings ?? [
+      { startMs: now - 170 * 60_000, endMs: now - 140 * 60_000 },
+      { startMs: now - 120 * 60_000, endMs: now - 60 * 60_000 },
+      { startMs: now - 40 * 60_000, endMs: now - 10 * 60_000 },
+    ];
     const civil = opts.deviceId.slice(0, 6);
     const prefix = opts.deviceId.slice(0, 10);
     this.channels = Array.from({ length: opts.channels }, (_, i) => ({
@@ -245,6 +266,20 @@ export class GbSimDevice {
         await this.notify({ CmdType: 'DeviceStatus', SN: doc.sn, DeviceID: this.o.deviceId, Result: 'OK', Online: 'ONLINE', Status: 'OK', Encode: 'ON', Record: 'OFF', DeviceTime: new Date().toISOString().slice(0, 19) }, 'Response');
       } else if (doc.cmdType === 'PresetQuery') {
         await this.notify({ CmdType: 'PresetQuery', SN: doc.sn, DeviceID: doc.deviceId, PresetList: [{ PresetID: 1, PresetName: '东门 East gate' }, { PresetID: 2, PresetName: '路口 Crossing' }] }, 'Response');
+      } else if (doc.cmdType === 'RecordInfo') {
+        const from = fromGbTime(textOf(doc.el, 'StartTime'));
+        const to = fromGbTime(textOf(doc.el, 'EndTime'));
+        const known = this.channels.some((c) => c.id === doc.deviceId);
+        const items = known && from < to
+          ? this.recordings.filter((r) => r.endMs > from && r.startMs < to).map((r, i) => ({
+            DeviceID: doc.deviceId, Name: `录像 ${i + 1} Recording`, FilePath: `/rec/${doc.deviceId}/${r.startMs}.ps`, Address: 'SIM',
+            StartTime: toGbTime(Math.max(r.startMs, from)), EndTime: toGbTime(Math.min(r.endMs, to)), Secrecy: 0, Type: 'time', FileSize: 1_000_000,
+          }))
+          : [];
+        for (let i = 0; i < items.length || i === 0; i += this.o.pageSize) {
+          await this.notify({ CmdType: 'RecordInfo', SN: doc.sn, DeviceID: doc.deviceId, Name: 'SIM', SumNum: items.length, RecordList: items.slice(i, i + this.o.pageSize) }, 'Response');
+          if (!items.length) break;
+        }
       } else if (doc.cmdType === 'DeviceControl') {
         const cmd = textOf(doc.el, 'PTZCmd');
         if (cmd) this.ptzCommands.push({ channelId: doc.deviceId, cmd });
@@ -252,6 +287,18 @@ export class GbSimDevice {
       return;
     }
     if (req.method === 'SUBSCRIBE') return this.reply(peer, req, 200, 'OK');
+    if (req.method === 'INFO') {
+      const s = this.streams.get(req.headers.get('call-id')!);
+      const cmd = parseMansrtsp(req.body.toString('utf8'));
+      if (!s?.playback) return this.reply(peer, req, 481, 'Call/Transaction Does Not Exist');
+      if (!cmd) return this.reply(peer, req, 400, 'Bad Request');
+      this.playbackCommands.push({ channelId: s.channelId, method: cmd.method, scale: cmd.method === 'PLAY' ? cmd.scale : undefined });
+      if (cmd.method === 'PLAY') {
+        s.playback.paused = false;
+        if (cmd.scale !== undefined) s.playback.scale = Math.abs(cmd.scale);
+      } else if (cmd.method === 'PAUSE') s.playback.paused = true;
+      return this.reply(peer, req, 200, 'OK');
+    }
     if (req.method === 'INVITE') return this.onInvite(req, peer);
     if (req.method === 'ACK') return;
     if (req.method === 'BYE') {
@@ -269,6 +316,10 @@ export class GbSimDevice {
     if (this.faults.refuseInvite || !this.channels.some((c) => c.id === channelId)) return this.reply(peer, req, 404, 'Not Found');
     const offer = parseSdp(req.body.toString());
     if (!offer.ip || !offer.port || !offer.ssrc) return this.reply(peer, req, 488, 'Not Acceptable Here');
+    const isPlayback = offer.session === 'Playback';
+    if (isPlayback && (!offer.range || !this.recordings.some((r) => r.endMs > offer.range!.start * 1000 && r.startMs < offer.range!.end * 1000))) {
+      return this.reply(peer, req, 404, 'Not Found: no recording in this range');
+    }
     const ssrcText = this.faults.answerSsrc ?? offer.ssrc;
     const ssrc = Number(ssrcText);
     const toTag = tag();
@@ -280,14 +331,28 @@ export class GbSimDevice {
       let i = 0;
       let seq = 0;
       const fps = this.o.fps;
-      const t0 = Date.now();
       const stream = this.streams.get(callId)!;
+      const pb = stream.playback;
+      // the frames' clock: wall time × scale (playback speed), frozen while paused
+      let clockMs = 0;
+      let last = Date.now();
       const tick = () => {
+        const now = Date.now();
+        if (!pb?.paused) clockMs += (now - last) * (pb?.scale ?? 1);
+        last = now;
+        if (pb?.ended) return;
         // send every frame that is due (catch up after event-loop stalls)
-        const due = Math.floor(((Date.now() - t0) * fps) / 1000) + 1;
+        const due = Math.floor((clockMs * fps) / 1000) + 1;
         while (i < due) {
           const u = this.units[i % this.units.length];
           const pts = Math.round((i * 90000) / fps);
+          if (pb && pb.startMs + (i * 1000) / fps >= pb.endMs) {
+            // the end of the requested range: say so (MediaStatus 121), the platform then sends BYE
+            pb.ended = true;
+            this.mediaEnds++;
+            void this.notify({ CmdType: 'MediaStatus', SN: this.sn++, DeviceID: channelId, NotifyType: 121 }).catch(() => {});
+            return;
+          }
           i++;
           if (this.faults.mute) continue;
           for (const p of packetizePs(muxPsFrame({ codec: 'h264', pts, key: u.key, data: u.data }), { seq, timestamp: pts, ssrc })) {
@@ -336,9 +401,11 @@ export class GbSimDevice {
         });
       };
     }
-    this.streams.set(callId, { callId, channelId, packets: 0, stop: () => { for (const f of stops) f(); } });
+    const playback = isPlayback && offer.range ? { startMs: offer.range.start * 1000, endMs: offer.range.end * 1000, scale: 1, paused: false, ended: false } : undefined;
+    this.streams.set(callId, { callId, channelId, packets: 0, playback, stop: () => { for (const f of stops) f(); } });
     const answer = [
-      'v=0', `o=${channelId} 0 0 IN IP4 127.0.0.1`, 's=Play', 'c=IN IP4 127.0.0.1', 't=0 0',
+      'v=0', `o=${channelId} 0 0 IN IP4 127.0.0.1`, `s=${isPlayback ? 'Playback' : 'Play'}`, 'c=IN IP4 127.0.0.1',
+      `t=${offer.range ? `${offer.range.start} ${offer.range.end}` : '0 0'}`,
       `m=video ${mediaPort} ${offer.tcp ? 'TCP/RTP/AVP' : 'RTP/AVP'} 96`, 'a=sendonly', 'a=rtpmap:96 PS/90000',
       ...(offer.tcp ? [`a=setup:${offer.setup === 'passive' ? 'active' : 'passive'}`, 'a=connection:new'] : []),
       `y=${ssrcText}`, 'f=',

@@ -110,6 +110,9 @@ export class SipTransport {
       sock.once('error', reject);
       sock.bind(port, host, () => {
         sock.off('error', reject);
+        // a wave of keepalives during an event-loop stall (a catalog import, GC) waits in the kernel instead of being
+        // dropped: 4 MB ≈ 8,000 keepalives (the kernel caps it at net.core.rmem_max)
+        try { sock.setRecvBufferSize(4 * 1024 * 1024); } catch { /* capped or refused: the default stays */ }
         sock.on('error', (err) => this.o.log.warn({ err: err.message }, 'SIP UDP socket error'));
         sock.on('message', (buf, rinfo) => this.onDatagram(buf, { transport: 'udp', address: rinfo.address, port: rinfo.port }));
         this.udp = sock;

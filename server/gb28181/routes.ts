@@ -8,6 +8,7 @@
  *   GET    /api/gb28181/devices/:deviceId/info         DeviceInfo + DeviceStatus asked of the device now
  *   GET    /api/gb28181/channels                       catalog items (filter by device, kind, approved, text)
  *   POST   /api/gb28181/channels/approve               channels into the inventory (cameras), one transaction
+ * Playback of the channels' own recordings (RecordInfo, s=Playback, MANSRTSP): playback-routes.ts.
  * Metrics: streeteye_gb28181_events_total{event} (registrations, refusals, drops, keepalives...), streeteye_gb28181_devices_online.
  */
 import type { FastifyInstance } from 'fastify';
@@ -22,6 +23,7 @@ import { GbError } from '../../gb28181/server.js';
 import type { GbService } from './service.js';
 import { publishCameraChange } from '../bus.js';
 import { approveChannels } from './approve.js';
+import { gbPlaybackRoutes } from './playback-routes.js';
 
 const deviceParam = {
   type: 'object',
@@ -43,6 +45,7 @@ function gbHttpError(err: unknown): never {
 export async function gbRoutes(app: FastifyInstance, ctx: AppContext & { gb: GbService; metrics?: Registry }): Promise<void> {
   const { gb } = ctx;
   const roles = INVENTORY_EDITORS;
+  await app.register(gbPlaybackRoutes, ctx);
 
   if (ctx.metrics && !ctx.metrics.getSingleMetric('streeteye_gb28181_events_total')) {
     new Gauge({
@@ -63,6 +66,7 @@ export async function gbRoutes(app: FastifyInstance, ctx: AppContext & { gb: GbS
       enabled: gb.settings.enabled, serverId: gb.settings.serverId, realm: gb.settings.realm, sipPort: gb.server.port || gb.settings.sipPort,
       advertiseHost: gb.settings.advertiseHost, mediaTransport: gb.settings.mediaTransport, platformPassword: Boolean(gb.settings.password),
       acceptNew: gb.settings.acceptNew, registered: gb.server.registrations.size, online, streams: gb.streams(), counters: gb.counters,
+      cascade: gb.cascade?.status() ?? null, playbacks: gb.playback.list().length,
     };
   });
 

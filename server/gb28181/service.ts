@@ -20,6 +20,10 @@ import { PipeOpenError, type PipeFeed, type PipeSource } from '../../ingest/pipe
 import { GbRepo } from './repo.js';
 import { DeviceCredentialCache, type DeviceCredentials } from './credential-cache.js';
 import { RegistrationBatch } from './registration-batch.js';
+import { GbPlayback } from './playback.js';
+import { resolveFfmpeg } from '../../media-tools/ffmpeg-path.js';
+import { GbCascade, cascadeSettingsFromEnv, type CascadeSettings } from './cascade.js';
+import type { SessionManager } from '../../ingest/session-manager.js';
 
 export interface GbSettings {
   enabled: boolean;
@@ -38,6 +42,8 @@ export interface GbSettings {
   rtpPorts: [number, number];
   ratePerAddress: number;
   inviteTimeoutMs: number;
+  /** StreetEye as a lower platform of this upper (GB28181_UPPER_*), or null */
+  cascade: CascadeSettings | null;
 }
 
 function firstIpv4(): string {
@@ -73,6 +79,7 @@ export function gbSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): GbSetti
     rtpPorts: range,
     ratePerAddress: envNumber(env, 'GB28181_RATE_PER_ADDRESS', 0, 0, 1_000_000),
     inviteTimeoutMs: envNumber(env, 'GB28181_INVITE_TIMEOUT_S', 8, 1, 60) * 1000,
+    cascade: cascadeSettingsFromEnv(env, serverId),
   };
 }
 
@@ -84,6 +91,9 @@ export function alarmKind(a: Pick<GbAlarm, 'method' | 'type'>): 'motion' | 'tamp
   if (a.method === 5 && a.type === 11) return 'tamper';
   return 'other';
 }
+
+/** devices whose DeviceInfo/Catalog/SUBSCRIBE follow-up may start per second (after a registration) */
+const FOLLOW_UPS_PER_S = 100;
 
 interface Shared {
   key: string;
@@ -100,6 +110,8 @@ export class GbService {
   readonly settings: GbSettings;
   readonly server: GbServer;
   readonly repo: GbRepo;
+  /** playback of the devices' own recordings (RecordInfo, s=Playback, MANSRTSP) */
+  readonly playback: GbPlayback;
   private readonly log: AppContext['logger'];
   private readonly shared = new Map<string, Shared>();
   private readonly keepaliveSeen = new Map<string, Date>();
@@ -111,6 +123,10 @@ export class GbService {
   private readonly credentials: DeviceCredentialCache;
   private readonly registrationRows: RegistrationBatch;
   private offChanged?: () => void;
+  /** the node's sessions (server/node.ts sets them): what the cascade sends to the upper platform */
+  sessions?: SessionManager;
+  /** StreetEye as a lower platform, when GB28181_UPPER_* configure it and the node pulls cameras */
+  cascade?: GbCascade;
 
   constructor(private readonly ctx: AppContext, settings?: Partial<GbSettings>) {
     this.settings = { ...gbSettingsFromEnv(), ...settings };
@@ -133,6 +149,10 @@ export class GbService {
         return password ? { password } : null;
       },
     });
+    this.playback = new GbPlayback({
+      server: this.server, ffmpegPath: resolveFfmpeg(), log: this.log, serverId: s.serverId, advertiseHost: s.advertiseHost,
+      bindHost: s.sipHost, mediaTransport: s.mediaTransport, rtpPorts: s.rtpPorts, inviteTimeoutMs: s.inviteTimeoutMs,
+    });
     this.server.on('registered', (reg: Registration) => void this.onRegistered(reg).catch((err) => this.log.warn({ err, device: reg.deviceId }, 'GB28181 registration bookkeeping failed')));
     this.server.on('refreshed', (reg: Registration) => void this.registrationRows.add(this.regRow(reg)).catch(() => {}));
     this.server.on('online', (reg: Registration) => void this.deviceState(reg.deviceId, true, null));
@@ -151,6 +171,12 @@ export class GbService {
     if (this.started) return;
     this.started = true;
     await this.server.start();
+    this.playback.start();
+    if (this.settings.cascade && this.sessions) {
+      const cascade = new GbCascade(this.ctx, this.settings.cascade, { manager: this.sessions, advertiseHost: this.settings.advertiseHost, bindHost: this.settings.sipHost });
+      // a cascade that cannot bind its SIP port is logged; the receiving platform goes on
+      await cascade.start().then(() => { this.cascade = cascade; }, (err) => this.log.error({ err }, 'GB28181 cascade to the upper platform not started'));
+    }
     // a technician's edit or delete of a device (any node) takes effect at its next REGISTER, not a TTL later
     this.offChanged = this.ctx.bus.subscribe('gb.device.changed', (m) => void this.onDeviceChanged(m.payload.deviceId));
     // devices registered before a restart must register again: nobody is online until they do
@@ -164,8 +190,14 @@ export class GbService {
     if (!this.started) return;
     this.started = false;
     clearInterval(this.flushTimer);
+    clearInterval(this.followUpTimer);
+    this.followUpTimer = undefined;
+    this.followUpQueue.length = 0; // waiting follow-ups are dropped with the server (their promises are never settled)
     this.offChanged?.();
     await this.registrationRows.flush();
+    await this.playback.stop();
+    await this.cascade?.stop();
+    this.cascade = undefined;
     for (const s of [...this.shared.values()]) await this.closeShared(s);
     await this.server.stop();
     await this.flushKeepalives();
@@ -206,7 +238,46 @@ export class GbService {
     const cameras = await this.registrationRows.add(this.regRow(reg));
     this.ctx.bus.publish('gb.device', { deviceId: reg.deviceId, online: true, reason: null });
     for (const cameraId of cameras) await this.cameraStatus(cameraId, 'reachable', null);
-    // what the device is, then its catalog, then its changes
+    // what the device is, then its catalog, then its changes — started at most FOLLOW_UPS_PER_S a second, so that a wave
+    // of devices coming back after a power cut (10,000 at once) spreads its queries instead of flooding the event loop
+    // (and missing keepalives); a device that answers nothing holds no slot, so the next ones are not held up
+    await this.followUpSlot();
+    await this.followUp(reg);
+  }
+
+  private followUpTokens = FOLLOW_UPS_PER_S;
+  private followUpAt = Date.now();
+  private readonly followUpQueue: Array<() => void> = [];
+  private followUpTimer?: NodeJS.Timeout;
+  private refillFollowUps(): void {
+    const now = Date.now();
+    this.followUpTokens = Math.min(FOLLOW_UPS_PER_S, this.followUpTokens + ((now - this.followUpAt) / 1000) * FOLLOW_UPS_PER_S);
+    this.followUpAt = now;
+  }
+  private followUpSlot(): Promise<void> {
+    this.refillFollowUps();
+    if (!this.followUpQueue.length && this.followUpTokens >= 1) {
+      this.followUpTokens--;
+      return Promise.resolve();
+    }
+    const queued = new Promise<void>((r) => this.followUpQueue.push(r));
+    this.followUpTimer ??= setInterval(() => {
+      this.refillFollowUps();
+      while (this.followUpTokens >= 1 && this.followUpQueue.length) {
+        this.followUpTokens--;
+        this.followUpQueue.shift()!();
+      }
+      if (!this.followUpQueue.length) {
+        clearInterval(this.followUpTimer);
+        this.followUpTimer = undefined;
+      }
+    }, 50);
+    this.followUpTimer.unref();
+    return queued;
+  }
+
+  private async followUp(reg: Registration): Promise<void> {
+    if (this.server.registrations.get(reg.deviceId) !== reg) return; // gone (or registered again) while it waited
     try {
       await this.repo.setInfo(this.ctx.db, reg.deviceId, await this.server.deviceInfo(reg.deviceId));
     } catch (err) {

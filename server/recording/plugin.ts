@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { NodeContext } from '../node.js';
 import { recordingRoutes } from './routes.js';
+import { gbExternalRecordings } from '../gb28181/playback-routes.js';
 
 export async function recordingPlugin(app: FastifyInstance, ctx: NodeContext): Promise<void> {
   await app.register(recordingRoutes, {
@@ -16,5 +17,6 @@ export async function recordingPlugin(app: FastifyInstance, ctx: NodeContext): P
     storeId: ctx.recording.nodeId,
     storeDir: ctx.recording.dir,
     urlTtlS: ctx.ingest.settings.liveUrlTtlS,
+    external: gbExternalRecordings({ ...ctx, urlTtlS: ctx.ingest.settings.liveUrlTtlS }),
   });
 }

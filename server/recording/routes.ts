@@ -18,7 +18,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppContext } from '../context.js';
 import type { CameraRepo } from '../inventory/camera-repo.js';
-import { seesRestrictedCameras, type Role } from '../auth/roles.js';
+import { seesRestrictedCameras, type Role, type SessionUser } from '../auth/roles.js';
 import { currentUser } from '../auth/guard.js';
 import { audit } from '../audit.js';
 import { deriveKey } from '../secrets.js';
@@ -47,7 +47,18 @@ const RATES = [1, 2, 4, 8, 16];
 const MAX_RANGE_MS = 24 * 3600_000;
 const MAX_EXPORT_MS = 2 * 3600_000;
 
+/**
+ * Recordings held outside StreetEye's stores (a GB/T 28181 channel's own NVR: server/gb28181/playback-routes.ts):
+ * their spans join the timeline, and their playback answers where StreetEye recorded nothing.
+ */
+export interface ExternalRecordings {
+  spans(cameraId: string, from: number, to: number): Promise<Array<{ from: string; to: string; source: string }>>;
+  /** undefined: not this provider's camera */
+  playback(user: SessionUser, cameraId: string, from: number, to: number, rate: number, ip: string): Promise<{ status: number; body: object } | undefined>;
+}
+
 export interface RecordingRoutesOptions extends AppContext {
+  external?: ExternalRecordings;
   cameras: CameraRepo;
   recorder?: Recorder;
   ffmpegPath: string;
@@ -199,6 +210,9 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
       }
     }
     flush();
+    for (const x of o.external ? await o.external.spans(cam.id, r.from, r.to).catch(() => []) : []) {
+      spans.push({ from: x.from, to: x.to, stream: 'main', available: true, node: x.source, recording: false });
+    }
     const from = new Date(r.from);
     const to = new Date(r.to);
     const others = (await o.db.query<{ kind: string; at: Date; id: string; label: string | null }>(
@@ -241,6 +255,8 @@ export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOp
     const r = range(request.query, { back: 600_000, span: 3600_000 }, MAX_RANGE_MS);
     if (typeof r === 'string') return bad(reply, 400, r);
     const holder = await holderOf(cam.id, r.from, r.to);
+    const ext = 'none' in holder ? await o.external?.playback(user, cam.id, r.from, r.to, rate, request.ip) : undefined;
+    if (ext) return reply.code(ext.status).send(ext.body);
     if ('none' in holder) return bad(reply, 404, 'nothing was recorded in this time range (此时间段无录像)');
     if ('unavailable' in holder) return bad(reply.header('retry-after', '30'), 503, 'the node holding these recordings is unavailable; they are kept and return with it (录像所在节点不可用)');
     const mode = rate > 4 ? 'k' : 'n';
