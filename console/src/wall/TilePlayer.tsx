@@ -40,6 +40,8 @@ export const KEYFRAME_HLS_CONFIG: Partial<HlsConfig> = {
   // one part (the 1 s GOP of the simulator and most cameras) + 0.1 s for the next keyframe to arrive
   liveSyncDuration: 1.1,
   maxLiveSyncPlaybackRate: 1.25,
+  // one small fMP4 part a second needs no remuxing thread: 64 tiles would start 64 workers for it
+  enableWorker: false,
   backBufferLength: 3,
   maxBufferLength: 3,
   maxMaxBufferLength: 4,
