@@ -6,7 +6,7 @@
  * table: 16, 36 and 64 tiles, and a 36-tile wall with one tile focused ("36f": tile 1 on the main stream), each
  * tile its own camera. The wall's decode budget (console/src/wall/decode-budget.ts) adapts to this client; each
  * wall runs --settle s for it to find its level, then --duration s measured:
- *  - moving: tiles whose picture changed at ≥ 1 frame/s (frames presented, getVideoPlaybackQuality, over the run)
+ *  - moving: tiles whose picture changed at ≥ 1 frame/s (frames presented: requestVideoFrameCallback's count, over the run)
  *  - frame rate per tile (min, and the focused tile's), tiles at full / reduced (keyframes) / still at the end
  *  - stalls per minute (whole wall: a live tile's video not advancing for ≥ 1 s), jumps to the live edge
  *  - glass-to-glass latency: the burnt-in clock strip of the frame on screen vs the wall clock, every 2.5 s per tile
@@ -90,14 +90,18 @@ const INSTALL_SAMPLER = `(() => {
       const v = t.querySelector('video');
       if (!v || !v.getVideoPlaybackQuality) continue;
       const q = v.getVideoPlaybackQuality();
-      const n = q.totalVideoFrames - q.droppedVideoFrames;
-      const prev = last.get(v);
-      // a new player on the same element starts its counters again
+      // frames that became the picture (the player's requestVideoFrameCallback count); getVideoPlaybackQuality's
+      // dropped count where there is none (Chromium counts a 1 fps tile's frames as dropped when nothing painted them)
+      const n = v.dataset.presented !== undefined ? Number(v.dataset.presented) : q.totalVideoFrames - q.droppedVideoFrames;
+      const run = v.dataset.run || '';
+      const prev0 = last.get(v);
+      // a new player on the same element (a rendition switch) starts its counters again
+      const prev = prev0 && prev0.run === run ? prev0 : prev0 ? { n: 0, st: 0, rs: 0, run } : undefined;
       e.presented += prev === undefined ? 0 : n >= prev.n ? n - prev.n : n;
       // the player's stall and jump counters start again with each player (a rendition switch) too
       const st = Number(v.dataset.stalls || 0), rs = Number(v.dataset.resyncs || 0);
       if (prev !== undefined) { e.stalls += st >= prev.st ? st - prev.st : st; e.resyncs += rs >= prev.rs ? rs - prev.rs : rs; }
-      last.set(v, { n, st, rs });
+      last.set(v, { n, st, rs, run });
     }
   }, 1000);
 })()`;
@@ -275,7 +279,7 @@ async function main(): Promise<void> {
       console.log(`| ${g.wall} | ${g.figure} | ${g.unit} | ${g.kind === 'min' ? '≥' : '≤'} ${g.goal.toFixed(g.goal % 1 ? 2 : 0)} | ${Number.isFinite(ratio) ? ratio.toFixed(2) : '—'} | ${ok ? 'ok' : 'MISSED'} |`);
     }
     for (const h of heapTrends) console.log(h);
-    console.log('moving: frames presented (decoded − dropped) per second over the run ≥ 0.95 (1 fps less one frame of slack for the 1 s GOP); stalls: a live tile not advancing for ≥ 1 s (the tile player counts them);');
+    console.log('moving: frames presented (became the picture: requestVideoFrameCallback) per second over the run ≥ 0.95 (1 fps less one frame of slack for the 1 s GOP); stalls: a live tile not advancing for ≥ 1 s (the tile player counts them);');
     console.log('jumps to live: a tile too far behind seeks to the live edge (TilePlayer LIVE_SYNC); latency: wall clock minus the burnt-in clock of the frame on screen.');
     await w.close();
     await db.close();

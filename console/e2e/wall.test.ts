@@ -375,6 +375,40 @@ describe('video wall in Chromium', () => {
     expect(await page.locator('.map-svg image').count()).toBe(0);
   }, 150_000);
 
+  it('a keyframe tile presents one frame per GOP in media time, and the wall does not read them as dropped', async () => {
+    // a page of its own: the full-rate cap set here stays in its own storage
+    const ctx = await w.browser.newContext({ baseURL: w.httpsBase, ignoreHTTPSErrors: true, viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    try {
+      const p = await ctx.newPage();
+      await w.login(p, w.httpsBase, 'operator');
+      await p.goto(`/wall?layout=4&cameras=${ids(4).join(',')}`);
+      const t = p.locator('[data-testid="tile"]');
+      await expect.poll(() => t.evaluateAll((els) => els.map((e) => e.getAttribute('data-state'))), { timeout: 40_000 }).toEqual(Array(4).fill('live'));
+      // one tile at full rate: the other three play the keyframe rendition
+      await p.getByTestId('live-budget').fill('1');
+      const kf = p.locator('[data-testid="tile"][data-rate="reduced"] video[data-rendition="keyframes"]');
+      await expect.poll(() => kf.count(), { timeout: 30_000 }).toBe(3);
+      // frames that became the picture (requestVideoFrameCallback) per second of media played, on one player
+      const probe = () => kf.evaluateAll((vs) => vs.map((v) => ({ run: (v as unknown as { dataset: Record<string, string> }).dataset.run, presented: Number((v as unknown as { dataset: Record<string, string> }).dataset.presented ?? NaN), played: Number((v as unknown as { dataset: Record<string, string> }).dataset.played ?? NaN) })));
+      await expect.poll(async () => (await probe()).every((x) => x.played > 0 && x.presented > 0), { timeout: 30_000 }).toBe(true);
+      const a = await probe();
+      await expect.poll(async () => Math.min(...(await probe()).map((x, i) => x.played - a[i].played)), { timeout: 30_000, interval: 500 }).toBeGreaterThan(6);
+      const b = await probe();
+      for (const [i, x] of b.entries()) {
+        if (x.run !== a[i].run) continue; // the budget swapped this player meanwhile: its counters started again
+        const gops = x.played - a[i].played; // media seconds: 1 s GOP
+        // one frame per GOP; a frame of slack at each end of the window
+        expect(x.presented - a[i].presented, `tile ${i}: ${JSON.stringify([a[i], x])}`).toBeGreaterThanOrEqual(Math.floor(gops) - 1);
+        expect(x.presented - a[i].presented).toBeLessThanOrEqual(Math.ceil(gops) + 1);
+      }
+      // every keyframe on screen is no dropped frame: the wall keeps them moving instead of stepping them to stills
+      expect(await t.evaluateAll((els) => els.map((e) => e.getAttribute('data-rate')))).not.toContain('still');
+      expect(Number(await p.getByTestId('wall-page').getAttribute('data-dropped-ratio'))).toBeLessThan(0.25);
+    } finally {
+      await ctx.close();
+    }
+  }, 150_000);
+
   it('steps tiles down on a saturated client while the focused tile keeps full rate, and back up when it recovers', async () => {
     await page.goto(`/wall?layout=9&cameras=${ids(9).join(',')}`);
     await expect.poll(() => attrs('data-state'), { timeout: 40_000 }).toEqual(Array(9).fill('live'));

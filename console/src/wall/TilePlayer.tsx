@@ -30,18 +30,30 @@ export const HLS_CONFIG: Partial<HlsConfig> = {
 /**
  * The keyframe-only rendition: one frame per GOP (1 s), each a one-frame part. Its PART-HOLD-BACK (3 parts = 3 s)
  * would put the tile 3 s behind; hls.js measures latency from the end of the last part, which lasts until the next
- * keyframe, so a target of one part plus a little margin shows each keyframe soon after it arrives.
+ * keyframe, so a target of one part plus a little margin puts the playhead where the next keyframe starts just as it
+ * arrives: each keyframe is on screen at once. One that comes late holds the playhead at the end of the last
+ * frame (still on screen) and plays the moment it is appended; hls.js raises its target by liveSyncOnStallIncrease
+ * only for a wait it reports as a stall.
  */
 export const KEYFRAME_HLS_CONFIG: Partial<HlsConfig> = {
   ...HLS_CONFIG,
-  // one part (the frame on screen lasts until the next keyframe) + half a second for the next one to arrive late
-  liveSyncDuration: 1.5,
+  // one part (the 1 s GOP of the simulator and most cameras) + 0.1 s for the next keyframe to arrive
+  liveSyncDuration: 1.1,
   maxLiveSyncPlaybackRate: 1.25,
+  // one small fMP4 part a second needs no remuxing thread: 64 tiles would start 64 workers for it
+  enableWorker: false,
   backBufferLength: 3,
   maxBufferLength: 3,
   maxMaxBufferLength: 4,
   maxBufferSize: 2 * 1000 * 1000,
 };
+
+/**
+ * The main stream (a focused tile: the one the operator is looking at): two parts (0.4 s) behind the newest instead
+ * of PART-HOLD-BACK's three. A stall moves the target back by liveSyncOnStallIncrease, so a PC that cannot hold it
+ * settles a little further back instead of stalling again.
+ */
+export const MAIN_HLS_CONFIG: Partial<HlsConfig> = { ...HLS_CONFIG, liveSyncDuration: 0.4 };
 
 export type Rendition = 'full' | 'keyframes';
 
@@ -72,9 +84,17 @@ export interface PlayerStats {
   bitrateKbps: number | null;
   width: number;
   height: number;
-  /** getVideoPlaybackQuality(): frames decoded and frames dropped since this player started */
+  /** getVideoPlaybackQuality(): frames decoded since this player started */
   totalFrames: number;
+  /**
+   * Frames decoded that never became the picture: on a keyframe tile decoded less presented (presentedFrames), else
+   * getVideoPlaybackQuality's dropped count. Chromium counts a frame as dropped when nothing fetched it for painting
+   * before the next one replaced it, which on a 1 fps keyframe tile is most frames although each was the picture for
+   * its second (bench/kf-probe.ts shows it): that count is no measure of decoding there.
+   */
   droppedFrames: number;
+  /** keyframe tiles: frames that became the element's picture (requestVideoFrameCallback's presentedFrames); else null */
+  presentedFrames: number | null;
   stalls: number;
   restarts: number;
   /** jumps back to the live edge after drifting too far behind */
@@ -89,10 +109,18 @@ export interface PlayerStats {
 }
 
 export function emptyStats(rendition: Rendition = 'full'): PlayerStats {
-  return { latencyS: null, bitrateKbps: null, width: 0, height: 0, totalFrames: 0, droppedFrames: 0, stalls: 0, restarts: 0, resyncs: 0, rendition, playedS: 0, behind: false };
+  return { latencyS: null, bitrateKbps: null, width: 0, height: 0, totalFrames: 0, droppedFrames: 0, presentedFrames: null, stalls: 0, restarts: 0, resyncs: 0, rendition, playedS: 0, behind: false };
 }
 
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15_000];
+/** each player effect's number, on the element (data-run): the bench and tests tell a new player's counters from an old one's */
+let runs = 0;
+
+/** the video element's frame callbacks, which not every browser has (the DOM typings say every one does) */
+type FrameCallbackVideo = {
+  requestVideoFrameCallback?(cb: (now: number, meta: { presentedFrames: number; mediaTime: number }) => void): number;
+  cancelVideoFrameCallback?(id: number): void;
+};
 
 let stillCanvas: HTMLCanvasElement | null = null;
 /**
@@ -156,6 +184,28 @@ export function TilePlayer({ cameraId, stream, rendition = 'full', kick, onStatu
     let status: PlayerStatus = { phase: 'connecting', reason: null };
     const loaded: Array<{ t: number; n: number }> = [];
     video.dataset.rendition = rendition;
+    video.dataset.run = String(++runs);
+    // a keyframe tile's frames presented (became the picture), counted across this effect's players: the element's own
+    // counter starts again with each player, and a second callback for the same frame adds nothing. Only there: a
+    // frame callback makes the page render again for each frame, which 25 fps tiles by the dozen cannot afford
+    const fv = video as unknown as FrameCallbackVideo;
+    const countFrames = rendition === 'keyframes' && typeof fv.requestVideoFrameCallback === 'function';
+    let presented = 0;
+    let lastPresented = -1;
+    let frameCb = 0;
+    const onFrame = (_now: number, meta: { presentedFrames: number }) => {
+      if (disposed) return;
+      const n = meta.presentedFrames;
+      presented += lastPresented < 0 || n < lastPresented ? 1 : n - lastPresented;
+      lastPresented = n;
+      frameCb = fv.requestVideoFrameCallback!(onFrame);
+    };
+    const watchFrames = () => {
+      if (!countFrames) return;
+      if (frameCb) fv.cancelVideoFrameCallback?.(frameCb);
+      lastPresented = -1;
+      frameCb = fv.requestVideoFrameCallback!(onFrame);
+    };
 
     const report = (phase: PlayerPhase, reason: string | null = null, fatal = false, unsupported = false) => {
       if (status.phase === phase && status.reason === reason && !!status.fatal === fatal && !!status.unsupported === unsupported) return;
@@ -212,7 +262,7 @@ export function TilePlayer({ cameraId, stream, rendition = 'full', kick, onStatu
       lastAdvance = performance.now();
       let h: Hls;
       try {
-        h = new Hls(choice.keyframes ? KEYFRAME_HLS_CONFIG : HLS_CONFIG);
+        h = new Hls(choice.keyframes ? KEYFRAME_HLS_CONFIG : choice.stream === 'main' ? MAIN_HLS_CONFIG : HLS_CONFIG);
       } catch (e) {
         retryLater(`播放器 player: ${(e as Error).message}`);
         return;
@@ -234,6 +284,7 @@ export function TilePlayer({ cameraId, stream, rendition = 'full', kick, onStatu
       });
       h.loadSource(choice.url);
       h.attachMedia(video);
+      watchFrames();
       // a new signed URL a minute before this one expires
       const renewIn = Math.max(10_000, Date.parse(live.expiresAt) - Date.now() - 60_000);
       renewTimer = window.setTimeout(() => void start(), Math.min(renewIn, 2 ** 31 - 1));
@@ -284,7 +335,9 @@ export function TilePlayer({ cameraId, stream, rendition = 'full', kick, onStatu
       stats.height = video.videoHeight;
       const q = video.getVideoPlaybackQuality?.();
       stats.totalFrames = framesBase.total + (q?.totalVideoFrames ?? 0);
-      stats.droppedFrames = framesBase.dropped + (q?.droppedVideoFrames ?? 0);
+      stats.presentedFrames = countFrames ? presented : null;
+      stats.droppedFrames = stats.presentedFrames !== null ? Math.max(0, stats.totalFrames - stats.presentedFrames) : framesBase.dropped + (q?.droppedVideoFrames ?? 0);
+      if (stats.presentedFrames !== null) video.dataset.presented = String(stats.presentedFrames);
       video.dataset.stalls = String(stats.stalls);
       video.dataset.resyncs = String(stats.resyncs);
       video.dataset.frames = String(stats.totalFrames);
@@ -301,6 +354,7 @@ export function TilePlayer({ cameraId, stream, rendition = 'full', kick, onStatu
       window.clearTimeout(retryTimer);
       window.clearTimeout(renewTimer);
       window.clearInterval(watch);
+      if (frameCb) fv.cancelVideoFrameCallback?.(frameCb);
       // a rendition change reuses this element: keep its picture while the next player starts
       keepLastFrame(video);
       teardown();

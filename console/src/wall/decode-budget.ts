@@ -13,6 +13,7 @@
 export type TileRate = 'full' | 'reduced' | 'still';
 
 export interface TileSample {
+  /** what the tile was given: its player's rendition (full, reduced), or still (no player) */
   rate: TileRate;
   /** frames decoded and dropped during the window */
   frames: number;
@@ -53,8 +54,10 @@ export interface BudgetOptions {
   settleWindows?: number;
   /** keyframe tiles' dropped/decoded frames above this: stills */
   stillDropped?: number;
-  /** windows after the wall's tiles change (a page load, a layout) in which no tile is made still */
+  /** windows after the wall's tiles change (a page load, a layout) in which no tile is made still, counted again from
+   *  when the last of their players is up (up to maxStartWindows after the change: a dead camera does not hold it) */
   startWindows?: number;
+  maxStartWindows?: number;
 }
 
 export type Verdict = 'saturated' | 'healthy' | 'steady';
@@ -73,6 +76,7 @@ export class DecodeBudget {
   private busyRun = 0;
   private lastOthers = -1;
   private graceLeft = 0;
+  private sinceTiles = 0;
   private calmRun = 0;
   private probe: number;
   private sinceChange = Infinity;
@@ -83,7 +87,7 @@ export class DecodeBudget {
   constructor(o: BudgetOptions) {
     this.o = {
       saturatedDropped: 0.08, healthyDropped: 0.02, stillDropped: 0.25, saturatedBusy: 0.5, healthyBusy: 0.25, saturatedBehind: 0.2,
-      probeWindows: 4, maxProbeWindows: 16, settleWindows: 1, startWindows: 5, ...o,
+      probeWindows: 4, maxProbeWindows: 16, settleWindows: 1, startWindows: 5, maxStartWindows: 20, ...o,
     };
     this.full = Math.max(0, Math.min(o.maxFull, o.initialFull));
     this.probe = this.o.probeWindows;
@@ -112,8 +116,11 @@ export class DecodeBudget {
     // motion goes only on lasting evidence: keyframe tiles losing a quarter of their frames, or the main thread busy
     // three windows in a row, and never while the wall's tiles have just changed (players starting cost a burst of main-thread work)
     this.busyRun = busy > this.o.saturatedBusy ? this.busyRun + 1 : 0;
-    if (others !== this.lastOthers) { this.lastOthers = others; this.graceLeft = this.o.startWindows; }
-    else if (this.graceLeft > 0) this.graceLeft--;
+    if (others !== this.lastOthers) { this.lastOthers = others; this.graceLeft = this.o.startWindows; this.sinceTiles = 0; }
+    else { this.sinceTiles++; if (this.graceLeft > 0) this.graceLeft--; }
+    // 64 players starting on a slow PC take longer than the grace: their start-up work says nothing about what the
+    // wall costs once it plays, so the grace runs from when the last of them is up
+    if (this.sinceTiles < this.o.maxStartWindows && s.tiles.some((t) => !t.priority && t.rate !== 'still' && !t.playing)) this.graceLeft = this.o.startWindows;
     // (a still tile is worse for the operator than a lost keyframe: the bar is higher than for full rate)
     const movingTooMuch = this.graceLeft === 0 && (droppedOthers > this.o.stillDropped || this.busyRun >= 3);
     const healthy = !fullTooMuch && this.droppedRatio < this.o.healthyDropped && busy < this.o.healthyBusy && !fullTiles.some((t) => t.behind);

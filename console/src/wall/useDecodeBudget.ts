@@ -32,8 +32,9 @@ export function useDecodeBudget(board: StatsBoard, order: readonly number[], pri
   const budget = budgetRef.current;
   budget.o.maxFull = maxFull;
   const [version, setVersion] = useState(0);
-  const live = useRef({ order, priority });
-  live.current = { order, priority };
+  const live = useRef({ order, priority, rates: new Map<number, TileRate>() });
+  live.current.order = order;
+  live.current.priority = priority;
 
   useEffect(() => {
     const meter = longTaskMeter();
@@ -44,7 +45,9 @@ export function useDecodeBudget(board: StatsBoard, order: readonly number[], pri
       const now = performance.now();
       const windowMs = now - windowStart;
       windowStart = now;
-      const { order: o, priority: p } = live.current;
+      const { order: o, priority: p, rates } = live.current;
+      // a hidden page presents nothing (no frame callbacks, no painting): that says nothing about decoding
+      if (document.hidden) { meter.take(); return; }
       const tiles: TileSample[] = [];
       for (const i of o) {
         const ref = board.get(i);
@@ -55,7 +58,7 @@ export function useDecodeBudget(board: StatsBoard, order: readonly number[], pri
         const frames = Math.max(0, s.totalFrames - base.frames);
         const dropped = Math.max(0, s.droppedFrames - base.dropped);
         last.set(i, { stats: s, frames: s.totalFrames, dropped: s.droppedFrames });
-        tiles.push({ rate: s.rendition === 'keyframes' ? 'reduced' : 'full', frames, dropped, behind: s.behind, playing: frames > 0, priority: p.has(i) });
+        tiles.push({ rate: rates.get(i) === 'still' ? 'still' : s.rendition === 'keyframes' ? 'reduced' : 'full', frames, dropped, behind: s.behind, playing: frames > 0, priority: p.has(i) });
       }
       const busyMs = meter.take();
       const others = o.filter((i) => !p.has(i)).length;
@@ -73,5 +76,7 @@ export function useDecodeBudget(board: StatsBoard, order: readonly number[], pri
   }, [board, budget, expose]);
 
   // eslint-disable-next-line react-hooks/exhaustive-deps
-  return useMemo(() => budget.assign(order, priority), [budget, order, priority, version, maxFull]);
+  const rates = useMemo(() => budget.assign(order, priority), [budget, order, priority, version, maxFull]);
+  live.current.rates = rates;
+  return rates;
 }

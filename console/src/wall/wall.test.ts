@@ -183,6 +183,21 @@ describe('decode budget', () => {
     expect(rates(b, 9, [0])).toEqual(['full', ...Array(8).fill('reduced')]);
   });
 
+  it('makes no tile still while the wall\'s players are starting: the grace runs from when the last one is up', () => {
+    const b = new DecodeBudget({ maxFull: 16, initialFull: 0 });
+    // 64 keyframe tiles, a fifth still connecting, the main thread busy with starting them, for 30 s
+    const starting = (n: number) => ({ windowMs: 2000, busy: 0.8, tiles: [...tiles(64 - n, { rate: 'reduced', frames: 2 }), ...tiles(n, { rate: 'reduced', frames: 0, playing: false })] });
+    for (let w = 0; w < 15; w++) b.update(starting(12), 64);
+    expect(rates(b, 64).filter((x) => x === 'still')).toHaveLength(0);
+    // all up, and still busy: stills after the grace
+    for (let w = 0; w < 12; w++) b.update(starting(0), 64);
+    expect(rates(b, 64).filter((x) => x === 'still').length).toBeGreaterThan(0);
+    // a tile that never plays (a dead camera) does not hold the grace for ever
+    const c = new DecodeBudget({ maxFull: 16, initialFull: 0 });
+    for (let w = 0; w < 40; w++) c.update(starting(1), 64);
+    expect(rates(c, 64).filter((x) => x === 'still').length).toBeGreaterThan(0);
+  });
+
   it('full-rate tiles behind live take full rate away but never motion; keyframe tiles behind do not', () => {
     const b = new DecodeBudget({ maxFull: 16, initialFull: 4 });
     for (let w = 0; w < 30; w++) b.update({ windowMs: 2000, busy: 0, tiles: [...tiles(4, { behind: true }), ...tiles(5, { rate: 'reduced', frames: 2 })] }, 9);
