@@ -4,38 +4,8 @@
  * samples (tfhd/tfdt/trun, default-base-is-moof as ffmpeg and the native muxer write). A sample becomes an Annex-B
  * access unit with 90 kHz PTS/DTS; keyframes carry the parameter sets in front (a PS receiver joins at any keyframe).
  */
+import { body, children, find, findPath } from '../media/mp4/boxes.js';
 import type { AccessUnit, VideoCodec } from './ps.js';
-
-interface Box { type: string; start: number; body: number; end: number }
-
-function* boxes(b: Buffer, from: number, to: number): Generator<Box> {
-  let p = from;
-  while (p + 8 <= to) {
-    let size = b.readUInt32BE(p);
-    const type = b.toString('latin1', p + 4, p + 8);
-    let body = p + 8;
-    if (size === 1) {
-      if (p + 16 > to) return;
-      size = Number(b.readBigUInt64BE(p + 8));
-      body = p + 16;
-    } else if (size === 0) size = to - p;
-    if (size < body - p || p + size > to) return;
-    yield { type, start: p, body, end: p + size };
-    p += size;
-  }
-}
-
-function find(b: Buffer, parent: { body: number; end: number }, path: string[]): Box | undefined {
-  let cur: { body: number; end: number } | undefined = parent;
-  let found: Box | undefined;
-  for (const name of path) {
-    found = undefined;
-    for (const x of boxes(b, cur!.body, cur!.end)) if (x.type === name) { found = x; break; }
-    if (!found) return undefined;
-    cur = found;
-  }
-  return found;
-}
 
 export interface TrackConfig {
   codec: VideoCodec;
@@ -48,23 +18,27 @@ export interface TrackConfig {
 
 /** Read the video track's codec configuration from an init segment (ftyp+moov). */
 export function readTrackConfig(init: Buffer): TrackConfig | undefined {
-  const moov = [...boxes(init, 0, init.length)].find((x) => x.type === 'moov');
+  const moov = [...children(init, 0, init.length)].find((x) => x.type === 'moov');
   if (!moov) return undefined;
-  for (const trak of boxes(init, moov.body, moov.end)) {
+  for (const trak of children(init, ...body(moov))) {
     if (trak.type !== 'trak') continue;
-    const tkhd = find(init, trak, ['tkhd']);
-    const mdhd = find(init, trak, ['mdia', 'mdhd']);
-    const stsd = find(init, trak, ['mdia', 'minf', 'stbl', 'stsd']);
+    const tkhd = findPath(init, trak, ['tkhd']);
+    const mdhd = findPath(init, trak, ['mdia', 'mdhd']);
+    const stsd = findPath(init, trak, ['mdia', 'minf', 'stbl', 'stsd']);
     if (!mdhd || !stsd || !tkhd) continue;
-    const timescale = init.readUInt32BE(mdhd.body + (init[mdhd.body] === 1 ? 20 : 12));
-    const trackId = init.readUInt32BE(tkhd.body + (init[tkhd.body] === 1 ? 20 : 12));
+    const [mdhdAt] = body(mdhd);
+    const [tkhdAt] = body(tkhd);
+    const timescale = init.readUInt32BE(mdhdAt + (init[mdhdAt] === 1 ? 20 : 12));
+    const trackId = init.readUInt32BE(tkhdAt + (init[tkhdAt] === 1 ? 20 : 12));
     // stsd: version/flags, entry count, then sample entries; a VisualSampleEntry's boxes start 78 bytes in
-    for (const entry of boxes(init, stsd.body + 8, stsd.end)) {
+    const [stsdAt, stsdEnd] = body(stsd);
+    for (const entry of children(init, stsdAt + 8, stsdEnd)) {
       const codec: VideoCodec | undefined = entry.type === 'avc1' || entry.type === 'avc3' ? 'h264' : entry.type === 'hvc1' || entry.type === 'hev1' ? 'h265' : undefined;
       if (!codec) continue;
-      const cfg = [...boxes(init, entry.body + 78, entry.end)].find((x) => x.type === (codec === 'h264' ? 'avcC' : 'hvcC'));
+      const [entryAt, entryEnd] = body(entry);
+      const cfg = find(init, entryAt + 78, entryEnd, codec === 'h264' ? 'avcC' : 'hvcC');
       if (!cfg) continue;
-      const c = init.subarray(cfg.body, cfg.end);
+      const c = init.subarray(...body(cfg));
       const sets: Buffer[] = [];
       let lengthSize = 4;
       try {
@@ -104,14 +78,15 @@ function nalType(n: Buffer, codec: VideoCodec): number {
 /** The access units of one or more moof+mdat fragments. Malformed boxes end the walk (what was read is returned). */
 export function fragmentUnits(frag: Buffer, cfg: TrackConfig): AccessUnit[] {
   const out: AccessUnit[] = [];
-  const top = [...boxes(frag, 0, frag.length)];
+  const top = [...children(frag, 0, frag.length)];
   for (const moof of top) {
     if (moof.type !== 'moof') continue;
-    for (const traf of boxes(frag, moof.body, moof.end)) {
+    for (const traf of children(frag, ...body(moof))) {
       if (traf.type !== 'traf') continue;
-      const tfhd = find(frag, traf, ['tfhd']);
-      if (!tfhd || frag.readUInt32BE(tfhd.body + 4) !== cfg.trackId) continue;
-      let p = tfhd.body;
+      const tfhd = findPath(frag, traf, ['tfhd']);
+      if (!tfhd) continue;
+      let [p] = body(tfhd);
+      if (frag.readUInt32BE(p + 4) !== cfg.trackId) continue;
       const tf = frag.readUInt32BE(p) & 0xffffff;
       p += 8;
       let base = moof.start;
@@ -123,11 +98,16 @@ export function fragmentUnits(frag: Buffer, cfg: TrackConfig): AccessUnit[] {
       if (tf & 0x08) { defDur = frag.readUInt32BE(p); p += 4; }
       if (tf & 0x10) { defSize = frag.readUInt32BE(p); p += 4; }
       if (tf & 0x20) { defFlags = frag.readUInt32BE(p); p += 4; }
-      const tfdt = find(frag, traf, ['tfdt']);
-      let dts = tfdt ? (frag[tfdt.body] === 1 ? Number(frag.readBigUInt64BE(tfdt.body + 4)) : frag.readUInt32BE(tfdt.body + 4)) : 0;
-      for (const trun of boxes(frag, traf.body, traf.end)) {
+      const tfdt = findPath(frag, traf, ['tfdt']);
+      let dts = 0;
+      if (tfdt) {
+        const [at] = body(tfdt);
+        dts = frag[at] === 1 ? Number(frag.readBigUInt64BE(at + 4)) : frag.readUInt32BE(at + 4);
+      }
+      for (const trun of children(frag, ...body(traf))) {
         if (trun.type !== 'trun') continue;
-        let q = trun.body;
+        const [trunAt, trunEnd] = body(trun);
+        let q = trunAt;
         const version = frag[q];
         const fl = frag.readUInt32BE(q) & 0xffffff;
         const count = frag.readUInt32BE(q + 4);
@@ -137,7 +117,7 @@ export function fragmentUnits(frag: Buffer, cfg: TrackConfig): AccessUnit[] {
         let firstFlags: number | undefined;
         if (fl & 0x04) { firstFlags = frag.readUInt32BE(q); q += 4; }
         let at = base + offset;
-        for (let i = 0; i < count && q <= trun.end; i++) {
+        for (let i = 0; i < count && q <= trunEnd; i++) {
           let dur = defDur;
           let size = defSize;
           let flags = i === 0 && firstFlags !== undefined ? firstFlags : defFlags;

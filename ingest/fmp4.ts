@@ -8,6 +8,8 @@
  * codec, size and timescale. Nothing here depends on arrival time.
  */
 
+import { body, children, find, type Box } from '../media/mp4/boxes.js';
+
 export interface TrackInfo {
   trackId: number;
   timescale: number;
@@ -43,41 +45,6 @@ export interface Fragment {
 }
 
 const SAMPLE_NON_SYNC = 0x00010000;
-
-interface Box {
-  type: string;
-  start: number; // offset of the box header within the buffer
-  headerSize: number;
-  size: number;
-}
-
-function* children(buf: Buffer, start: number, end: number): Generator<Box> {
-  let off = start;
-  while (off + 8 <= end) {
-    let size = buf.readUInt32BE(off);
-    const type = buf.toString('latin1', off + 4, off + 8);
-    let headerSize = 8;
-    if (size === 1) {
-      if (off + 16 > end) return;
-      size = Number(buf.readBigUInt64BE(off + 8));
-      headerSize = 16;
-    } else if (size === 0) {
-      size = end - off;
-    }
-    if (size < headerSize || off + size > end) return;
-    yield { type, start: off, headerSize, size };
-    off += size;
-  }
-}
-
-function find(buf: Buffer, start: number, end: number, type: string): Box | undefined {
-  for (const b of children(buf, start, end)) if (b.type === type) return b;
-  return undefined;
-}
-
-function body(b: Box): [number, number] {
-  return [b.start + b.headerSize, b.start + b.size];
-}
 
 function hex2(n: number): string {
   return n.toString(16).padStart(2, '0');

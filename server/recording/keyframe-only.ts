@@ -3,30 +3,14 @@
  * are copied into a new moof+mdat (one sample, same decode time, duration = the GOP's): a remux of the box headers,
  * never a re-encode. Played at 8x–16x, the browser decodes only a keyframe or two per second of screen time.
  */
-
-interface Box { type: string; start: number; size: number; header: number }
-
-function* boxes(buf: Buffer, start: number, end: number): Generator<Box> {
-  let off = start;
-  while (off + 8 <= end) {
-    const size = buf.readUInt32BE(off);
-    const type = buf.toString('latin1', off + 4, off + 8);
-    if (size < 8 || off + size > end) return;
-    yield { type, start: off, size, header: 8 };
-    off += size;
-  }
-}
-const child = (buf: Buffer, b: Box, type: string): Box | undefined => {
-  for (const c of boxes(buf, b.start + b.header, b.start + b.size)) if (c.type === type) return c;
-  return undefined;
-};
+import { body, find } from '../../media/mp4/boxes.js';
 
 function box(type: string, ...payload: Buffer[]): Buffer {
-  const body = Buffer.concat(payload);
+  const content = Buffer.concat(payload);
   const head = Buffer.alloc(8);
-  head.writeUInt32BE(8 + body.length, 0);
+  head.writeUInt32BE(8 + content.length, 0);
   head.write(type, 4, 'latin1');
-  return Buffer.concat([head, body]);
+  return Buffer.concat([head, content]);
 }
 
 export interface KeyframeSample {
@@ -40,14 +24,14 @@ export interface KeyframeSample {
 
 /** The first sample (the keyframe) of one moof+mdat fragment (default-base-is-moof, as ffmpeg and StreetEye write). */
 export function firstSample(frag: Buffer, defaults: { size?: number; flags?: number } = {}): KeyframeSample | undefined {
-  const moof = [...boxes(frag, 0, frag.length)].find((b) => b.type === 'moof');
+  const moof = find(frag, 0, frag.length, 'moof');
   if (!moof) return undefined;
-  const traf = child(frag, moof, 'traf');
+  const traf = find(frag, ...body(moof), 'traf');
   if (!traf) return undefined;
-  const tfhd = child(frag, traf, 'tfhd');
-  const trun = child(frag, traf, 'trun');
+  const tfhd = find(frag, ...body(traf), 'tfhd');
+  const trun = find(frag, ...body(traf), 'trun');
   if (!tfhd || !trun) return undefined;
-  let p = tfhd.start + 8;
+  let p = body(tfhd)[0];
   const tfFlags = frag.readUInt32BE(p) & 0xffffff;
   const trackId = frag.readUInt32BE(p + 4);
   p += 8;
@@ -60,12 +44,12 @@ export function firstSample(frag: Buffer, defaults: { size?: number; flags?: num
   if (tfFlags & 0x10) { defSize = frag.readUInt32BE(p); p += 4; }
   if (tfFlags & 0x20) { defFlags = frag.readUInt32BE(p); p += 4; }
   let baseDecodeTime = 0n;
-  const tfdt = child(frag, traf, 'tfdt');
+  const tfdt = find(frag, ...body(traf), 'tfdt');
   if (tfdt) {
-    const q = tfdt.start + 8;
+    const q = body(tfdt)[0];
     baseDecodeTime = frag[q] === 1 ? frag.readBigUInt64BE(q + 4) : BigInt(frag.readUInt32BE(q + 4));
   }
-  let q = trun.start + 8;
+  let q = body(trun)[0];
   const version = frag[q];
   const flags = frag.readUInt32BE(q) & 0xffffff;
   const count = frag.readUInt32BE(q + 4);

@@ -4,23 +4,15 @@
  * fragmented file's duration from decode time 0, so a run starting at 7 s would be placed 7 s late); bench:record lays
  * copies of a recording end to end.
  */
+import { body, children } from '../../media/mp4/boxes.js';
 
+/** Calls fn with the payload offset and version of each moof/traf/tfdt. */
 function visitTfdt(buf: Buffer, fn: (at: number, version: number) => void): void {
   const walk = (start: number, end: number, parent: string) => {
-    for (let p = start; p + 8 <= end;) {
-      let size = buf.readUInt32BE(p);
-      const type = buf.toString('latin1', p + 4, p + 8);
-      let header = 8;
-      if (size === 1) {
-        if (p + 16 > end) return;
-        size = Number(buf.readBigUInt64BE(p + 8));
-        header = 16;
-      }
-      if (size === 0) size = end - p; // to the end
-      if (size < header || p + size > end) return;
-      if (type === 'moof' || type === 'traf') walk(p + header, p + size, type);
-      else if (type === 'tfdt' && parent === 'traf' && size >= header + 8) fn(p + header, buf[p + header]);
-      p += size;
+    for (const b of children(buf, start, end)) {
+      const [p] = body(b);
+      if (b.type === 'moof' || b.type === 'traf') walk(...body(b), b.type);
+      else if (b.type === 'tfdt' && parent === 'traf' && b.size >= b.headerSize + 8) fn(p, buf[p]);
     }
   };
   walk(0, buf.length, '');
