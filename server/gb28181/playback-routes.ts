@@ -23,6 +23,7 @@ import { SCALES } from '../../gb28181/record-info.js';
 import { PlaybackError, type GbPlayback } from './playback.js';
 import type { GbService } from './service.js';
 import type { ExternalRecordings } from '../recording/routes.js';
+import { checkTimeRange, parseTime } from '../recording/time-range.js';
 import type { SessionUser } from '../auth/roles.js';
 
 export const GB_PLAYBACK_ROLES: Role[] = ['operator', 'reviewer', 'police110', 'admin'];
@@ -34,21 +35,7 @@ function fail(reply: FastifyReply, status: number, zh: string, en: string): Fast
   return reply.code(status).header('cache-control', 'no-store').send({ statusCode: status, error, message: `${zh} / ${en}`, zh, en });
 }
 
-function time(v: unknown): number {
-  if (v === undefined || v === null || v === '') return NaN;
-  const s = String(v);
-  if (/^\d{10,15}$/.test(s)) return Number(s);
-  return /^\d{4}-\d{2}-\d{2}/.test(s) ? Date.parse(s) : NaN;
-}
-
-function range(from: unknown, to: unknown, max: number): { from: number; to: number } | { zh: string; en: string } {
-  const f = time(from);
-  const t = time(to);
-  if (Number.isNaN(f) || Number.isNaN(t)) return { zh: '时间格式错误', en: 'from/to must be ISO 8601 times or ms since the epoch' };
-  if (t <= f) return { zh: '结束时间须晚于开始时间', en: 'to must be after from' };
-  if (t - f > max) return { zh: '时间范围过长', en: `the range may be at most ${max / 3600_000} h` };
-  return { from: f, to: t };
-}
+const range = (from: unknown, to: unknown, max: number) => checkTimeRange(parseTime(from) ?? NaN, parseTime(to) ?? NaN, max);
 
 function gbErrorBody(err: unknown): { status: number; zh: string; en: string } {
   if (err instanceof PlaybackError) return { status: err.status, zh: { 400: '参数错误', 404: '此时间段无录像', 409: '设备离线或回放已结束', 502: '设备拒绝', 503: '回放路数已满', 504: '设备未应答' }[err.status], en: err.message };

@@ -35,6 +35,7 @@ import { firstSample, keyframeFragment } from './keyframe-only.js';
 import type { GopTuple } from './segment-file.js';
 import { candidateMarkers } from '../review/events-repo.js';
 import { scheduleProblem } from './schedule.js';
+import { checkTimeRange, parseTime, type TimeRange } from './time-range.js';
 
 /** timeline markers per request (candidates, alarms, 110 incidents) */
 const MAX_MARKERS = 2000;
@@ -77,22 +78,12 @@ function bad(reply: FastifyReply, status: number, message: string, fieldErrors?:
 }
 
 /** ISO 8601 or ms since the epoch → ms; undefined when absent; NaN when unreadable. */
-export function parseTime(v: unknown): number | undefined {
-  if (v === undefined || v === null || v === '') return undefined;
-  const s = String(v);
-  if (/^\d{10,15}$/.test(s)) return Number(s);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(s)) return NaN;
-  return Date.parse(s);
-}
-
-function range(q: { from?: string; to?: string }, dflt: { back: number; span: number }, max: number): { from: number; to: number } | string {
+function range(q: { from?: string; to?: string }, dflt: { back: number; span: number }, max: number): TimeRange | string {
   const now = Date.now();
   const from = parseTime(q.from) ?? now - dflt.back;
   const to = parseTime(q.to) ?? Math.min(now, from + dflt.span);
-  if (Number.isNaN(from) || Number.isNaN(to)) return 'from/to must be ISO 8601 times or ms since the epoch (时间格式错误)';
-  if (to <= from) return 'to must be after from (结束时间须晚于开始时间)';
-  if (to - from > max) return `the range may be at most ${max / 3600_000} h (时间范围过长)`;
-  return { from, to };
+  const r = checkTimeRange(from, to, max);
+  return 'zh' in r ? `${r.en} (${r.zh})` : r;
 }
 
 export async function recordingRoutes(app: FastifyInstance, o: RecordingRoutesOptions): Promise<void> {
